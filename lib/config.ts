@@ -1,0 +1,140 @@
+/**
+ * The studio's configuration: every process (web server, worker, CLIs) reads its settings here, from
+ * environment variables validated with zod. A bad value stops start-up with a message that names the
+ * variable, what was expected and what was found. `.env.example` documents the same variables.
+ */
+import path from "node:path";
+import { z } from "zod";
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+export const EXECUTION_PROVIDERS = ["cuda", "cpu"] as const;
+
+const port = z.coerce
+  .number({ error: "must be a number" })
+  .int("must be an integer")
+  .min(1, "must be between 1 and 65535")
+  .max(65535, "must be between 1 and 65535");
+
+const envSchema = z.object({
+  DATA_DIR: z.string().min(1, "must not be empty").default("data"),
+  MODELS_DIR: z.string().min(1, "must not be empty").optional(),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^(file:|postgres(ql)?:\/\/)/.test(v), {
+      message: 'must start with "file:" (SQLite) or "postgresql://" (PostgreSQL)',
+    })
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with "redis://" or "rediss://"' })
+    .default("redis://127.0.0.1:6379"),
+  HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+$/, "must be a host name or IP address")
+    .default("127.0.0.1"),
+  PORT: port.default(3000),
+  STUDIO_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters (it guards the studio when it listens beyond loopback)")
+    .optional(),
+  /** Execution providers the worker asks ONNX Runtime for, in order of preference. */
+  EXECUTION_PROVIDERS: z
+    .string()
+    .default("auto")
+    .refine(
+      (v) => v === "auto" || v.split(",").every((p) => (EXECUTION_PROVIDERS as readonly string[]).includes(p.trim())),
+      { message: `must be "auto" or a comma-separated list of ${EXECUTION_PROVIDERS.join(", ")}` },
+    ),
+  /** Intra-op threads for ONNX Runtime on CPU; 0 lets ONNX Runtime use every core. */
+  ORT_THREADS: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(0).default(0),
+  /** Jobs one worker process runs at once (one per device; the default fits one GPU or the CPU). */
+  WORKER_CONCURRENCY: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(1).max(8).default(1),
+});
+
+export type StudioConfig = {
+  dataDir: string;
+  modelsDir: string;
+  databaseUrl: string;
+  databaseProvider: "sqlite" | "postgresql";
+  redisUrl: string;
+  host: string;
+  port: number;
+  studioToken: string | undefined;
+  /** True when HOST is not a loopback address, so requests must carry STUDIO_TOKEN. */
+  exposed: boolean;
+  executionProviders: "auto" | (typeof EXECUTION_PROVIDERS)[number][];
+  ortThreads: number;
+  workerConcurrency: number;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      "Invalid configuration:\n" +
+        problems.map((p) => `  ${p.variable} ${p.message}`).join("\n") +
+        "\nSee .env.example for every variable and its default.",
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses and validates the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): StudioConfig {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? "environment");
+        const got = cleaned[variable];
+        return { variable, message: `${issue.message}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ""}` };
+      }),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.DATA_DIR);
+  const modelsDir = path.resolve(cwd, e.MODELS_DIR ?? path.join(e.DATA_DIR, "models"));
+  const databaseUrl = e.DATABASE_URL ?? `file:${path.join(dataDir, "studio.db")}`;
+  const exposed = !LOOPBACK_HOSTS.has(e.HOST);
+  if (exposed && !e.STUDIO_TOKEN) {
+    throw new ConfigError([
+      {
+        variable: "STUDIO_TOKEN",
+        message: `is required when HOST (${e.HOST}) is not a loopback address: set a secret of at least 16 characters`,
+      },
+    ]);
+  }
+  return {
+    dataDir,
+    modelsDir,
+    databaseUrl,
+    databaseProvider: databaseUrl.startsWith("file:") ? "sqlite" : "postgresql",
+    redisUrl: e.REDIS_URL,
+    host: e.HOST,
+    port: e.PORT,
+    studioToken: e.STUDIO_TOKEN,
+    exposed,
+    executionProviders:
+      e.EXECUTION_PROVIDERS === "auto"
+        ? "auto"
+        : (e.EXECUTION_PROVIDERS.split(",").map((p) => p.trim()) as (typeof EXECUTION_PROVIDERS)[number][]),
+    ortThreads: e.ORT_THREADS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+  };
+}
+
+let cached: StudioConfig | undefined;
+
+/** The process-wide configuration, validated once. */
+export function config(): StudioConfig {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Absolute path of the SQLite file for a `file:` URL (relative paths resolve against the working directory). */
+export function sqlitePath(databaseUrl: string, cwd = process.cwd()): string {
+  if (!databaseUrl.startsWith("file:")) throw new Error(`not a SQLite URL: ${databaseUrl}`);
+  return path.resolve(cwd, databaseUrl.slice("file:".length));
+}

@@ -1,0 +1,49 @@
+/**
+ * Live workers announce themselves in Redis with a short-lived key that they refresh; the health endpoint
+ * lists the keys still alive. A worker that dies simply expires.
+ */
+import type { Redis } from "ioredis";
+import { z } from "zod";
+
+const PREFIX = "studio:workers:";
+export const HEARTBEAT_MS = 5_000;
+const TTL_S = 15;
+
+export const workerInfoSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  executionProviders: z.array(z.string()),
+  model: z.string().nullable(),
+  startedAt: z.string(),
+  busy: z.boolean(),
+  concurrency: z.number(),
+});
+export type WorkerInfo = z.infer<typeof workerInfoSchema>;
+
+export async function announceWorker(redis: Redis, info: WorkerInfo): Promise<void> {
+  await redis.set(PREFIX + info.id, JSON.stringify(info), "EX", TTL_S);
+}
+
+export async function retireWorker(redis: Redis, id: string): Promise<void> {
+  await redis.del(PREFIX + id);
+}
+
+export async function listWorkers(redis: Redis): Promise<WorkerInfo[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", PREFIX + "*", "COUNT", 100);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== "0");
+  if (keys.length === 0) return [];
+  const values = await redis.mget(...keys);
+  return values
+    .map((v) => {
+      const parsed = v ? workerInfoSchema.safeParse(JSON.parse(v)) : undefined;
+      return parsed?.success ? parsed.data : undefined;
+    })
+    .filter((w): w is WorkerInfo => w !== undefined)
+    .sort((a, b) => a.id.localeCompare(b.id));
+}

@@ -1,0 +1,166 @@
+/**
+ * The safetensors format: an 8-byte little-endian header length, a JSON header naming each tensor's
+ * dtype, shape and byte range, then the raw data. Reading goes tensor by tensor (or chunk by chunk)
+ * with positioned reads, so large checkpoints are never loaded whole.
+ */
+import { open, writeFile, type FileHandle } from "node:fs/promises";
+import { BYTES_PER_ELEMENT, SAFETENSORS_DTYPE, SAFETENSORS_NAME, toFloat32, type DType } from "../graph/dtype.ts";
+
+export type TensorInfo = {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Absolute byte offsets in the file. */
+  begin: number;
+  end: number;
+};
+
+export class SafetensorsError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = "SafetensorsError";
+  }
+}
+
+const MAX_HEADER = 100 * 1024 * 1024;
+const CHUNK_BYTES = 32 * 1024 * 1024;
+
+export class SafetensorsFile {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly tensors: Map<string, TensorInfo>,
+    readonly metadata: Record<string, string>,
+  ) {}
+
+  static async open(path: string): Promise<SafetensorsFile> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (e) {
+      throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size < 8) throw new SafetensorsError(path, "not a safetensors file (shorter than 8 bytes)");
+      const head = Buffer.alloc(8);
+      await handle.read(head, 0, 8, 0);
+      const headerLength = Number(head.readBigUInt64LE(0));
+      if (headerLength <= 0 || headerLength > MAX_HEADER || 8 + headerLength > size) {
+        throw new SafetensorsError(path, `not a safetensors file (header length ${headerLength}, file size ${size})`);
+      }
+      const headerBytes = Buffer.alloc(headerLength);
+      await handle.read(headerBytes, 0, headerLength, 8);
+      let header: Record<string, unknown>;
+      try {
+        header = JSON.parse(headerBytes.toString("utf8"));
+      } catch {
+        throw new SafetensorsError(path, "not a safetensors file (header is not JSON)");
+      }
+      const dataStart = 8 + headerLength;
+      const tensors = new Map<string, TensorInfo>();
+      let metadata: Record<string, string> = {};
+      for (const [name, raw] of Object.entries(header)) {
+        if (name === "__metadata__") {
+          metadata = (raw ?? {}) as Record<string, string>;
+          continue;
+        }
+        const entry = raw as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+        const dtype = entry.dtype ? SAFETENSORS_DTYPE[entry.dtype] : undefined;
+        if (!dtype) throw new SafetensorsError(path, `tensor ${name} has unsupported dtype ${entry.dtype}`);
+        if (!Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets)) {
+          throw new SafetensorsError(path, `tensor ${name} has a malformed header entry`);
+        }
+        const [b, e] = entry.data_offsets;
+        const expected = entry.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[dtype];
+        if (e - b !== expected || dataStart + e > size) {
+          throw new SafetensorsError(
+            path,
+            `tensor ${name}: byte range [${b}, ${e}) does not fit shape [${entry.shape}] ${entry.dtype} or the file (truncated?)`,
+          );
+        }
+        tensors.set(name, { name, dtype, shape: entry.shape, begin: dataStart + b, end: dataStart + e });
+      }
+      return new SafetensorsFile(path, handle, tensors, metadata);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new SafetensorsError(this.path, `no tensor named ${name}`);
+    return t;
+  }
+
+  /** The tensor's raw bytes. */
+  async read(name: string): Promise<Uint8Array> {
+    const t = this.info(name);
+    const buf = Buffer.alloc(t.end - t.begin);
+    await this.readInto(buf, t.begin);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** The tensor's raw bytes in chunks of at most `chunkBytes` (aligned to whole elements). */
+  async *chunks(name: string, chunkBytes = CHUNK_BYTES): AsyncIterable<Uint8Array> {
+    const t = this.info(name);
+    const step = Math.max(BYTES_PER_ELEMENT[t.dtype], chunkBytes - (chunkBytes % BYTES_PER_ELEMENT[t.dtype]));
+    for (let pos = t.begin; pos < t.end; pos += step) {
+      const buf = Buffer.alloc(Math.min(step, t.end - pos));
+      await this.readInto(buf, pos);
+      yield new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+  }
+
+  /** The tensor as float32 values (widening fp16/bf16). */
+  async readFloat32(name: string): Promise<Float32Array> {
+    const t = this.info(name);
+    return toFloat32(await this.read(name), t.dtype);
+  }
+
+  private async readInto(buf: Buffer, position: number): Promise<void> {
+    let done = 0;
+    while (done < buf.byteLength) {
+      const { bytesRead } = await this.handle.read(buf, done, buf.byteLength - done, position + done);
+      if (bytesRead === 0) throw new SafetensorsError(this.path, "unexpected end of file");
+      done += bytesRead;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+export type TensorToWrite = { name: string; dtype: DType; shape: number[]; data: ArrayBufferView };
+
+/** Writes tensors (in the given order) as one safetensors file. */
+export async function writeSafetensors(
+  path: string,
+  tensors: TensorToWrite[],
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const expected = t.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[t.dtype];
+    if (t.data.byteLength !== expected) {
+      throw new Error(`tensor ${t.name}: ${t.data.byteLength} bytes for shape [${t.shape}] ${t.dtype}`);
+    }
+    header[t.name] = { dtype: SAFETENSORS_NAME[t.dtype], shape: t.shape, data_offsets: [offset, offset + expected] };
+    offset += expected;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
+  json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, "utf8");
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+  const parts = [len, headerBytes, ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+  await writeFile(path, Buffer.concat(parts));
+}

@@ -1,0 +1,174 @@
+/**
+ * A checkpoint seen through the names a model definition uses. It spans one or more safetensors files
+ * (shards), maps each stored key to the model's canonical key (e.g. Diffusers → official Wan names),
+ * checks every shape the model asks for, and records which tensors were used so that unexpected ones are
+ * reported by name.
+ */
+import path from "node:path";
+import { convertFloats, isFloat, type DType } from "../graph/dtype.ts";
+import type { InitializerData } from "../graph/builder.ts";
+import { SafetensorsFile, type TensorInfo } from "./safetensors.ts";
+
+export class WeightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WeightError";
+  }
+}
+
+type Entry = TensorInfo & { file: SafetensorsFile; storedName: string };
+
+export type WeightTransform = {
+  /** Element type to store in the graph. */
+  to: DType;
+  /** View the tensor as 2-D [rows, cols] with rows = dims[0] and transpose it (PyTorch Linear [out, in] → [in, out]). */
+  transpose?: boolean;
+  /** Dims of the initializer (defaults to the stored shape, transposed when `transpose`); must hold as many elements. */
+  dims?: number[];
+};
+
+export class WeightStore {
+  readonly used = new Set<string>();
+
+  private constructor(
+    /** What the weights are, for messages ("transformer", "vae", …). */
+    readonly label: string,
+    private readonly entries: Map<string, Entry>,
+    readonly files: SafetensorsFile[],
+  ) {}
+
+  /**
+   * Opens safetensors files as one store. `rename` maps a stored key to the canonical key (return
+   * undefined to ignore a tensor that is not part of the model, e.g. a tokenizer blob).
+   */
+  static async open(
+    label: string,
+    paths: string[],
+    rename: (storedKey: string) => string | undefined = (k) => k,
+  ): Promise<WeightStore> {
+    const files: SafetensorsFile[] = [];
+    const entries = new Map<string, Entry>();
+    try {
+      for (const p of paths) {
+        const file = await SafetensorsFile.open(p);
+        files.push(file);
+        for (const info of file.tensors.values()) {
+          const key = rename(info.name);
+          if (key === undefined) continue;
+          const previous = entries.get(key);
+          if (previous) {
+            throw new WeightError(
+              `${label}: tensor ${key} appears twice (${describe(previous)} and ${info.name} in ${path.basename(p)})`,
+            );
+          }
+          entries.set(key, { ...info, name: key, file, storedName: info.name });
+        }
+      }
+    } catch (e) {
+      await Promise.all(files.map((f) => f.close()));
+      throw e;
+    }
+    return new WeightStore(label, entries, files);
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Shape and dtype of a tensor, checking the expected shape when given. */
+  info(key: string, expectedShape?: number[]): TensorInfo {
+    const e = this.entries.get(key);
+    if (!e) throw new WeightError(`${this.label}: missing tensor ${key}`);
+    if (expectedShape && (e.shape.length !== expectedShape.length || e.shape.some((d, i) => d !== expectedShape[i]))) {
+      throw new WeightError(
+        `${this.label}: tensor ${key} (${describe(e)}) has shape [${e.shape}], expected [${expectedShape}]`,
+      );
+    }
+    if (!isFloat(e.dtype)) throw new WeightError(`${this.label}: tensor ${key} has dtype ${e.dtype}, expected a float type`);
+    return e;
+  }
+
+  /** Lazily converted bytes of one tensor for the graph writer. */
+  initializer(key: string, expectedShape: number[] | undefined, t: WeightTransform): InitializerData {
+    const e = this.info(key, expectedShape) as Entry;
+    this.used.add(key);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const stored = t.transpose ? [e.shape.slice(1).reduce((a, b) => a * b, 1), e.shape[0]] : e.shape;
+    const dims = t.dims ?? stored;
+    if (dims.reduce((a, b) => a * b, 1) !== count) {
+      throw new Error(`${this.label}: ${key} cannot be viewed as [${dims}]`);
+    }
+    return {
+      dtype: t.to,
+      dims,
+      shared: true,
+      chunks: t.transpose
+        ? async function* () {
+            const rows = e.shape[0];
+            const cols = count / rows;
+            const converted = convertFloats(await e.file.read(e.storedName), e.dtype, t.to);
+            yield transpose2d(converted, rows, cols, t.to === "float32" ? 4 : 2);
+          }
+        : async function* () {
+            for await (const chunk of e.file.chunks(e.storedName)) yield convertFloats(chunk, e.dtype, t.to);
+          },
+    };
+  }
+
+  /** A tensor's values as float32 (for weights the converter derives from others). */
+  async float32(key: string, expectedShape?: number[]): Promise<Float32Array> {
+    const e = this.info(key, expectedShape) as Entry;
+    this.used.add(key);
+    return e.file.readFloat32(e.storedName);
+  }
+
+  /** Keys present in the checkpoint that the model never asked for. */
+  unused(): string[] {
+    return this.keys().filter((k) => !this.used.has(k));
+  }
+
+  /** Throws naming the unexpected tensors, if any. */
+  assertAllUsed(): void {
+    const extra = this.unused();
+    if (extra.length) {
+      const shown = extra.slice(0, 8).map((k) => `${k} (${describe(this.entries.get(k)!)})`);
+      throw new WeightError(
+        `${this.label}: unexpected tensor${extra.length > 1 ? "s" : ""} ${shown.join(", ")}${
+          extra.length > 8 ? ` and ${extra.length - 8} more` : ""
+        } — the file does not match this architecture`,
+      );
+    }
+  }
+
+  storedName(key: string): string | undefined {
+    return this.entries.get(key)?.storedName;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.files.map((f) => f.close()));
+  }
+}
+
+function describe(e: Entry): string {
+  const where = path.basename(e.file.path);
+  return e.storedName === e.name ? where : `${e.storedName} in ${where}`;
+}
+
+function transpose2d(input: Uint8Array, rows: number, cols: number, elementBytes: number): Uint8Array {
+  const src = input.byteOffset % elementBytes === 0 ? input : input.slice();
+  const out = new Uint8Array(src.byteLength);
+  if (elementBytes === 4) {
+    const a = new Uint32Array(src.buffer, src.byteOffset, rows * cols);
+    const b = new Uint32Array(out.buffer);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) b[c * rows + r] = a[r * cols + c];
+  } else {
+    const a = new Uint16Array(src.buffer, src.byteOffset, rows * cols);
+    const b = new Uint16Array(out.buffer);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) b[c * rows + r] = a[r * cols + c];
+  }
+  return out;
+}

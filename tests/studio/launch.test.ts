@@ -1,0 +1,67 @@
+/**
+ * Command 1 end to end: `npm run studio` (cli/studio.ts) on a fresh data folder with no Redis answering at
+ * REDIS_URL: it migrates SQLite, starts a private Redis, serves the page and /api/health with a live
+ * worker, and Ctrl+C (SIGINT) stops everything it started.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { afterAll, describe, expect, it } from "vitest";
+import { pingRedis } from "../../lib/redis/bootstrap.ts";
+import { freePort } from "../helpers/ports.ts";
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "studio-launch-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("npm run studio", () => {
+  it("starts web server, worker and a private Redis, and stops them on Ctrl+C", async () => {
+    const port = await freePort();
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`;
+    const studio = spawn(process.execPath, ["--import", "tsx", "cli/studio.ts"], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), REDIS_URL: redisUrl, HOST: "127.0.0.1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    for (const s of [studio.stdout, studio.stderr]) readline.createInterface({ input: s! }).on("line", (l) => lines.push(l));
+    const exited = new Promise<number | null>((r) => studio.once("exit", (code) => r(code)));
+    try {
+      await waitFor("the studio to listen", async () => (lines.some((l) => l.includes("studio at http://")) ? true : undefined), 240_000);
+      expect(lines.join("\n")).toMatch(/starting a private redis-server/);
+      expect(existsSync(path.join(dataDir, "studio.db"))).toBe(true);
+
+      const page = await waitFor("the studio page", async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/`);
+        return r.ok ? await r.text() : undefined;
+      }, 60_000);
+      expect(page).toContain("Wan Studio");
+
+      const health = await waitFor("a live worker in /api/health", async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/api/health`);
+        const body = (await r.json()) as { status: string; workers: { executionProviders: string[] }[] };
+        return body.workers.length > 0 ? { status: r.status, body } : undefined;
+      }, 60_000);
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({ status: "ok", database: { ok: true, provider: "sqlite" }, redis: { ok: true } });
+      expect(health.body.workers[0].executionProviders).toContain("cpu");
+      expect(lines.some((l) => /\[worker\] execution providers: .*cpu/.test(l))).toBe(true);
+    } finally {
+      studio.kill("SIGINT");
+      expect(await exited).toBe(0);
+    }
+    // Everything it started is gone: the web port and the private Redis.
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    expect(await pingRedis(redisUrl)).toBe(false);
+  });
+});
