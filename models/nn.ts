@@ -1,0 +1,117 @@
+/**
+ * Building blocks shared by the model definitions, written like PyTorch modules: a `Params` object is a
+ * module path into the checkpoint ("blocks.3.self_attn"), so `p.sub("q").linear(x)` reads the weights
+ * `blocks.3.self_attn.q.weight` / `.bias`. The precision policy lives here too: which layers run in
+ * half precision and where values are cast (reference §1.5).
+ */
+import type { GraphBuilder } from "./graph/builder.ts";
+import { float } from "./graph/attributes.ts";
+import type { DType } from "./graph/dtype.ts";
+import type { Tensor } from "./graph/tensor.ts";
+import type { WeightStore } from "./weights/store.ts";
+
+/**
+ * - `fp32`: everything in float32 (CPU default, and the parity reference).
+ * - `fp16`: matmul weights stored in float16 and matmuls/attention run in float16; norms, modulation,
+ *   the residual stream, time embedding and output head stay in float32, as the official code keeps them.
+ */
+export type Precision = "fp32" | "fp16";
+
+export class Params {
+  constructor(
+    readonly g: GraphBuilder,
+    readonly store: WeightStore,
+    readonly path: string,
+    readonly precision: Precision,
+  ) {}
+
+  /** The sub-module `name` ("blocks.3" → "blocks.3.self_attn"). */
+  sub(name: string | number): Params {
+    return new Params(this.g, this.store, this.key(String(name)), this.precision);
+  }
+
+  key(name: string): string {
+    return this.path ? `${this.path}.${name}` : name;
+  }
+
+  has(name: string): boolean {
+    return this.store.has(this.key(name));
+  }
+
+  /** A parameter stored as-is (float32 unless asked otherwise), checked against `shape`. */
+  tensor(name: string, shape: number[], opts: { dtype?: DType; dims?: number[] } = {}): Tensor {
+    const key = this.key(name);
+    const dtype = opts.dtype ?? "float32";
+    const dims = opts.dims ?? shape;
+    return this.g.initializer(initializerName(key, dtype, dims), this.store.initializer(key, shape, { to: dtype, dims }));
+  }
+
+  /** The matmul operand of a PyTorch Linear weight [out, in], stored transposed as [in, out]. */
+  linearWeight(name: string, inFeatures: number, outFeatures: number, dtype: DType): Tensor {
+    const key = this.key(name);
+    return this.g.initializer(
+      initializerName(key, dtype, [inFeatures, outFeatures]),
+      this.store.initializer(key, [outFeatures, inFeatures], { to: dtype, transpose: true }),
+    );
+  }
+
+  /**
+   * `x @ weightᵀ + bias` for this module (a PyTorch Linear). `half` layers run in float16 in fp16 graphs:
+   * the input is cast down, and the result is returned as `out` (default: float32).
+   */
+  linear(
+    x: Tensor,
+    inFeatures: number,
+    outFeatures: number,
+    opts: { bias?: boolean; half?: boolean; out?: DType } = {},
+  ): Tensor {
+    const dtype: DType = opts.half && this.precision === "fp16" ? "float16" : "float32";
+    const w = this.linearWeight("weight", inFeatures, outFeatures, dtype);
+    let y = x.cast(dtype).matmul(w);
+    if (opts.bias ?? true) y = y.add(this.tensor("bias", [outFeatures], { dtype }));
+    return y.cast(opts.out ?? "float32");
+  }
+
+  /** The element type `half` layers and attention compute in: float16 in fp16 graphs, else float32. */
+  get halfDtype(): DType {
+    return this.precision === "fp16" ? "float16" : "float32";
+  }
+}
+
+/** Initializer names carry the stored form, so one checkpoint tensor can appear in two forms without a clash. */
+function initializerName(key: string, dtype: DType, dims: number[]): string {
+  return `${key}:${dtype}[${dims.join("x")}]`;
+}
+
+/** LayerNorm over the last axis without affine parameters (the DiT's norm1/norm2, head norm). */
+export function layerNormPlain(x: Tensor, size: number, eps: number): Tensor {
+  return x.layerNorm(eps, { size });
+}
+
+/** Affine LayerNorm with `p.weight`/`p.bias`. */
+export function layerNormAffine(p: Params, x: Tensor, size: number, eps: number): Tensor {
+  return x.layerNorm(eps, { scale: p.tensor("weight", [size]), bias: p.tensor("bias", [size]) });
+}
+
+/** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) ⊙ weight (ONNX RMSNormalization, statistics in fp32). */
+export function rmsNorm(p: Params, x: Tensor, size: number, eps: number, weightName = "weight"): Tensor {
+  const weight = p.tensor(weightName, [size]);
+  return p.g.op("RMSNormalization", [x, weight], { axis: -1, epsilon: float(eps), stash_type: 1 }, {
+    dtype: x.dtype,
+    rank: x.rank,
+  });
+}
+
+/**
+ * Multi-head attention (com.microsoft.MultiHeadAttention): q [B, Lq, N·d], k/v [B, Lk, N·d] → [B, Lq, N·d].
+ * On CPU, ONNX Runtime runs it as a tiled flash attention (no [N, Lq, Lk] score matrix is ever
+ * materialised), on CUDA as flash / memory-efficient attention. `scale` defaults to 1/√d.
+ */
+export function multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, numHeads: number, scale?: number): Tensor {
+  return q.g.op(
+    "MultiHeadAttention",
+    [q, k, v],
+    { num_heads: numHeads, ...(scale !== undefined ? { scale: float(scale) } : {}) },
+    { dtype: q.dtype, rank: 3, domain: "com.microsoft" },
+  );
+}

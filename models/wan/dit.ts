@@ -1,0 +1,227 @@
+/**
+ * The Wan 2.1 diffusion transformer (official `WanModel`), as an ONNX graph. Reference §1 (forward pass,
+ * step by step), §1.4 (RoPE), §1.5 (precision). Module paths are the official checkpoint names, so
+ * `blocks.3.self_attn.q` is where you expect it; Diffusers checkpoints are renamed on load (convert/dit-keys.ts).
+ *
+ * Graph inputs (B = batch; the engine batches the conditional and unconditional passes of CFG):
+ *   x            [B, in_dim, F, H, W]   latent (image-to-video: noisy 16 + mask 4 + image latent 16 channels)
+ *   t_sinusoid   [B, freq_dim]          timestep sinusoid, computed in float64 outside (rope.ts)
+ *   context      [B, text_len, text_dim] umT5 output zero-padded to text_len (padded rows are attended, §1.3 item 9)
+ *   rope_cos/sin [L, head_dim/2]        3-D RoPE tables for the L = F'·H'·W' tokens (rope.ts)
+ *   clip_fea     [B, 257, 1280]         image-to-video only: CLIP features
+ * Output:
+ *   out          [B, out_dim, F, H, W]  flow velocity, float32
+ */
+import type { GraphBuilder } from "../graph/builder.ts";
+import type { Tensor } from "../graph/tensor.ts";
+import { layerNormAffine, layerNormPlain, multiHeadAttention, rmsNorm, type Params } from "../nn.ts";
+
+export type WanDiTConfig = {
+  modelType: "t2v" | "i2v";
+  patchSize: [number, number, number];
+  textLen: number;
+  inDim: number;
+  dim: number;
+  ffnDim: number;
+  freqDim: number;
+  textDim: number;
+  outDim: number;
+  numHeads: number;
+  numLayers: number;
+  eps: number;
+  /** Width of the CLIP features the image projector takes (i2v only). */
+  imageDim: number | null;
+};
+
+export const CLIP_TOKENS = 257;
+
+export function headDim(cfg: WanDiTConfig): number {
+  return cfg.dim / cfg.numHeads;
+}
+
+/** Everything the blocks need besides their own weights. */
+type Conditioning = {
+  /** e0 = time_projection(SiLU(e)) as [B, 6, D]; each block adds its modulation table. */
+  e0: Tensor;
+  context: Tensor;
+  /** Projected CLIP tokens [B, 257, D] (i2v). */
+  imageContext: Tensor | null;
+  ropeCos: Tensor;
+  ropeSin: Tensor;
+};
+
+export function buildWanDiT(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
+  const D = cfg.dim;
+  const [pt, ph, pw] = cfg.patchSize;
+  const x = g.input("x", "float32", ["batch", cfg.inDim, "frames", "height", "width"]);
+  const tSinusoid = g.input("t_sinusoid", "float32", ["batch", cfg.freqDim]);
+  const context = g.input("context", "float32", ["batch", "text_len", cfg.textDim]);
+  const ropeCos = g.input("rope_cos", "float32", ["tokens", headDim(cfg) / 2]);
+  const ropeSin = g.input("rope_sin", "float32", ["tokens", headDim(cfg) / 2]);
+  const clipFea = cfg.modelType === "i2v" ? g.input("clip_fea", "float32", ["batch", CLIP_TOKENS, cfg.imageDim!]) : null;
+
+  // Patch grid sizes at run time: F' = F/pt, H' = H/ph, W' = W/pw.
+  const gridF = x.dim(2).div(g.int64s([pt]));
+  const gridH = x.dim(3).div(g.int64s([ph]));
+  const gridW = x.dim(4).div(g.int64s([pw]));
+
+  // §1.3 step 2: patch embedding, frame-major tokens [B, L, D].
+  let tokens = g.scope("patch_embedding", () => patchEmbedding(p.sub("patch_embedding"), x, cfg, gridF, gridH, gridW));
+
+  // §1.3 steps 3–5: time MLP e and the shared projection e0 (fp32, as in the official code).
+  const e = g.scope("time_embedding", () => {
+    const te = p.sub("time_embedding");
+    const h = te.sub(0).linear(tSinusoid, cfg.freqDim, D).silu();
+    return te.sub(2).linear(h, D, D);
+  });
+  const e0 = g.scope("time_projection", () => p.sub("time_projection").sub(1).linear(e.silu(), D, 6 * D).reshape([0, 6, D]));
+
+  // §1.3 step 6: text embedding on the zero-padded context.
+  const textContext = g.scope("text_embedding", () => {
+    const tp = p.sub("text_embedding");
+    const h = tp.sub(0).linear(context, cfg.textDim, D, { half: true, out: tp.halfDtype }).gelu("tanh");
+    return tp.sub(2).linear(h, D, D, { half: true });
+  });
+
+  // §1.3 step 7: CLIP image tokens through the image projector (i2v).
+  const imageContext = clipFea ? g.scope("img_emb", () => imageProjector(p.sub("img_emb").sub("proj"), clipFea, cfg)) : null;
+
+  const cond: Conditioning = { e0, context: textContext, imageContext, ropeCos, ropeSin };
+  for (let i = 0; i < cfg.numLayers; i++) {
+    tokens = g.scope(`blocks.${i}`, () => attentionBlock(p.sub("blocks").sub(i), tokens, cond, cfg));
+  }
+
+  // §1.3 steps 10–11: head and unpatchify.
+  const out = g.scope("head", () => head(p.sub("head"), tokens, e, cfg));
+  const video = g.scope("unpatchify", () => unpatchify(out, cfg, gridF, gridH, gridW));
+  g.output(video, "out", ["batch", cfg.outDim, "frames", "height", "width"]);
+}
+
+/**
+ * Conv3d with kernel = stride = patch size is a Linear on each flattened patch, in the conv weight's
+ * (c, kt, kh, kw) order — done as reshape/transpose + MatMul, which every execution provider runs fast.
+ */
+function patchEmbedding(p: Params, x: Tensor, cfg: WanDiTConfig, gridF: Tensor, gridH: Tensor, gridW: Tensor): Tensor {
+  const [pt, ph, pw] = cfg.patchSize;
+  const C = cfg.inDim;
+  const patch = C * pt * ph * pw;
+  const patches = x
+    .reshape([0, C, gridF, pt, gridH, ph, gridW, pw])
+    .transpose([0, 2, 4, 6, 1, 3, 5, 7]) // [B, F', H', W', C, pt, ph, pw]
+    .reshape([0, -1, patch]);
+  const dtype = p.precision === "fp16" ? "float16" : "float32";
+  const weight = p.g.initializer(
+    `patch_embedding.weight:${dtype}[${patch}x${cfg.dim}]`,
+    p.store.initializer(p.key("weight"), [cfg.dim, C, pt, ph, pw], { to: dtype, transpose: true }),
+  );
+  const y = patches.cast(dtype).matmul(weight).add(p.tensor("bias", [cfg.dim], { dtype }));
+  return y.cast("float32");
+}
+
+/** One `WanAttentionBlock` (§1.3 step 8). */
+function attentionBlock(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConfig): Tensor {
+  const D = cfg.dim;
+  // m = modulation + e0, six [B, 1, D] vectors: shift/scale/gate for self-attention, then for the FFN.
+  const m = p.tensor("modulation", [1, 6, D]).add(cond.e0);
+  const [shiftSa, scaleSa, gateSa, shiftFf, scaleFf, gateFf] = m.split([1, 1, 1, 1, 1, 1], 1);
+
+  const hSa = modulate(layerNormPlain(x, D, cfg.eps), shiftSa, scaleSa);
+  const ySa = p.g.scope("self_attn", () => selfAttention(p.sub("self_attn"), hSa, cond, cfg));
+  x = x.add(ySa.mul(gateSa));
+
+  // Cross-attention: affine LayerNorm (norm3), no modulation and no gate.
+  const hCa = layerNormAffine(p.sub("norm3"), x, D, cfg.eps);
+  x = x.add(p.g.scope("cross_attn", () => crossAttention(p.sub("cross_attn"), hCa, cond, cfg)));
+
+  const hFf = modulate(layerNormPlain(x, D, cfg.eps), shiftFf, scaleFf);
+  const yFf = p.g.scope("ffn", () => feedForward(p.sub("ffn"), hFf, cfg));
+  return x.add(yFf.mul(gateFf));
+}
+
+/** x·(1 + scale) + shift */
+function modulate(x: Tensor, shift: Tensor, scale: Tensor): Tensor {
+  return x.mul(scale.add(1)).add(shift);
+}
+
+/** q/k RMSNorm over all heads, 3-D RoPE on q and k, global attention (§1.3 step 9). */
+function selfAttention(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConfig): Tensor {
+  const D = cfg.dim;
+  const at = p.halfDtype;
+  const q = rmsNorm(p.sub("norm_q"), p.sub("q").linear(x, D, D, { half: true }), D, cfg.eps);
+  const k = rmsNorm(p.sub("norm_k"), p.sub("k").linear(x, D, D, { half: true }), D, cfg.eps);
+  const v = p.sub("v").linear(x, D, D, { half: true, out: at });
+  const qr = applyRope(q, cond.ropeCos, cond.ropeSin, cfg).cast(at);
+  const kr = applyRope(k, cond.ropeCos, cond.ropeSin, cfg).cast(at);
+  const y = multiHeadAttention(qr, kr, v, cfg.numHeads);
+  return p.sub("o").linear(y, D, D, { half: true });
+}
+
+/**
+ * Interleaved-pair rotation (§1.4): for pair j = (x[2j], x[2j+1]),
+ * out[2j] = x[2j]·cos − x[2j+1]·sin, out[2j+1] = x[2j]·sin + x[2j+1]·cos.
+ */
+function applyRope(x: Tensor, cos: Tensor, sin: Tensor, cfg: WanDiTConfig): Tensor {
+  const d = headDim(cfg);
+  const pairs = x.reshape([0, 0, cfg.numHeads, d / 2, 2]);
+  const [even, odd] = pairs.split([1, 1], 4).map((t) => t.squeeze([4])); // [B, L, N, d/2]
+  const c = cos.unsqueeze([1]); // [L, 1, d/2] broadcasts over batch and heads
+  const s = sin.unsqueeze([1]);
+  const outEven = even.mul(c).sub(odd.mul(s)).unsqueeze([4]);
+  const outOdd = even.mul(s).add(odd.mul(c)).unsqueeze([4]);
+  return x.g.concat([outEven, outOdd], 4).reshape([0, 0, cfg.dim]);
+}
+
+/**
+ * Text cross-attention; for image-to-video also the image branch with its own keys/values, whose output is
+ * added before the output projection (§1.3 step 9).
+ */
+function crossAttention(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConfig): Tensor {
+  const D = cfg.dim;
+  const at = p.halfDtype;
+  const q = rmsNorm(p.sub("norm_q"), p.sub("q").linear(x, D, D, { half: true }), D, cfg.eps).cast(at);
+  const k = rmsNorm(p.sub("norm_k"), p.sub("k").linear(cond.context, D, D, { half: true }), D, cfg.eps).cast(at);
+  const v = p.sub("v").linear(cond.context, D, D, { half: true, out: at });
+  let y = multiHeadAttention(q, k, v, cfg.numHeads);
+  if (cond.imageContext) {
+    const kImg = rmsNorm(p.sub("norm_k_img"), p.sub("k_img").linear(cond.imageContext, D, D, { half: true }), D, cfg.eps);
+    const vImg = p.sub("v_img").linear(cond.imageContext, D, D, { half: true, out: at });
+    y = y.add(multiHeadAttention(q, kImg.cast(at), vImg, cfg.numHeads));
+  }
+  return p.sub("o").linear(y, D, D, { half: true });
+}
+
+/** Linear → GELU (tanh approximation) → Linear. */
+function feedForward(p: Params, x: Tensor, cfg: WanDiTConfig): Tensor {
+  const h = p.sub(0).linear(x, cfg.dim, cfg.ffnDim, { half: true, out: p.halfDtype }).gelu("tanh");
+  return p.sub(2).linear(h, cfg.ffnDim, cfg.dim, { half: true });
+}
+
+/** `img_emb.proj`: LayerNorm(1280) → Linear → GELU (erf) → Linear → LayerNorm(D), LayerNorm eps 1e-5 (§1.3 step 7). */
+function imageProjector(p: Params, clip: Tensor, cfg: WanDiTConfig): Tensor {
+  const C = cfg.imageDim!;
+  const h0 = layerNormAffine(p.sub(0), clip, C, 1e-5);
+  const h1 = p.sub(1).linear(h0, C, C, { half: true, out: p.halfDtype }).gelu("none");
+  const h3 = p.sub(3).linear(h1, C, cfg.dim, { half: true });
+  return layerNormAffine(p.sub(4), h3, cfg.dim, 1e-5);
+}
+
+/** Head: (shift, scale) = head.modulation + e (not e0), then LN, modulate, Linear — all fp32 (§1.3 step 10). */
+function head(p: Params, x: Tensor, e: Tensor, cfg: WanDiTConfig): Tensor {
+  const D = cfg.dim;
+  const [pt, ph, pw] = cfg.patchSize;
+  const m = p.tensor("modulation", [1, 2, D]).add(e.unsqueeze([1])); // [B, 2, D]
+  const [shift, scale] = m.split([1, 1], 1);
+  const h = modulate(layerNormPlain(x, D, cfg.eps), shift, scale);
+  return p.sub("head").linear(h, D, pt * ph * pw * cfg.outDim);
+}
+
+/** [B, L, pt·ph·pw·C] with C fastest → [B, C, F'·pt, H'·ph, W'·pw] (§1.3 step 11). */
+function unpatchify(x: Tensor, cfg: WanDiTConfig, gridF: Tensor, gridH: Tensor, gridW: Tensor): Tensor {
+  const [pt, ph, pw] = cfg.patchSize;
+  const C = cfg.outDim;
+  const g = x.g;
+  return x
+    .reshape([0, gridF, gridH, gridW, pt, ph, pw, C])
+    .transpose([0, 7, 1, 4, 2, 5, 3, 6]) // [B, C, F', pt, H', ph, W', pw]
+    .reshape([0, C, gridF.mul(g.int64s([pt])), gridH.mul(g.int64s([ph])), gridW.mul(g.int64s([pw]))]);
+}
