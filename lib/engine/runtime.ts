@@ -66,14 +66,15 @@ export async function resolveRuntime(opts: RuntimeOptions): Promise<ResolvedRunt
 }
 
 export function sessionOptions(runtime: ResolvedRuntime): ort.InferenceSession.SessionOptions {
-  return {
+  const options: ort.InferenceSession.SessionOptions = {
     executionProviders: runtime.providers,
     graphOptimizationLevel: "all",
-    intraOpNumThreads: runtime.threads || undefined,
     interOpNumThreads: 1,
     executionMode: "sequential",
     logSeverityLevel: 3,
   };
+  if (runtime.threads > 0) options.intraOpNumThreads = runtime.threads;
+  return options;
 }
 
 /** onnxruntime-node ships without its CUDA provider; `npm run gpu:install` fetches it. */

@@ -164,3 +164,60 @@ export async function writeSafetensors(
   const parts = [len, headerBytes, ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
   await writeFile(path, Buffer.concat(parts));
 }
+
+/**
+ * Writes a safetensors file tensor by tensor: the header is written first from the declared shapes, then
+ * each tensor's bytes as they are produced, so multi-gigabyte checkpoints never sit in memory.
+ */
+export class SafetensorsWriter {
+  private readonly specs: { name: string; dtype: DType; shape: number[]; bytes: number }[];
+  private next = 0;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    specs: { name: string; dtype: DType; shape: number[] }[],
+    private position: number,
+  ) {
+    this.specs = specs.map((s) => ({ ...s, bytes: s.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype] }));
+  }
+
+  static async create(
+    path: string,
+    specs: { name: string; dtype: DType; shape: number[] }[],
+    metadata: Record<string, string> = {},
+  ): Promise<SafetensorsWriter> {
+    const header: Record<string, unknown> = {};
+    if (Object.keys(metadata).length) header.__metadata__ = metadata;
+    let offset = 0;
+    for (const s of specs) {
+      const bytes = s.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype];
+      header[s.name] = { dtype: SAFETENSORS_NAME[s.dtype], shape: s.shape, data_offsets: [offset, offset + bytes] };
+      offset += bytes;
+    }
+    let json = JSON.stringify(header);
+    json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+    const headerBytes = Buffer.from(json, "utf8");
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+    const handle = await open(path, "w");
+    await handle.write(Buffer.concat([len, headerBytes]), 0, 8 + headerBytes.byteLength, 0);
+    return new SafetensorsWriter(handle, specs, 8 + headerBytes.byteLength);
+  }
+
+  /** Appends the next tensor's bytes (tensors must come in the declared order; several calls per tensor are fine). */
+  async write(name: string, data: ArrayBufferView): Promise<void> {
+    const spec = this.specs[this.next];
+    if (!spec || spec.name !== name) throw new Error(`expected tensor ${spec?.name ?? "(none)"}, got ${name}`);
+    await this.handle.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, this.position);
+    this.position += data.byteLength;
+    spec.bytes -= data.byteLength;
+    if (spec.bytes < 0) throw new Error(`tensor ${name}: more bytes than its shape holds`);
+    if (spec.bytes === 0) this.next++;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+    const left = this.specs.slice(this.next).filter((s) => s.bytes > 0);
+    if (left.length) throw new Error(`tensors not written: ${left.map((s) => s.name).join(", ")}`);
+  }
+}
