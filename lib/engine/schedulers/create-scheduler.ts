@@ -1,0 +1,51 @@
+/**
+ * One entry point for the studio: pick a solver and a grid, get a scheduler.
+ *
+ * grid "official" is what the official Wan code uses for that solver: the UniPC grid (§5.2, σ_0 = shift(σ_max))
+ * for "unipc" and "euler", the DPM++ grid (σ_0 = 1, t_0 = 1000) for "dpmpp". grid "diffusers" is the Diffusers
+ * `use_flow_sigmas` grid (§5.8) for any solver.
+ */
+import { FlowDpmppScheduler } from "./dpmpp.ts";
+import { FlowEulerScheduler } from "./euler.ts";
+import type { FlowScheduler, SolverName } from "./flow-scheduler.ts";
+import { diffusersFlowGrid, officialDpmppGrid, officialUniPCGrid, type FlowGrid } from "./sigmas.ts";
+import { FlowUniPCScheduler } from "./unipc.ts";
+
+export type GridName = "official" | "diffusers";
+
+export type SchedulerOptions = {
+  /** N, the number of sampling steps (model evaluations of a full run). */
+  steps: number;
+  /** The timestep shift s (§5.1: 5.0 by default, 8–12 advised for the 1.3B). */
+  shift: number;
+  grid?: GridName;
+  /**
+   * Start at step k instead of 0 (image/video-to-video): noise the clean latent to σ_k with `forwardNoise`
+   * (forward-noise.ts), then call step(…, i) for i = k…N−1. The multistep history starts fresh at k.
+   */
+  startStep?: number;
+};
+
+export const SOLVERS: readonly SolverName[] = ["unipc", "dpmpp", "euler"];
+
+/** The σ/timestep grid `createScheduler` would use for these settings. */
+export function gridFor(solver: SolverName, steps: number, shift: number, grid: GridName = "official"): FlowGrid {
+  if (grid === "diffusers") return diffusersFlowGrid(steps, shift);
+  if (grid !== "official") throw new RangeError(`unknown grid "${grid as string}" (official or diffusers)`);
+  return solver === "dpmpp" ? officialDpmppGrid(steps, shift) : officialUniPCGrid(steps, shift);
+}
+
+export function createScheduler(solver: SolverName, opts: SchedulerOptions): FlowScheduler {
+  const grid = gridFor(solver, opts.steps, opts.shift, opts.grid);
+  const start = opts.startStep ?? 0;
+  switch (solver) {
+    case "unipc":
+      return new FlowUniPCScheduler(grid, start);
+    case "dpmpp":
+      return new FlowDpmppScheduler(grid, start);
+    case "euler":
+      return new FlowEulerScheduler(grid, start);
+    default:
+      throw new RangeError(`unknown solver "${solver as string}" (${SOLVERS.join(", ")})`);
+  }
+}

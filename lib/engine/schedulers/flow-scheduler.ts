@@ -1,0 +1,95 @@
+/**
+ * What every flow-matching scheduler shares (reference §5.3): the interpolation x_σ = (1 − σ)·x₀ + σ·ε, so
+ * α = 1 − σ; the DiT predicts the velocity v ≈ ε − x₀; the data prediction is m = x − σ·v; and the half
+ * log-SNR λ(σ) = ln α − ln σ that the multistep solvers step in.
+ *
+ * A scheduler is built for a whole run (grid + solver) and then fed one model output per step, in order, like
+ * the official `scheduler.step(model_output, t, sample)`. Steps are addressed by index i (0…N−1), never looked
+ * up by timestep value: the official `index_for_timestep` picks the second match when a timestep repeats, which
+ * only happens for grids of ~250+ steps and would skip a sigma there.
+ */
+
+export type SolverName = "unipc" | "dpmpp" | "euler";
+
+export interface FlowScheduler {
+  readonly solver: SolverName;
+  /** σ_0…σ_N (N+1 values, float32-valued, σ_N = 0). */
+  readonly sigmas: Float64Array;
+  /** t_0…t_{N−1}: the integer timesteps the DiT receives. */
+  readonly timesteps: number[];
+  /** N, the number of model evaluations of a full run. */
+  readonly numSteps: number;
+  /** The first step this scheduler runs (0 for text-to-video; k > 0 when starting from a noised latent). */
+  readonly startStep: number;
+  /**
+   * One solver step: `modelOutput` is the (guided) velocity at (sample, t_i); returns x_{i+1} as float32.
+   * Must be called with i = startStep, startStep + 1, …, N − 1 in order; the inputs are not modified.
+   */
+  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array;
+}
+
+/** λ(σ) = ln(1 − σ) − ln σ, with the grid's end points made explicit: λ(0) = +∞, λ(1) = −∞. */
+export function logSnr(sigma: number): number {
+  if (sigma === 0) return Infinity;
+  if (sigma === 1) return -Infinity;
+  return Math.log(1 - sigma) - Math.log(sigma);
+}
+
+/** Checks that a grid has the shape every scheduler relies on: N ≥ 1, σ strictly decreasing in [0, 1], σ_N = 0. */
+export function checkGrid(sigmas: Float64Array, timesteps: number[]): void {
+  const n = timesteps.length;
+  if (n < 1 || sigmas.length !== n + 1) {
+    throw new RangeError(`a grid needs N ≥ 1 timesteps and N+1 sigmas, got ${n} and ${sigmas.length}`);
+  }
+  if (sigmas[n] !== 0) throw new RangeError(`the last sigma must be 0, got ${sigmas[n]}`);
+  for (let i = 0; i < n; i++) {
+    if (!(sigmas[i] > sigmas[i + 1]) || sigmas[i] > 1) {
+      throw new RangeError(`sigmas must decrease strictly within [0, 1]; σ_${i} = ${sigmas[i]}, σ_${i + 1} = ${sigmas[i + 1]}`);
+    }
+  }
+}
+
+/** m = x − σ·v (§5.3), rounded to float32 like the official scheduler's stored model outputs. */
+export function dataPrediction(sample: Float32Array, velocity: Float32Array, sigma: number): Float32Array {
+  const m = new Float32Array(sample.length);
+  for (let j = 0; j < m.length; j++) m[j] = sample[j] - sigma * velocity[j];
+  return m;
+}
+
+/**
+ * Keeps a scheduler's calls in order: the multistep solvers carry history from step to step, so a skipped or
+ * repeated step would silently produce a wrong trajectory.
+ */
+export class StepCursor {
+  private next: number;
+  private size = -1;
+
+  constructor(
+    readonly numSteps: number,
+    readonly startStep: number,
+  ) {
+    if (!Number.isInteger(startStep) || startStep < 0 || startStep >= numSteps) {
+      throw new RangeError(`startStep must be an integer in [0, ${numSteps - 1}], got ${startStep}`);
+    }
+    this.next = startStep;
+  }
+
+  /** Validates one step call and advances. */
+  take(i: number, modelOutput: Float32Array, sample: Float32Array): void {
+    if (this.next >= this.numSteps) throw new Error(`step ${i} called after the last step (${this.numSteps - 1})`);
+    if (i !== this.next) throw new Error(`step ${i} called out of order: expected step ${this.next}`);
+    if (modelOutput.length !== sample.length) {
+      throw new RangeError(`model output has ${modelOutput.length} values but the sample has ${sample.length}`);
+    }
+    if (this.size >= 0 && sample.length !== this.size) {
+      throw new RangeError(`step ${i} got ${sample.length} values but earlier steps had ${this.size}`);
+    }
+    this.size = sample.length;
+    this.next++;
+  }
+
+  /** True for the first step this run takes, where every multistep history starts empty. */
+  isFirst(i: number): boolean {
+    return i === this.startStep;
+  }
+}

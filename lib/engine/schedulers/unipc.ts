@@ -1,0 +1,146 @@
+/**
+ * FlowUniPCMultistepScheduler exactly as Wan 2.1 runs it (reference §5.4): solver order 2, B(h) = expm1(−h)
+ * ("bh2"), data prediction (predict_x0), lower_order_final, and the UniC corrector on every step ≥ 1.
+ *
+ * Per step i, with x_i the sample handed in (the previous predictor's output):
+ *   1. m_i = x_i − σ_i·v_i                                              (§5.3)
+ *   2. corrector, i ≥ 1: x̂_i from x̂_{i−1}, m_{i−1}, m_i (and m_{i−2} when the previous predictor was order 2)
+ *   3. predictor of order q_i (1 on the first and the last step, else 2): x_{i+1} from x̂_i, m_i (and m_{i−1})
+ *   4. keep m_i, x̂_i, q_i for the next step.
+ *
+ * Scalars (λ, h, φ, B, r, ρ) are computed in float64 from the float32 sigmas; each element update is one float64
+ * expression rounded once to float32. The official code rounds every intermediate tensor to float32, so results
+ * differ by a few float32 ulps per step (about 1e-6 over a 10-step run), far inside the 1e-4 golden bar.
+ */
+import { checkGrid, dataPrediction, logSnr, StepCursor, type FlowScheduler } from "./flow-scheduler.ts";
+import type { FlowGrid } from "./sigmas.ts";
+
+const SOLVER_ORDER = 2;
+
+export class FlowUniPCScheduler implements FlowScheduler {
+  readonly solver = "unipc" as const;
+  readonly sigmas: Float64Array;
+  readonly timesteps: number[];
+  readonly numSteps: number;
+  readonly startStep: number;
+  /** λ_i = λ(σ_i) for every grid point, λ_N = +∞. */
+  private readonly lambdas: Float64Array;
+  private readonly cursor: StepCursor;
+
+  // History carried from step i−1 (and i−2) into step i.
+  /** m_{i−1}, m_{i−2}: data predictions of the previous two steps. */
+  private mPrev: Float32Array | undefined;
+  private mPrev2: Float32Array | undefined;
+  /** x̂_{i−1}: the corrected sample that entered the previous predictor. */
+  private xHatPrev: Float32Array | undefined;
+  /** q_{i−1}: the order the previous predictor used (= the corrector's order p now). */
+  private qPrev = 0;
+
+  /**
+   * @param startStep first step to run; the history starts empty there, so step k is treated like step 0
+   *   (no corrector, first-order predictor). See forward-noise.ts for how to prepare the sample at σ_k.
+   */
+  constructor(grid: FlowGrid, startStep = 0) {
+    checkGrid(grid.sigmas, grid.timesteps);
+    this.sigmas = grid.sigmas;
+    this.timesteps = grid.timesteps;
+    this.numSteps = grid.timesteps.length;
+    this.startStep = startStep;
+    this.cursor = new StepCursor(this.numSteps, startStep);
+    this.lambdas = grid.sigmas.map(logSnr);
+  }
+
+  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
+    this.cursor.take(i, modelOutput, sample);
+    const first = this.cursor.isFirst(i);
+
+    // 1. Data prediction.
+    const m = dataPrediction(sample, modelOutput, this.sigmas[i]);
+
+    // 2. Corrector (UniC), only after a previous step of this run; it replaces the predicted x_i by x̂_i.
+    const xHat = first ? sample : this.correct(i, m);
+
+    // 3. Predictor (UniP). Order 1 on the first step (no history yet: the official warm-up) and on the last step
+    //    (lower_order_final), else 2.
+    const q = first ? 1 : Math.min(SOLVER_ORDER, this.numSteps - i);
+    const next = this.predict(i, q, xHat, m);
+
+    // 4. Keep what the next step's corrector and predictor need.
+    this.mPrev2 = this.mPrev;
+    this.mPrev = m;
+    this.xHatPrev = xHat;
+    this.qPrev = q;
+    return next;
+  }
+
+  /** §5.4 step 2: x̂_i from x̂_{i−1} with the UniC corrector of order p = q_{i−1}. */
+  private correct(i: number, m: Float32Array): Float32Array {
+    const xHatPrev = this.xHatPrev!;
+    const mPrev = this.mPrev!;
+    const p = this.qPrev;
+    const σ = this.sigmas[i];
+    const σPrev = this.sigmas[i - 1];
+    const α = 1 - σ;
+    const λ = this.lambdas;
+
+    // σ_i > 0 here (i ≤ N−1), so h is finite unless σ_{i−1} = 1 (λ = −∞), where expm1(−∞) = −1 is the limit.
+    const h = λ[i] - λ[i - 1];
+    const φ = Math.expm1(-h);
+    const B = φ; // bh2: B(h) = expm1(−h)
+    const ratio = σ / σPrev;
+
+    let ρ0 = 0; // weight of D = (m_{i−2} − m_{i−1})/r
+    let ρ1 = 0.5; // weight of (m_i − m_{i−1}); p = 1 uses the fixed ½
+    let r = 1;
+    if (p === 2) {
+      r = (λ[i - 2] - λ[i - 1]) / h;
+      const hh = -h;
+      const b1 = (φ / hh - 1) / B;
+      const b2 = (2 * ((φ / hh - 1) / hh - 0.5)) / B;
+      // Solve [[1, 1], [r, 1]]·ρ = [b1, b2]. r < 0 on a decreasing grid, so 1 − r > 1 and this never divides by 0.
+      // r = −∞ (σ_{i−2} = 1) is the limit where D vanishes and ρ = [0, b1].
+      ρ0 = Number.isFinite(r) ? (b1 - b2) / (1 - r) : 0;
+      ρ1 = b1 - ρ0;
+    }
+
+    const mPrev2 = this.mPrev2;
+    const useD = p === 2 && ρ0 !== 0;
+    const out = new Float32Array(m.length);
+    for (let j = 0; j < out.length; j++) {
+      const base = ratio * xHatPrev[j] - α * φ * mPrev[j];
+      const D = useD ? (mPrev2![j] - mPrev[j]) / r : 0;
+      out[j] = base - α * B * (ρ0 * D + ρ1 * (m[j] - mPrev[j]));
+    }
+    return out;
+  }
+
+  /** §5.4 step 3: x_{i+1} from x̂_i with the UniP predictor of order q. */
+  private predict(i: number, q: number, xHat: Float32Array, m: Float32Array): Float32Array {
+    const σNext = this.sigmas[i + 1];
+    const αNext = 1 - σNext;
+    const λ = this.lambdas;
+    // Last step: σ_{i+1} = 0 ⇒ λ = +∞, h = +∞, φ = expm1(−∞) = −1 and σ_{i+1}/σ_i = 0, so x_N = m_i (the final
+    // data prediction). Spelled out rather than left to ∞ arithmetic.
+    const last = σNext === 0;
+    const h = last ? Infinity : λ[i + 1] - λ[i];
+    const φ = last ? -1 : Math.expm1(-h);
+    const B = φ;
+    const ratio = last ? 0 : σNext / this.sigmas[i];
+
+    const out = new Float32Array(m.length);
+    if (q === 1) {
+      for (let j = 0; j < out.length; j++) out[j] = ratio * xHat[j] - αNext * φ * m[j];
+      return out;
+    }
+    // q = 2 never happens on the last step (lower_order_final), so h is finite here.
+    const mPrev = this.mPrev!;
+    const r = (λ[i - 1] - λ[i]) / h;
+    // r = −∞ when σ_{i−1} = 1: D = (m_{i−1} − m_i)/r vanishes.
+    const useD = Number.isFinite(r);
+    for (let j = 0; j < out.length; j++) {
+      const D = useD ? (mPrev[j] - m[j]) / r : 0;
+      out[j] = ratio * xHat[j] - αNext * φ * m[j] - αNext * B * 0.5 * D;
+    }
+    return out;
+  }
+}
