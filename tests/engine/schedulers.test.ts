@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createScheduler, gridFor } from "../../lib/engine/schedulers/create-scheduler.ts";
 import type { FlowScheduler, SolverName } from "../../lib/engine/schedulers/flow-scheduler.ts";
 import { forwardNoise } from "../../lib/engine/schedulers/forward-noise.ts";
@@ -11,7 +11,7 @@ import {
   OFFICIAL_SIGMA_MAX,
 } from "../../lib/engine/schedulers/sigmas.ts";
 import type { SafetensorsFile } from "../../models/weights/safetensors.ts";
-import { maxAbsDiff, openGoldens, splitRows } from "../helpers/wan-tiny.ts";
+import { goldens as openGoldens, maxAbsDiff, splitRows } from "../helpers/fixtures.ts";
 
 const GOLDEN_BAR = 1e-4;
 const STEPS = 10;
@@ -109,9 +109,6 @@ describe("schedulers against the official goldens", () => {
   let goldens: SafetensorsFile;
   beforeAll(async () => {
     goldens = await openGoldens();
-  });
-  afterAll(async () => {
-    await goldens?.close();
   });
 
   const cases: { name: string; solver: SolverName; shift: number }[] = [

@@ -1,18 +1,33 @@
-/** The tiny Wan fixtures with goldens from the official code (override the folder with WAN_TINY_FIXTURES). */
-import { mkdtempSync } from "node:fs";
+/**
+ * The wan-tiny fixtures (tiny models + goldens from the official Wan 2.1 code): $WAN_TINY_FIXTURES when set,
+ * else shared/fixtures/wan-tiny beside the repository (how the workplace and CI lay it out), else inside it.
+ * Plus small comparison helpers for parity tests.
+ */
+import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { SafetensorsFile } from "../../models/weights/safetensors.ts";
 
-export const FIXTURES = process.env.WAN_TINY_FIXTURES ?? path.resolve(import.meta.dirname, "../../../shared/fixtures/wan-tiny");
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+function fixturesDir(): string {
+  const fromEnv = process.env.WAN_TINY_FIXTURES;
+  if (fromEnv) return path.resolve(fromEnv);
+  const candidates = [path.resolve(REPO_ROOT, "../shared/fixtures/wan-tiny"), path.resolve(REPO_ROOT, "shared/fixtures/wan-tiny")];
+  return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
+}
+
+export const FIXTURES = fixturesDir();
+
+/** A path inside the fixtures folder, e.g. fixture("official", "config.json"). */
 export function fixture(...parts: string[]): string {
   return path.join(FIXTURES, ...parts);
 }
 
 const opened = new Map<string, Promise<SafetensorsFile>>();
 
-/** A goldens file, opened once per test file. */
+/** A goldens file (goldens.safetensors by default), opened once per test file. */
 export function goldens(file = "goldens.safetensors"): Promise<SafetensorsFile> {
   let f = opened.get(file);
   if (!f) {
@@ -26,15 +41,23 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
 
-/** Largest absolute difference between two arrays of the same length. */
+/** Splits a stacked [n, ...] tensor into its n rows (views, no copy). */
+export function splitRows(data: Float32Array, n: number): Float32Array[] {
+  if (data.length % n !== 0) throw new RangeError(`${data.length} values do not split into ${n} rows`);
+  const size = data.length / n;
+  return Array.from({ length: n }, (_, i) => data.subarray(i * size, (i + 1) * size));
+}
+
+/** max |a − b| over two equally long arrays; NaN anywhere never passes as a small error. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
-  let m = 0;
+  if (a.length !== b.length) throw new RangeError(`length ${a.length} vs ${b.length}`);
+  let max = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+    if (Number.isNaN(d)) return NaN;
+    if (d > max) max = d;
   }
-  return m;
+  return max;
 }
 
 export function maxAbs(a: ArrayLike<number>): number {
