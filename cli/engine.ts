@@ -1,0 +1,109 @@
+/**
+ * `npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>`
+ * Runs one component on named tensors (see lib/engine/components.ts). With `--repeat N` it runs N more
+ * times after one warm-up and prints, as the last line of stdout, JSON with the median and minimum
+ * seconds per run (model loading excluded).
+ */
+import { parseArgs } from "node:util";
+import { ComponentInputError, describeComponents, prepareComponent, type Tensors } from "../lib/engine/components.ts";
+import type { SolverName } from "../lib/engine/schedulers/flow-scheduler.ts";
+import { SafetensorsError, SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { ManifestError } from "../models/manifest.ts";
+
+const USAGE = `usage: npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>
+       [--steps N --shift S --guidance G --solver unipc|dpmpp|euler] [--repeat N]
+components:
+${describeComponents()}`;
+
+async function readInputs(file: string): Promise<Tensors> {
+  const f = await SafetensorsFile.open(file);
+  try {
+    const tensors: Tensors = new Map();
+    for (const [name, info] of f.tensors) {
+      if (info.dtype === "int64") {
+        const bytes = await f.read(name);
+        tensors.set(name, { shape: info.shape, data: new BigInt64Array(bytes.slice().buffer) });
+      } else {
+        tensors.set(name, { shape: info.shape, data: await f.readFloat32(name) });
+      }
+    }
+    return tensors;
+  } finally {
+    await f.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      in: { type: "string" },
+      out: { type: "string" },
+      steps: { type: "string" },
+      shift: { type: "string" },
+      guidance: { type: "string" },
+      solver: { type: "string" },
+      repeat: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [verb, component] = positionals;
+  if (values.help || verb !== "run" || !component) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (!values.in || !values.out) throw new ComponentInputError("--in and --out are required");
+  const number = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new ComponentInputError(`--${name} must be a number (got "${v}")`);
+    return n;
+  };
+  const repeat = number("repeat", values.repeat) ?? 0;
+  const inputs = await readInputs(values.in);
+  const prepared = await prepareComponent(component, {
+    model: values.model,
+    steps: number("steps", values.steps),
+    shift: number("shift", values.shift),
+    guidance: number("guidance", values.guidance),
+    solver: values.solver as SolverName | undefined,
+  });
+  try {
+    let outputs = await prepared.run(inputs);
+    const times: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const t0 = performance.now();
+      outputs = await prepared.run(inputs);
+      times.push((performance.now() - t0) / 1000);
+    }
+    await writeSafetensors(
+      values.out,
+      [...outputs].map(([name, t]) => ({
+        name,
+        dtype: t.data instanceof BigInt64Array ? ("int64" as const) : ("float32" as const),
+        shape: t.shape,
+        data: t.data,
+      })),
+    );
+    for (const [name, t] of outputs) console.log(`${name} [${t.shape.join(", ")}]`);
+    if (repeat > 0) {
+      const sorted = [...times].sort((a, b) => a - b);
+      const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      console.log(JSON.stringify({ component, runs: repeat, median_s: median, min_s: sorted[0] }));
+    }
+  } finally {
+    await prepared.release();
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    const known = e instanceof ComponentInputError || e instanceof SafetensorsError || e instanceof ManifestError;
+    console.error(known ? `error: ${e.message}` : e);
+    process.exit(known ? 2 : 1);
+  },
+);

@@ -1,0 +1,116 @@
+/**
+ * The sampling loop: at each step the DiT predicts the velocity for the conditional and (when guidance > 1)
+ * the unconditional text in one batched call, classifier-free guidance combines them (reference §5.6), and the
+ * scheduler advances the latent. Cancellation takes effect between steps.
+ */
+import type { DiTRunner, LatentShape } from "./dit.ts";
+import type { FlowScheduler } from "./schedulers/flow-scheduler.ts";
+
+export type TextContext = { data: Float32Array; rows: number };
+
+export type StepInfo = {
+  /** 1-based index of the step just finished, out of `total` steps run. */
+  step: number;
+  total: number;
+  timestep: number;
+  /** The latent after this step. */
+  latent: Float32Array;
+};
+
+export type FirstFrameCondition = {
+  /** The clean, normalised latent of latent frame 0 ([C, 1, H, W] values). */
+  latent: Float32Array;
+};
+
+export type DenoiseOptions = {
+  dit: DiTRunner;
+  scheduler: FlowScheduler;
+  shape: LatentShape;
+  /** The starting sample: pure noise at step 0, or a noised latent when the scheduler starts later. */
+  initial: Float32Array;
+  cond: TextContext;
+  /** The negative-prompt context; ignored when guidance ≤ 1 (the unconditional pass is skipped). */
+  uncond: TextContext;
+  guidance: number;
+  /** Image-to-video models: mask + image latent channels and CLIP features, shared by both CFG branches (§6.1). */
+  imageCondition?: { y: Float32Array; clip: Float32Array };
+  /**
+   * Text-to-video models animating an image: latent frame 0 is held at the image's latent, re-noised to
+   * each step's σ with the run's own noise, and set exactly at the end.
+   */
+  firstFrame?: FirstFrameCondition;
+  signal?: AbortSignal;
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Keep every intermediate latent (index 0 = the initial sample), for parity checks. */
+  keepTrajectory?: boolean;
+};
+
+export class CanceledError extends Error {
+  constructor() {
+    super("canceled");
+    this.name = "CanceledError";
+  }
+}
+
+export function throwIfCanceled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CanceledError();
+}
+
+/** v = v_u + g·(v_c − v_u), rounded per operation to float32 as the official PyTorch code computes it. */
+export function guide(cond: Float32Array, uncond: Float32Array, g: number): Float32Array {
+  const out = new Float32Array(cond.length);
+  const gf = Math.fround(g);
+  for (let i = 0; i < out.length; i++) {
+    const u = uncond[i];
+    out[i] = Math.fround(u + Math.fround(gf * Math.fround(cond[i] - u)));
+  }
+  return out;
+}
+
+export async function denoise(o: DenoiseOptions): Promise<{ latent: Float32Array; trajectory?: Float32Array[] }> {
+  const { scheduler } = o;
+  const useCfg = o.guidance > 1;
+  // Frame 0 is re-noised with the run's own starting noise for that frame.
+  const frame0Noise = o.firstFrame ? firstFrameOf(o.initial, o.shape) : undefined;
+  let x = o.initial;
+  const trajectory = o.keepTrajectory ? [x] : undefined;
+  const total = scheduler.numSteps - scheduler.startStep;
+  for (let i = scheduler.startStep; i < scheduler.numSteps; i++) {
+    throwIfCanceled(o.signal);
+    if (o.firstFrame) x = holdFirstFrame(x, o.firstFrame.latent, frame0Noise!, scheduler.sigmas[i], o.shape);
+    const t = scheduler.timesteps[i];
+    const latents = useCfg ? [x, x] : [x];
+    const contexts = useCfg ? [o.cond, o.uncond] : [o.cond];
+    const [vCond, vUncond] = await o.dit.predict({ latents, shape: o.shape, timestep: t, contexts, imageCondition: o.imageCondition });
+    const v = useCfg ? guide(vCond, vUncond, o.guidance) : vCond;
+    x = scheduler.step(v, i, x);
+    if (o.firstFrame && i === scheduler.numSteps - 1) x = holdFirstFrame(x, o.firstFrame.latent, frame0Noise!, 0, o.shape);
+    trajectory?.push(x);
+    await o.onStep?.({ step: i - scheduler.startStep + 1, total, timestep: t, latent: x });
+  }
+  return { latent: x, trajectory };
+}
+
+/** Latent frame 0 of every channel ([C, F, H, W] → [C, 1, H, W]). */
+export function firstFrameOf(x: Float32Array, shape: LatentShape): Float32Array {
+  const plane = shape.height * shape.width;
+  const out = new Float32Array(shape.channels * plane);
+  for (let c = 0; c < shape.channels; c++) {
+    out.set(x.subarray(c * shape.frames * plane, c * shape.frames * plane + plane), c * plane);
+  }
+  return out;
+}
+
+/** Sets latent frame 0 to (1 − σ)·z₀ + σ·ε₀ (z₀, ε₀ as [C, 1, H, W]); the other frames are kept. */
+function holdFirstFrame(x: Float32Array, z0: Float32Array, eps0: Float32Array, sigma: number, shape: LatentShape): Float32Array {
+  const out = x.slice();
+  const plane = shape.height * shape.width;
+  for (let c = 0; c < shape.channels; c++) {
+    const base = c * shape.frames * plane;
+    for (let j = 0; j < plane; j++) {
+      const k = c * plane + j;
+      out[base + j] = sigma === 0 ? z0[k] : Math.fround((1 - sigma) * z0[k] + sigma * eps0[k]);
+    }
+  }
+  return out;
+}
