@@ -1,10 +1,10 @@
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SafetensorsFile } from "../../models/weights/safetensors.ts";
 import { pixelToByte, videoChunkToRgbFrames, videoFrameToRgb } from "../../lib/video/frames.ts";
+import { fixture } from "../helpers/fixtures.ts";
 
 // Goldens from the official Wan 2.1 code (fixtures README); WAN_TINY_FIXTURES points elsewhere if needed.
-const GOLDENS = path.join(process.env.WAN_TINY_FIXTURES ?? "/work/shared/fixtures/wan-tiny", "goldens.safetensors");
+const GOLDENS = fixture("goldens.safetensors");
 
 describe("pixelToByte: official Wan conversion, (clamp(x,-1,1)+1)/2*255 in float32, truncated", () => {
   // Each expected value is worked out by hand in float32:

@@ -17,8 +17,9 @@ import { readGenerationSettings, settingsToMp4Metadata } from "../../lib/video/m
 import { writePoster } from "../../lib/video/poster.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { psnr } from "./synthetic-frames.ts";
+import { fixture } from "../helpers/fixtures.ts";
 
-const GOLDENS = path.join(process.env.WAN_TINY_FIXTURES ?? "/work/shared/fixtures/wan-tiny", "goldens.safetensors");
+const GOLDENS = fixture("goldens.safetensors");
 const dir = mkdtempSync(path.join(os.tmpdir(), "video-wan-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
