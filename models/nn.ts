@@ -106,11 +106,25 @@ export function rmsNorm(p: Params, x: Tensor, size: number, eps: number, weightN
  * Multi-head attention (com.microsoft.MultiHeadAttention): q [B, Lq, N·d], k/v [B, Lk, N·d] → [B, Lq, N·d].
  * On CPU, ONNX Runtime runs it as a tiled flash attention (no [N, Lq, Lk] score matrix is ever
  * materialised), on CUDA as flash / memory-efficient attention. `scale` defaults to 1/√d.
+ * `attentionBias` [1 or B, 1 or N, Lq, Lk] (same dtype as q) is added to the scaled logits before the
+ * softmax: T5's relative position bias goes there (it is the op's 6th input, `attention_bias`).
  */
-export function multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, numHeads: number, scale?: number): Tensor {
+export function multiHeadAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  numHeads: number,
+  scale?: number,
+  attentionBias?: Tensor,
+): Tensor {
+  if (attentionBias && attentionBias.dtype !== q.dtype) {
+    throw new Error(`MultiHeadAttention: attention bias is ${attentionBias.dtype}, queries are ${q.dtype}`);
+  }
+  // Inputs 3 and 4 (packed projection bias, key padding mask) stay empty.
+  const inputs = attentionBias ? [q, k, v, null, null, attentionBias] : [q, k, v];
   return q.g.op(
     "MultiHeadAttention",
-    [q, k, v],
+    inputs,
     { num_heads: numHeads, ...(scale !== undefined ? { scale: float(scale) } : {}) },
     { dtype: q.dtype, rank: 3, domain: "com.microsoft" },
   );

@@ -123,6 +123,12 @@ export class Tensor {
     });
   }
 
+  /** Rows of this tensor picked by integer `indices` along `axis` (an embedding lookup for axis 0). */
+  gather(indices: Tensor, axis = 0): Tensor {
+    const rank = this.rank !== undefined && indices.rank !== undefined ? this.rank + indices.rank - 1 : undefined;
+    return this.g.op("Gather", [this, indices], { axis }, { dtype: this.dtype, rank });
+  }
+
   // --- shape manipulation ---
   reshape(shape: ShapeLike, rank?: number): Tensor {
     const shapeTensor = this.g.shapeTensor(shape);
