@@ -23,9 +23,8 @@ import {
   umt5ConfigFromShapes,
 } from "../../models/umt5-checkpoint.ts";
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../../models/weights/safetensors.ts";
+import { fixture, maxAbs, maxAbsDiff } from "../helpers/fixtures.ts";
 
-const FIXTURES = process.env.WAN_TINY_FIXTURES ?? "/work/shared/fixtures/wan-tiny";
-const fixture = (...parts: string[]) => path.join(FIXTURES, ...parts);
 const HF_DIR = fixture("text_encoder");
 const SINGLE_FILE = fixture("official", "umt5_tiny.safetensors");
 
@@ -46,22 +45,6 @@ afterAll(() => goldens?.close());
 async function int64s(name: string): Promise<BigInt64Array> {
   const bytes = (await goldens.read(name)).slice(); // copy: the view must start 8-byte aligned
   return new BigInt64Array(bytes.buffer, 0, bytes.byteLength / 8);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
 }
 
 /**
