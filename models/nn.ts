@@ -8,7 +8,7 @@ import type { GraphBuilder } from "./graph/builder.ts";
 import { float } from "./graph/attributes.ts";
 import type { DType } from "./graph/dtype.ts";
 import type { Tensor } from "./graph/tensor.ts";
-import type { WeightStore } from "./weights/store.ts";
+import type { Weights } from "./weights/store.ts";
 
 /**
  * - `fp32`: everything in float32 (CPU default, and the parity reference).
@@ -20,7 +20,7 @@ export type Precision = "fp32" | "fp16";
 export class Params {
   constructor(
     readonly g: GraphBuilder,
-    readonly store: WeightStore,
+    readonly store: Weights,
     readonly path: string,
     readonly precision: Precision,
   ) {}

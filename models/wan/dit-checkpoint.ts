@@ -45,6 +45,45 @@ export function ditKeyFromDiffusers(name: string): string {
   return name;
 }
 
+/**
+ * Official name → Diffusers name: Diffusers' converter rules (§2.3), written per name pattern. Used to write
+ * Diffusers-layout checkpoints (the tiny test model).
+ */
+const OFFICIAL_TO_DIFFUSERS: [RegExp, string][] = [
+  [/^time_embedding\.0\./, "condition_embedder.time_embedder.linear_1."],
+  [/^time_embedding\.2\./, "condition_embedder.time_embedder.linear_2."],
+  [/^text_embedding\.0\./, "condition_embedder.text_embedder.linear_1."],
+  [/^text_embedding\.2\./, "condition_embedder.text_embedder.linear_2."],
+  [/^time_projection\.1\./, "condition_embedder.time_proj."],
+  [/^img_emb\.proj\.0\./, "condition_embedder.image_embedder.norm1."],
+  [/^img_emb\.proj\.1\./, "condition_embedder.image_embedder.ff.net.0.proj."],
+  [/^img_emb\.proj\.3\./, "condition_embedder.image_embedder.ff.net.2."],
+  [/^img_emb\.proj\.4\./, "condition_embedder.image_embedder.norm2."],
+  [/^img_emb\.emb_pos$/, "condition_embedder.image_embedder.pos_embed"],
+  [/^head\.modulation$/, "scale_shift_table"],
+  [/^head\.head\./, "proj_out."],
+  [/^(blocks\.\d+)\.modulation$/, "$1.scale_shift_table"],
+  [/^(blocks\.\d+)\.norm3\./, "$1.norm2."],
+  [/^(blocks\.\d+)\.ffn\.0\./, "$1.ffn.net.0.proj."],
+  [/^(blocks\.\d+)\.ffn\.2\./, "$1.ffn.net.2."],
+  [/^(blocks\.\d+)\.cross_attn\.k_img\./, "$1.attn2.add_k_proj."],
+  [/^(blocks\.\d+)\.cross_attn\.v_img\./, "$1.attn2.add_v_proj."],
+  [/^(blocks\.\d+)\.cross_attn\.norm_k_img\./, "$1.attn2.norm_added_k."],
+  [/^(blocks\.\d+)\.self_attn\.o\./, "$1.attn1.to_out.0."],
+  [/^(blocks\.\d+)\.cross_attn\.o\./, "$1.attn2.to_out.0."],
+  [/^(blocks\.\d+)\.self_attn\.([qkv])\./, "$1.attn1.to_$2."],
+  [/^(blocks\.\d+)\.cross_attn\.([qkv])\./, "$1.attn2.to_$2."],
+  [/^(blocks\.\d+)\.self_attn\.(norm_[qk])\./, "$1.attn1.$2."],
+  [/^(blocks\.\d+)\.cross_attn\.(norm_[qk])\./, "$1.attn2.$2."],
+];
+
+export function ditKeyToDiffusers(name: string): string {
+  for (const [pattern, replacement] of OFFICIAL_TO_DIFFUSERS) {
+    if (pattern.test(name)) return name.replace(pattern, replacement);
+  }
+  return name;
+}
+
 /** ComfyUI full checkpoints prefix every DiT key with this (§2.1). */
 export const COMFY_PREFIX = "model.diffusion_model.";
 
@@ -81,6 +120,30 @@ export function ditConfigFromOfficial(c: Json): WanDiTConfig {
     numLayers: num(c, "num_layers"),
     eps: num(c, "eps", 1e-6),
     imageDim: modelType === "i2v" ? 1280 : null,
+  };
+}
+
+/** The Diffusers config.json for a DiT configuration (what Diffusers' converter writes, §2.3). */
+export function ditConfigToDiffusers(cfg: WanDiTConfig): Record<string, unknown> {
+  return {
+    _class_name: "WanTransformer3DModel",
+    _diffusers_version: "0.33.0",
+    patch_size: cfg.patchSize,
+    num_attention_heads: cfg.numHeads,
+    attention_head_dim: cfg.dim / cfg.numHeads,
+    in_channels: cfg.inDim,
+    out_channels: cfg.outDim,
+    text_dim: cfg.textDim,
+    freq_dim: cfg.freqDim,
+    ffn_dim: cfg.ffnDim,
+    num_layers: cfg.numLayers,
+    cross_attn_norm: true,
+    qk_norm: "rms_norm_across_heads",
+    eps: cfg.eps,
+    image_dim: cfg.imageDim,
+    added_kv_proj_dim: cfg.imageDim ? cfg.dim : null,
+    rope_max_seq_len: 1024,
+    pos_embed_seq_len: null,
   };
 }
 

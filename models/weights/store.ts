@@ -27,7 +27,17 @@ export type WeightTransform = {
   dims?: number[];
 };
 
-export class WeightStore {
+/** What model definitions read weights through (a checkpoint, or a recorder listing the parameters). */
+export interface Weights {
+  readonly label: string;
+  has(key: string): boolean;
+  keys(): string[];
+  info(key: string, expectedShape?: number[]): TensorInfo;
+  initializer(key: string, expectedShape: number[] | undefined, t: WeightTransform): InitializerData;
+  float32(key: string, expectedShape?: number[]): Promise<Float32Array>;
+}
+
+export class WeightStore implements Weights {
   readonly used = new Set<string>();
 
   private constructor(

@@ -10,7 +10,7 @@ import { DiTRunner } from "../../lib/engine/dit.ts";
 import { resolveRuntime, sessionOptions } from "../../lib/engine/runtime.ts";
 import { discoverSources } from "../../models/convert/sources.ts";
 import { convertTransformer, TRANSFORMER_FILE } from "../../models/convert/transformer.ts";
-import { ditKeyFromDiffusers } from "../../models/wan/dit-checkpoint.ts";
+import { ditKeyFromDiffusers, ditKeyToDiffusers } from "../../models/wan/dit-checkpoint.ts";
 import { SafetensorsFile, writeSafetensors } from "../../models/weights/safetensors.ts";
 import { fixture, goldens, maxAbs, maxAbsDiff, tempDir } from "../helpers/fixtures.ts";
 import { readFileSync } from "node:fs";
@@ -98,11 +98,12 @@ describe("Wan DiT (image-to-video, 36 channels + CLIP)", () => {
 });
 
 describe("DiT checkpoint names", () => {
-  it("maps every Diffusers name to its official name (fixture key maps)", () => {
+  it("maps every name between the Diffusers and official layouts, both ways (fixture key maps)", () => {
     const t2v = JSON.parse(readFileSync(fixture("official", "key_map.json"), "utf8")).transformer as Record<string, string>;
     const i2v = JSON.parse(readFileSync(fixture("official_i2v", "key_map_i2v.json"), "utf8")).transformer_i2v as Record<string, string>;
     for (const [official, diffusers] of [...Object.entries(t2v), ...Object.entries(i2v)]) {
       expect(ditKeyFromDiffusers(diffusers)).toBe(official);
+      expect(ditKeyToDiffusers(official)).toBe(diffusers);
     }
   });
 });

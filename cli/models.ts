@@ -1,0 +1,107 @@
+/**
+ * `npm run models -- <command>`
+ *   convert <source> --out <dir> [--dtype fp32|fp16] [--text-len N] [--tokenizer <dir>]
+ *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
+ *       official / ComfyUI single file, or a folder of such files. Converting into a folder that already holds
+ *       a model adds or replaces components.
+ *   tiny --out <dir> [--seed N]
+ *       Generates the tiny random-weight model (the studio's built-in default and the tests' model).
+ *   list
+ *       The models installed under MODELS_DIR.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../lib/config.ts";
+import { installedModels } from "../lib/models/default-model.ts";
+import { fitModelPreview } from "../lib/models/preview-fit.ts";
+import { generateTinyModel } from "../lib/models/tiny.ts";
+import { convertModel } from "../models/convert/convert.ts";
+import { readManifest } from "../models/manifest.ts";
+import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
+
+const USAGE = `usage:
+  npm run models -- convert <source> --out <dir> [--dtype fp32|fp16] [--text-len N] [--tokenizer <dir>]
+  npm run models -- tiny --out <dir> [--seed N]
+  npm run models -- list`;
+
+class UsageError extends Error {}
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer (got "${v}")`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      dtype: { type: "string", default: "fp32" },
+      "text-len": { type: "string" },
+      tokenizer: { type: "string" },
+      seed: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, source] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const started = performance.now();
+  const log = (line: string) => console.log(line);
+
+  if (command === "list") {
+    const cfg = loadConfig();
+    const names = installedModels(cfg.modelsDir);
+    if (!names.length) console.log(`no models in ${cfg.modelsDir}`);
+    for (const name of names) {
+      const m = await readManifest(path.join(cfg.modelsDir, name));
+      const dit = m.components.transformer?.config;
+      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
+    }
+    return 0;
+  }
+
+  if (!values.out) throw new UsageError("--out <dir> is required");
+  const out = path.resolve(values.out);
+  if (command === "convert") {
+    if (!source) throw new UsageError("convert needs a <source>");
+    if (values.dtype !== "fp32" && values.dtype !== "fp16") throw new UsageError(`--dtype must be fp32 or fp16 (got "${values.dtype}")`);
+    const bar = new ProgressBar();
+    const manifest = await convertModel({
+      source: path.resolve(source),
+      outDir: out,
+      precision: values.dtype,
+      textLen: int("text-len", values["text-len"]),
+      tokenizerDir: values.tokenizer ? path.resolve(values.tokenizer) : undefined,
+      log,
+      onProgress: (e) => bar.update(e.total ? e.done / e.total : 0, `${formatBytes(e.done)} / ${formatBytes(e.total)} ${e.component}`),
+    });
+    bar.done();
+    await fitModelPreview(out, log);
+    const parts = Object.keys(manifest.components).join(", ");
+    console.log(`converted ${parts} → ${out} (${manifest.variant}, text length ${manifest.textLen})`);
+  } else if (command === "tiny") {
+    const seed = values.seed === undefined ? 0 : Number(values.seed);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer (got "${values.seed}")`);
+    await generateTinyModel({ outDir: out, seed, log });
+    console.log(`tiny model → ${out}`);
+  } else {
+    throw new UsageError(`unknown command "${command}"`);
+  }
+  console.log(`time ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${formatBytes(peakRss())}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`error: ${e.message}`);
+    if (e instanceof UsageError) console.error(USAGE);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,75 @@
+/**
+ * A converted model folder loaded for generation: one ONNX Runtime session per graph (DiT, VAE encoder and
+ * decoder graphs, text encoder), the tokenizer, and what the pipeline needs from the manifest. A worker loads
+ * its model once and keeps it.
+ */
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import { readManifest, type Manifest } from "../../models/manifest.ts";
+import type { PreviewProjection } from "../video/preview.ts";
+import { DiTRunner } from "./dit.ts";
+import { PromptEncoder } from "./prompt-encoder.ts";
+import { sessionOptions, type ResolvedRuntime } from "./runtime.ts";
+import { loadTokenizer } from "./text/tokenizer.ts";
+import { createVaeSessions, releaseVaeSessions, type VaeSessions } from "./vae.ts";
+
+export type LoadedModel = {
+  name: string;
+  dir: string;
+  manifest: Manifest;
+  dit: DiTRunner;
+  vae: VaeSessions;
+  prompts: PromptEncoder;
+  zDim: number;
+  /** Pixels per latent cell. */
+  vaeScale: number;
+  fps: number;
+  preview: PreviewProjection | null;
+  executionProviders: string[];
+  release(): Promise<void>;
+};
+
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelLoadError";
+  }
+}
+
+export async function loadModel(dir: string, runtime: ResolvedRuntime): Promise<LoadedModel> {
+  const manifest = await readManifest(dir);
+  const { transformer, vae, textEncoder } = manifest.components;
+  const missing = [!transformer && "transformer", !vae && "VAE", !textEncoder && "text encoder"].filter(Boolean);
+  if (missing.length) throw new ModelLoadError(`${dir}: the model lacks a ${missing.join(", ")} (convert it into this folder)`);
+  if (!textEncoder!.tokenizer) {
+    throw new ModelLoadError(`${dir}: no tokenizer was converted with the text encoder (pass --tokenizer <folder with tokenizer.json>)`);
+  }
+  const options = sessionOptions(runtime);
+  const dit = await DiTRunner.load(dir, manifest, runtime);
+  const vaeSessions = await createVaeSessions(dir, vae!.files, options);
+  const textSession = await ort.InferenceSession.create(path.join(dir, textEncoder!.file), options);
+  const tokenizer = await loadTokenizer(path.join(dir, textEncoder!.tokenizer));
+  const t5 = textEncoder!.config as { numBuckets?: number; maxDistance?: number };
+  const prompts = new PromptEncoder(manifest.name, textSession, tokenizer, manifest.textLen, {
+    numBuckets: t5.numBuckets ?? 32,
+    maxDistance: t5.maxDistance ?? 128,
+  });
+  return {
+    name: manifest.name,
+    dir,
+    manifest,
+    dit,
+    vae: vaeSessions,
+    prompts,
+    zDim: vae!.zDim,
+    vaeScale: vae!.scaleSpatial,
+    fps: manifest.defaults.fps,
+    preview: manifest.preview,
+    executionProviders: runtime.providers,
+    async release() {
+      await dit.release();
+      await releaseVaeSessions(vaeSessions);
+      await textSession.release();
+    },
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The built-in tiny model: random weights of the exact Wan 2.1 architecture at toy size (DiT, causal 3-D VAE,
+ * umT5 and a small tokenizer of the same kind), written as a Diffusers-layout pipeline and converted with the
+ * same converter real weights go through. It drives the tests and is the studio's out-of-the-box model.
+ *
+ * The tensor lists come from the model definitions themselves (built against a recorder), so the random
+ * checkpoint always matches what the converter expects.
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { convertModel } from "../../models/convert/convert.ts";
+import { GraphBuilder } from "../../models/graph/builder.ts";
+import type { Manifest } from "../../models/manifest.ts";
+import { Params } from "../../models/nn.ts";
+import { buildUMT5Encoder, type UMT5Config } from "../../models/umt5.ts";
+import { buildWanDiT, type WanDiTConfig } from "../../models/wan/dit.ts";
+import { ditConfigToDiffusers, ditKeyToDiffusers } from "../../models/wan/dit-checkpoint.ts";
+import {
+  buildVaeDecoderFirst,
+  buildVaeDecoderStep,
+  buildVaeEncoderFirst,
+  buildVaeEncoderStep,
+  WAN21_LATENTS_MEAN,
+  WAN21_LATENTS_STD,
+  type WanVaeConfig,
+} from "../../models/wan/vae.ts";
+import { vaeKeyToDiffusers } from "../../models/wan/vae-checkpoint.ts";
+import { RecordingWeights } from "../../models/weights/recording.ts";
+import { SafetensorsWriter } from "../../models/weights/safetensors.ts";
+import { gaussianNoise } from "../engine/noise.ts";
+import { writeTinyTokenizer } from "../engine/text/tiny-tokenizer.ts";
+import { fitModelPreview } from "./preview-fit.ts";
+
+/** Toy sizes of every component (the fixtures' tiny sizes, with a longer text length for real prompts). */
+export const TINY_DIT: WanDiTConfig = {
+  modelType: "t2v",
+  patchSize: [1, 2, 2],
+  textLen: 64,
+  inDim: 16,
+  dim: 64,
+  ffnDim: 128,
+  freqDim: 32,
+  textDim: 32,
+  outDim: 16,
+  numHeads: 4,
+  numLayers: 2,
+  eps: 1e-6,
+  imageDim: null,
+};
+
+export const TINY_VAE: WanVaeConfig = {
+  baseDim: 8,
+  zDim: 16,
+  dimMult: [1, 2, 4, 4],
+  numResBlocks: 2,
+  temporalDownsample: [false, true, true],
+  latentsMean: WAN21_LATENTS_MEAN,
+  latentsStd: WAN21_LATENTS_STD,
+};
+
+export const TINY_T5: UMT5Config = {
+  vocab: 128,
+  dModel: 32,
+  dKv: 8,
+  numHeads: 4,
+  dFf: 64,
+  numLayers: 2,
+  numBuckets: 32,
+  maxDistance: 128,
+  eps: 1e-6,
+};
+
+export const TINY_MODEL_NAME = "wan2.1-tiny";
+
+export type TinyOptions = {
+  outDir: string;
+  seed?: number;
+  log?: (line: string) => void;
+};
+
+/** Parameter names and shapes the graph builders read, in the order they read them. */
+function parameters(...builds: ((g: GraphBuilder, p: Params) => void)[]): Map<string, number[]> {
+  const rec = new RecordingWeights("tiny");
+  for (const build of builds) {
+    const g = new GraphBuilder("enumerate");
+    build(g, new Params(g, rec, "", "fp32"));
+  }
+  return rec.requested;
+}
+
+/** FNV-1a of the name, so every tensor gets its own reproducible stream whatever the build order. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * Non-trivial random values as the fixtures use (goldens.json → meta.weight_init): norm weights and VAE gammas
+ * 1 + 0.1z, biases 0.05z, modulation tables 0.1z, token embeddings z, relative-position tables 0.5z, other
+ * matrices z/√fan_in. Nothing is zero, so every tensor changes the outputs.
+ */
+function initialValues(name: string, shape: number[], seed: number): Float32Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  // Philox keys take 53-bit seeds: the model seed (mod 2^21) in the high bits, the name's hash in the low 32.
+  const z = gaussianNoise((seed % 2 ** 21) * 2 ** 32 + nameHash(name), count);
+  let scale: number;
+  let offset = 0;
+  if ((shape.length === 1 && name.endsWith(".weight")) || name.endsWith("gamma")) {
+    scale = 0.1;
+    offset = 1;
+  } else if (name.endsWith(".bias")) scale = 0.05;
+  else if (/modulation|scale_shift_table/.test(name)) scale = 0.1;
+  else if (name === "shared.weight") scale = 1;
+  else if (name.includes("relative_attention_bias")) scale = 0.5;
+  else scale = 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < count; i++) z[i] = offset + scale * z[i];
+  return z;
+}
+
+async function writeCheckpoint(
+  file: string,
+  params: Map<string, number[]>,
+  rename: (name: string) => string,
+  seed: number,
+): Promise<void> {
+  const specs = [...params].map(([name, shape]) => ({ name: rename(name), official: name, dtype: "float32" as const, shape }));
+  const writer = await SafetensorsWriter.create(file, specs, { format: "pt" });
+  for (const s of specs) await writer.write(s.name, initialValues(s.official, s.shape, seed));
+  await writer.close();
+}
+
+function vaeConfigToDiffusers(cfg: WanVaeConfig): Record<string, unknown> {
+  return {
+    _class_name: "AutoencoderKLWan",
+    _diffusers_version: "0.33.0",
+    base_dim: cfg.baseDim,
+    z_dim: cfg.zDim,
+    dim_mult: cfg.dimMult,
+    num_res_blocks: cfg.numResBlocks,
+    attn_scales: [],
+    temperal_downsample: cfg.temporalDownsample,
+    dropout: 0.0,
+    latents_mean: cfg.latentsMean,
+    latents_std: cfg.latentsStd,
+  };
+}
+
+function t5ConfigToHF(cfg: UMT5Config): Record<string, unknown> {
+  return {
+    architectures: ["UMT5EncoderModel"],
+    model_type: "umt5",
+    vocab_size: cfg.vocab,
+    d_model: cfg.dModel,
+    d_kv: cfg.dKv,
+    num_heads: cfg.numHeads,
+    d_ff: cfg.dFf,
+    num_layers: cfg.numLayers,
+    relative_attention_num_buckets: cfg.numBuckets,
+    relative_attention_max_distance: cfg.maxDistance,
+    layer_norm_epsilon: cfg.eps,
+    feed_forward_proj: "gated-gelu",
+    dense_act_fn: "gelu_new",
+    is_gated_act: true,
+    eos_token_id: 1,
+    pad_token_id: 0,
+    torch_dtype: "float32",
+  };
+}
+
+const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
+
+/** Writes the tiny pipeline in Diffusers layout under `dir` (model_index.json + one folder per component). */
+export async function writeTinyDiffusersPipeline(dir: string, seed: number): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  for (const sub of ["transformer", "vae", "text_encoder", "tokenizer", "scheduler"]) await mkdir(path.join(dir, sub), { recursive: true });
+
+  const dit = parameters((g, p) => buildWanDiT(g, p, TINY_DIT));
+  await writeCheckpoint(path.join(dir, "transformer", "diffusion_pytorch_model.safetensors"), dit, ditKeyToDiffusers, seed);
+  await writeFile(path.join(dir, "transformer", "config.json"), json(ditConfigToDiffusers(TINY_DIT)));
+
+  const vae = parameters(
+    ...[buildVaeEncoderFirst, buildVaeEncoderStep, buildVaeDecoderFirst, buildVaeDecoderStep].map(
+      (build) => (g: GraphBuilder, p: Params) => build(g, p, TINY_VAE),
+    ),
+  );
+  await writeCheckpoint(
+    path.join(dir, "vae", "diffusion_pytorch_model.safetensors"),
+    vae,
+    (k) => vaeKeyToDiffusers(k, TINY_VAE.numResBlocks),
+    seed,
+  );
+  await writeFile(path.join(dir, "vae", "config.json"), json(vaeConfigToDiffusers(TINY_VAE)));
+
+  const t5 = parameters((g, p) => buildUMT5Encoder(g, p, TINY_T5));
+  await writeCheckpoint(path.join(dir, "text_encoder", "model.safetensors"), t5, (k) => k, seed);
+  await writeFile(path.join(dir, "text_encoder", "config.json"), json(t5ConfigToHF(TINY_T5)));
+
+  await writeTinyTokenizer(path.join(dir, "tokenizer"), { vocabSize: TINY_T5.vocab });
+  await writeFile(
+    path.join(dir, "scheduler", "scheduler_config.json"),
+    json({
+      _class_name: "UniPCMultistepScheduler",
+      prediction_type: "flow_prediction",
+      use_flow_sigmas: true,
+      flow_shift: 5.0,
+      num_train_timesteps: 1000,
+      solver_order: 2,
+      solver_type: "bh2",
+      predict_x0: true,
+      lower_order_final: true,
+      final_sigmas_type: "zero",
+    }),
+  );
+  await writeFile(
+    path.join(dir, "model_index.json"),
+    json({
+      _class_name: "WanPipeline",
+      _diffusers_version: "0.33.0",
+      scheduler: ["diffusers", "UniPCMultistepScheduler"],
+      text_encoder: ["transformers", "UMT5EncoderModel"],
+      tokenizer: ["transformers", "T5TokenizerFast"],
+      transformer: ["diffusers", "WanTransformer3DModel"],
+      vae: ["diffusers", "AutoencoderKLWan"],
+    }),
+  );
+}
+
+/** The Diffusers-layout source kept beside the converted model (a few MB), for inspection and reconversion. */
+export const TINY_SOURCE_DIR = "source-diffusers";
+
+export async function generateTinyModel(o: TinyOptions): Promise<Manifest> {
+  const seed = o.seed ?? 0;
+  const log = o.log ?? (() => {});
+  const source = path.join(o.outDir, TINY_SOURCE_DIR);
+  log(`writing a tiny random-weight Wan 2.1 pipeline (seed ${seed}) in Diffusers layout`);
+  await writeTinyDiffusersPipeline(source, seed);
+  log("converting it to ONNX");
+  await convertModel({ source, outDir: o.outDir, precision: "fp32", tiny: true, log });
+  return fitModelPreview(o.outDir, log);
+}
