@@ -4,7 +4,8 @@ import { migrateDatabase } from "../lib/db/migrate.ts";
 
 try {
   const cfg = loadConfig();
-  migrateDatabase();
+  // DATABASE_URL may be unset (SQLite under DATA_DIR): pass the resolved one on.
+  await migrateDatabase({ ...process.env, DATABASE_URL: cfg.databaseUrl });
   console.log(`database up to date (${cfg.databaseProvider})`);
 } catch (e) {
   console.error(e instanceof ConfigError ? e.message : (e as Error).message);

@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   mkdirSync(cfg.dataDir, { recursive: true });
 
   log(`database: ${cfg.databaseProvider === "sqlite" ? cfg.databaseUrl.slice(5) : "PostgreSQL"}`);
-  migrateDatabase();
+  await migrateDatabase();
 
   await ensureDefaultModel(cfg.modelsDir, log);
 

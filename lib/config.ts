@@ -50,6 +50,16 @@ const envSchema = z.object({
   ORT_THREADS: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(0).default(0),
   /** Jobs one worker process runs at once (one per device; the default fits one GPU or the CPU). */
   WORKER_CONCURRENCY: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(1).max(8).default(1),
+  /**
+   * BullMQ lock duration and stalled-check interval in ms. Every worker must use the same value: the
+   * stalled check is throttled by the interval of whichever worker ran it last.
+   */
+  STUDIO_LOCK_MS: z.coerce
+    .number({ error: "must be a number" })
+    .int("must be an integer")
+    .min(500, "must be at least 500")
+    .max(600_000, "must be at most 600000")
+    .default(30_000),
 });
 
 export type StudioConfig = {
@@ -66,6 +76,8 @@ export type StudioConfig = {
   executionProviders: "auto" | (typeof EXECUTION_PROVIDERS)[number][];
   ortThreads: number;
   workerConcurrency: number;
+  /** Job lock duration = stalled-check interval (ms): how soon a crashed worker's job is picked up again. */
+  lockMs: number;
 };
 
 export class ConfigError extends Error {
@@ -122,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : (e.EXECUTION_PROVIDERS.split(",").map((p) => p.trim()) as (typeof EXECUTION_PROVIDERS)[number][]),
     ortThreads: e.ORT_THREADS,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    lockMs: e.STUDIO_LOCK_MS,
   };
 }
 

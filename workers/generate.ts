@@ -1,13 +1,11 @@
 /**
  * The generation worker: one process per device. It finds the execution providers that work here, logs
- * them, announces itself in Redis (the health endpoint lists live workers), and consumes the queue.
+ * them, and runs the queue worker (lib/jobs/worker.ts) with the engine until SIGINT/SIGTERM.
  */
-import os from "node:os";
-import { randomUUID } from "node:crypto";
 import { ConfigError, loadConfig } from "../lib/config.ts";
+import { runGeneration } from "../lib/engine/pipeline.ts";
 import { resolveRuntime } from "../lib/engine/runtime.ts";
-import { createRedis } from "../lib/redis/connection.ts";
-import { announceWorker, HEARTBEAT_MS, retireWorker, type WorkerInfo } from "../lib/queue/worker-registry.ts";
+import { startGenerationWorker } from "../lib/jobs/worker.ts";
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -15,29 +13,15 @@ async function main(): Promise<void> {
   for (const r of runtime.rejected) console.log(`execution provider ${r.provider} not used: ${r.reason}`);
   console.log(`execution providers: ${runtime.providers.join(", ")}`);
 
-  const redis = createRedis(cfg.redisUrl, "worker");
-  const info: WorkerInfo = {
-    id: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-    host: os.hostname(),
-    pid: process.pid,
+  const worker = await startGenerationWorker({
+    cfg,
+    runGeneration,
     executionProviders: runtime.providers,
-    model: null,
-    startedAt: new Date().toISOString(),
-    busy: false,
-    concurrency: cfg.workerConcurrency,
-  };
-  await announceWorker(redis, info);
-  const heartbeat = setInterval(() => void announceWorker(redis, info).catch(() => {}), HEARTBEAT_MS);
-  console.log(`worker ${info.id} ready`);
-
-  const shutdown = async () => {
-    clearInterval(heartbeat);
-    await retireWorker(redis, info.id).catch(() => {});
-    redis.disconnect();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown());
-  process.on("SIGTERM", () => void shutdown());
+    log: (line) => console.log(line),
+  });
+  const shutdown = () => void worker.close().then(() => process.exit(0));
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
 }
 
 main().catch((e) => {

@@ -1,12 +1,21 @@
 /**
- * Applies the committed migrations to the configured database (`prisma migrate deploy`, run through
- * Prisma's JavaScript schema engine so it works offline).
+ * Applies the committed migrations to the configured database. SQLite: `prisma migrate deploy`, run
+ * through Prisma's JavaScript schema engine so it works offline. PostgreSQL: migrate-postgres.ts (the
+ * JavaScript engine cannot read PostgreSQL's catalog through the pg adapter in Prisma 6.19).
  */
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { databaseProvider } from "./provider.ts";
+import { migratePostgres } from "./migrate-postgres.ts";
+import { POSTGRES_MIGRATIONS } from "./schemas.ts";
 
-export function migrateDatabase(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): void {
+export async function migrateDatabase(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<void> {
+  const url = env.DATABASE_URL;
+  if (url && databaseProvider(url) === "postgresql") {
+    await migratePostgres(url, path.join(cwd, POSTGRES_MIGRATIONS));
+    return;
+  }
   const require = createRequire(import.meta.url);
   const prismaCli = path.join(path.dirname(require.resolve("prisma/package.json")), "build", "index.js");
   const result = spawnSync(process.execPath, [prismaCli, "migrate", "deploy"], {

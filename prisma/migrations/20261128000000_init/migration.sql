@@ -12,6 +12,7 @@ CREATE TABLE "Job" (
     "phase" TEXT,
     "step" INTEGER NOT NULL DEFAULT 0,
     "totalSteps" INTEGER NOT NULL DEFAULT 0,
+    "etaS" REAL,
     "error" TEXT,
     "timings" TEXT,
     "attempts" INTEGER NOT NULL DEFAULT 0,
@@ -48,4 +49,7 @@ CREATE INDEX "Job_createdAt_idx" ON "Job"("createdAt");
 
 -- CreateIndex
 CREATE INDEX "Job_status_createdAt_idx" ON "Job"("status", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "Job_kind_createdAt_idx" ON "Job"("kind", "createdAt");
 

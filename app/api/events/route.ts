@@ -1,0 +1,7 @@
+import { allEventsStream } from "@/lib/http/job-events";
+import { handle } from "@/lib/http/errors";
+import { studio } from "@/lib/server/studio";
+
+export const dynamic = "force-dynamic";
+
+export const GET = handle(async (request: Request) => allEventsStream(studio(), request));

@@ -1,0 +1,9 @@
+import { jobEventStream } from "@/lib/http/job-events";
+import { handle } from "@/lib/http/errors";
+import { studio } from "@/lib/server/studio";
+
+export const dynamic = "force-dynamic";
+
+export const GET = handle(async (request: Request, { params }: { params: Promise<{ id: string }> }) => {
+  return jobEventStream(studio(), request, (await params).id);
+});

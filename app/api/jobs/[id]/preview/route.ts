@@ -1,0 +1,11 @@
+import { jobFilePath } from "@/lib/jobs/files";
+import { serveFile } from "@/lib/http/files";
+import { handle } from "@/lib/http/errors";
+import { studio } from "@/lib/server/studio";
+
+export const dynamic = "force-dynamic";
+
+export const GET = handle(async (request: Request, { params }: { params: Promise<{ id: string }> }) => {
+  const file = await jobFilePath(studio(), (await params).id, "preview");
+  return serveFile(request, file, { cacheControl: "no-store" });
+});

@@ -1,0 +1,186 @@
+/**
+ * GET /api/openapi.json: the API described as OpenAPI 3.1, with every body and answer generated from the
+ * zod schemas the handlers parse with (z.toJSONSchema), so the document says exactly what is checked.
+ */
+import { z } from "zod";
+import { UPLOAD_LIMITS } from "../jobs/limits.ts";
+import {
+  createJobRequestSchema,
+  errorSchema,
+  jobListSchema,
+  jobSchema,
+  listJobsQuerySchema,
+  loginRequestSchema,
+  modelSchema,
+  uploadSchema,
+} from "../jobs/schemas.ts";
+import { EVENT_TYPES } from "../queue/events.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  // Refinements (multiples of 16, 4k+1 frames) cannot be expressed in JSON Schema; their messages are
+  // in the descriptions of the error answers instead.
+  const out = z.toJSONSchema(schema, { io, unrepresentable: "any", reused: "inline" }) as JsonSchema;
+  delete out.$schema;
+  return out;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ "application/json": { schema } });
+const error = (description: string) => ({ description, content: json(ref("Error")) });
+const idParam = (what: string) => ({ name: "id", in: "path", required: true, description: `The ${what}'s id`, schema: { type: "string", pattern: "^[a-z0-9-]{8,64}$" } });
+const binary = (types: string[], description: string) => ({
+  description,
+  content: Object.fromEntries(types.map((t) => [t, { schema: { type: "string", format: "binary" } }])),
+});
+const ranged = {
+  "206": { description: "The requested byte range (Range: bytes=…)" },
+  "304": { description: "Not modified (If-None-Match matched the ETag)" },
+  "416": { description: "The range lies outside the file" },
+};
+
+function queryParameters(schema: z.ZodObject): unknown[] {
+  const properties = (jsonSchema(schema, "input").properties ?? {}) as Record<string, JsonSchema>;
+  return Object.entries(properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
+}
+
+export function openApiDocument(): Record<string, unknown> {
+  const sse = {
+    description: `Server-Sent Events: first "snapshot", then the events (${EVENT_TYPES.join(", ")}), each with JSON data { type, jobId, at, … }; a comment every 15 s keeps the connection open`,
+    content: { "text/event-stream": { schema: { type: "string" } } },
+  };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Wan Studio API",
+      version: "1",
+      description:
+        "Text-, image- and video-to-video jobs on Wan 2.1. Errors are { error: { code, message, field? } }. When the studio has a STUDIO_TOKEN, send Authorization: Bearer <token> (or log in for a cookie).",
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" }, cookie: { type: "apiKey", in: "cookie", name: "studio_session" } },
+      schemas: {
+        CreateJobRequest: jsonSchema(createJobRequestSchema, "input"),
+        Job: jsonSchema(jobSchema, "output"),
+        JobList: jsonSchema(jobListSchema, "output"),
+        Upload: jsonSchema(uploadSchema, "output"),
+        Model: jsonSchema(modelSchema, "output"),
+        LoginRequest: jsonSchema(loginRequestSchema, "input"),
+        Error: jsonSchema(errorSchema, "output"),
+      },
+    },
+    security: [{ bearer: [] }, { cookie: [] }],
+    paths: {
+      "/api/jobs": {
+        get: {
+          summary: "List jobs, newest first",
+          parameters: queryParameters(listJobsQuerySchema),
+          responses: { "200": { description: "A page of jobs", content: json(ref("JobList")) }, "400": error("A bad query parameter") },
+        },
+        post: {
+          summary: "Create a job",
+          requestBody: { required: true, content: json(ref("CreateJobRequest")) },
+          responses: {
+            "201": { description: "The queued job", content: json(ref("Job")) },
+            "400": error("A field is invalid (the error names it)"),
+            "413": error("The body is over 64 KB"),
+            "415": error("The body is not JSON"),
+            "422": error("Valid, but the model does not offer it (size, length), or the upload does not fit"),
+          },
+        },
+      },
+      "/api/jobs/{id}": {
+        parameters: [idParam("job")],
+        get: { summary: "One job", responses: { "200": { description: "The job", content: json(ref("Job")) }, "404": error("No such job") } },
+        delete: {
+          summary: "Delete a job (canceling it first) and its files",
+          responses: { "204": { description: "Deleted" }, "404": error("No such job") },
+        },
+      },
+      "/api/jobs/{id}/cancel": {
+        parameters: [idParam("job")],
+        post: {
+          summary: "Cancel a queued or running job",
+          responses: {
+            "200": { description: "The job, now canceled", content: json(ref("Job")) },
+            "404": error("No such job"),
+            "409": error("The job has already finished"),
+          },
+        },
+      },
+      "/api/jobs/{id}/retry": {
+        parameters: [idParam("job")],
+        post: {
+          summary: "Queue a new job with the same settings (a fixed seed stays fixed)",
+          responses: {
+            "201": { description: "The new job", content: json(ref("Job")) },
+            "404": error("No such job"),
+            "409": error("The job is still queued or running"),
+          },
+        },
+      },
+      "/api/jobs/{id}/events": { parameters: [idParam("job")], get: { summary: "The job's live events", responses: { "200": sse, "404": error("No such job") } } },
+      "/api/events": { get: { summary: "Every job's live events (snapshot: jobs queued or running)", responses: { "200": sse } } },
+      "/api/jobs/{id}/video": {
+        parameters: [idParam("job")],
+        get: { summary: "The MP4 (once the job succeeded)", responses: { "200": binary(["video/mp4"], "The video"), ...ranged, "404": error("No such job or no video yet") } },
+      },
+      "/api/jobs/{id}/poster": {
+        parameters: [idParam("job")],
+        get: { summary: "The poster image", responses: { "200": binary(["image/jpeg"], "The poster"), ...ranged, "404": error("No such job or no poster yet") } },
+      },
+      "/api/jobs/{id}/preview": {
+        parameters: [idParam("job")],
+        get: { summary: "The latest preview while sampling", responses: { "200": binary(["image/webp"], "The preview"), ...ranged, "404": error("No preview yet") } },
+      },
+      "/api/uploads": {
+        post: {
+          summary: `Upload an input: PNG/JPEG/WebP image (≤ ${UPLOAD_LIMITS.maxImagePixels / 1e6} MP) or MP4/WebM/MOV video (≤ ${UPLOAD_LIMITS.maxVideoSeconds} s, ≤ ${UPLOAD_LIMITS.maxVideoSide} px, ≤ ${UPLOAD_LIMITS.maxVideoFrames} frames)`,
+          requestBody: {
+            required: true,
+            content: { "multipart/form-data": { schema: { type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } } } },
+          },
+          responses: {
+            "201": { description: "The stored upload", content: json(ref("Upload")) },
+            "400": error("The file is missing, empty or corrupt"),
+            "413": error(`The file is over ${UPLOAD_LIMITS.maxBytes / 1024 / 1024} MB`),
+            "415": error("Not a supported image or video format"),
+            "422": error("The image or video is over the limits"),
+          },
+        },
+      },
+      "/api/uploads/{id}": {
+        parameters: [idParam("upload")],
+        get: { summary: "One upload", responses: { "200": { description: "The upload", content: json(ref("Upload")) }, "404": error("No such upload") } },
+      },
+      "/api/uploads/{id}/file": {
+        parameters: [idParam("upload")],
+        get: { summary: "The stored file (images normalised to PNG)", responses: { "200": binary(["image/png", "video/mp4", "video/webm", "video/quicktime"], "The file"), ...ranged, "404": error("No such upload") } },
+      },
+      "/api/uploads/{id}/thumbnail": {
+        parameters: [idParam("upload")],
+        get: { summary: "A small JPEG of the upload", responses: { "200": binary(["image/jpeg"], "The thumbnail"), ...ranged, "404": error("No such upload") } },
+      },
+      "/api/models": {
+        get: { summary: "Installed models", responses: { "200": { description: "The models", content: json({ type: "array", items: ref("Model") }) } } },
+      },
+      "/api/login": {
+        get: {
+          summary: "Whether a token is required, and whether the caller has access",
+          security: [],
+          responses: { "200": { description: "{ authRequired, authenticated }" } },
+        },
+        post: {
+          summary: "Exchange the token for a session cookie",
+          security: [],
+          requestBody: { required: true, content: json(ref("LoginRequest")) },
+          responses: { "200": { description: "Logged in (Set-Cookie)" }, "400": error("No token given"), "401": error("Wrong token") },
+        },
+      },
+      "/api/logout": { post: { summary: "End the cookie session", security: [], responses: { "204": { description: "Logged out" } } } },
+      "/api/health": { get: { summary: "Database, Redis and live workers", responses: { "200": { description: "Healthy" }, "503": { description: "Degraded" } } } },
+      "/api/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } } },
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The verbs on one job: get, cancel, retry, delete. State changes are conditional updates ("set
+ * canceled where status is still queued"), so the API and a worker racing on the same job always agree
+ * on one outcome without locks.
+ */
+import { notFound, StudioError } from "../errors.ts";
+import type { JobRow } from "../db/client.ts";
+import { publishCancel } from "../queue/cancel.ts";
+import { publishEvent } from "../queue/events.ts";
+import { isValidId } from "../storage/ids.ts";
+import type { JobsContext } from "./context.ts";
+import { createJob } from "./create.ts";
+import { jobJson } from "./job-json.ts";
+import type { JobJson } from "./schemas.ts";
+
+async function findJob(ctx: JobsContext, id: string): Promise<JobRow> {
+  // A malformed id cannot name a job: same answer as an unknown one.
+  const row = isValidId(id) ? await ctx.db.job.findUnique({ where: { id } }) : null;
+  if (!row) throw notFound(`job ${id}`);
+  return row;
+}
+
+export async function getJob(ctx: JobsContext, id: string): Promise<JobJson> {
+  return jobJson(await findJob(ctx, id));
+}
+
+/**
+ * Queued: taken off the queue and marked canceled (a worker that grabbed it at that moment sees the
+ * status and skips it). Running: marked canceled, and every worker is told to abort it; the one running
+ * it stops within a step and records its timings. Returns whether this call changed the job.
+ */
+async function stopJob(ctx: JobsContext, row: JobRow): Promise<boolean> {
+  const canceled = { status: "canceled", finishedAt: new Date(), etaS: null };
+  if (row.status === "queued") {
+    // 0 when a worker holds it already: then the row's status decides below.
+    await ctx.queue.remove(row.id).catch(() => 0);
+    const r = await ctx.db.job.updateMany({ where: { id: row.id, status: "queued" }, data: canceled });
+    if (r.count) {
+      await publishCancel(ctx.redis, row.id);
+      return true;
+    }
+  }
+  const r = await ctx.db.job.updateMany({ where: { id: row.id, status: "running" }, data: canceled });
+  if (r.count) await publishCancel(ctx.redis, row.id);
+  return r.count > 0;
+}
+
+export async function cancelJob(ctx: JobsContext, id: string): Promise<JobJson> {
+  const row = await findJob(ctx, id);
+  if (row.status === "succeeded" || row.status === "failed") {
+    throw new StudioError("conflict", `job ${id} already ${row.status}; there is nothing to cancel`);
+  }
+  if (await stopJob(ctx, row)) await publishEvent(ctx.redis, { type: "canceled", jobId: id });
+  return jobJson(await findJob(ctx, id));
+}
+
+/** A new job with the same settings (a fixed seed stays fixed, a random one is drawn again). */
+export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
+  const row = await findJob(ctx, id);
+  if (row.status === "queued" || row.status === "running") {
+    throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`);
+  }
+  const params = JSON.parse(row.params) as Record<string, unknown>;
+  if (row.kind !== "t2v" && !row.inputUploadId) {
+    throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`);
+  }
+  const body = {
+    ...params,
+    kind: row.kind,
+    model: row.model,
+    ...(row.kind === "i2v" ? { imageUploadId: row.inputUploadId } : {}),
+    ...(row.kind === "v2v" ? { videoUploadId: row.inputUploadId } : {}),
+  };
+  return await createJob(ctx, body, { retryOfId: row.id });
+}
+
+/** Cancels the job if it is still to run or running, then removes its row and its files. */
+export async function deleteJob(ctx: JobsContext, id: string): Promise<void> {
+  const row = await findJob(ctx, id);
+  if (row.status === "queued" || row.status === "running") await stopJob(ctx, row);
+  await ctx.db.job.deleteMany({ where: { id } });
+  // A worker still finishing it finds the row gone and removes anything it wrote after this.
+  await ctx.storage.removeJobFiles(id);
+  await publishEvent(ctx.redis, { type: "deleted", jobId: id });
+}

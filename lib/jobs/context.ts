@@ -1,0 +1,17 @@
+/** What the jobs service works with: passed in, so the web server, the worker and tests each bring their own. */
+import type { Redis } from "ioredis";
+import type { Db } from "../db/client.ts";
+import type { DbProvider } from "../db/provider.ts";
+import type { GenerateQueue } from "../queue/generate-queue.ts";
+import type { Storage } from "../storage/storage.ts";
+
+export type JobsContext = {
+  db: Db;
+  provider: DbProvider;
+  /** For publishing events and cancels. */
+  redis: Redis;
+  queue: GenerateQueue;
+  storage: Storage;
+  modelsDir: string;
+  log: (line: string) => void;
+};

@@ -1,0 +1,116 @@
+/**
+ * Creating a job: validate the request (the shared generation schema plus the kind's fields), check it
+ * against the chosen model (sizes and lengths it offers) and the referenced upload, store the row with
+ * the effective negative prompt, and put it on the queue.
+ */
+import { StudioError } from "../errors.ts";
+import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
+import { enqueueGeneration } from "../queue/generate-queue.ts";
+import { publishEvent } from "../queue/events.ts";
+import { framesForSeconds } from "../schemas/generation.ts";
+import { newId } from "../storage/ids.ts";
+import type { JobsContext } from "./context.ts";
+import { jobJson } from "./job-json.ts";
+import { defaultModel, loadModels, type InstalledModel } from "./models.ts";
+import { createJobRequestSchema, type CreateJobRequest, type JobJson, type StoredParams } from "./schemas.ts";
+
+/** Image-to-video fits the input by cropping its centre unless asked to pad. */
+export const DEFAULT_FIT = "crop";
+/** How far video-to-video moves away from the input when the request does not say (0 = copy, 1 = ignore). */
+export const DEFAULT_V2V_STRENGTH = 0.7;
+
+async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {
+  const models = await loadModels(ctx.modelsDir, ctx.log);
+  if (requested === undefined) {
+    const fallback = defaultModel(models);
+    if (!fallback) throw new StudioError("unprocessable", `no model is installed in ${ctx.modelsDir}`, "model");
+    return fallback;
+  }
+  const model = models.find((m) => m.name === requested);
+  if (!model) {
+    const offered = models.map((m) => m.name).join(", ") || "none";
+    throw new StudioError("unprocessable", `model ${requested} is not installed (installed: ${offered})`, "model");
+  }
+  return model;
+}
+
+function checkAgainstModel(req: CreateJobRequest, frames: number, model: InstalledModel): void {
+  const { defaults } = model.manifest;
+  if (!defaults.sizes.some(([w, h]) => w === req.width && h === req.height)) {
+    const sizes = defaults.sizes.map(([w, h]) => `${w}x${h}`).join(", ");
+    throw new StudioError("unprocessable", `${req.width}x${req.height} is not a size model ${model.name} offers (${sizes})`, "width");
+  }
+  if (frames > defaults.maxFrames) {
+    throw new StudioError(
+      "unprocessable",
+      `${frames} frames is more than model ${model.name} offers (at most ${defaults.maxFrames})`,
+      req.seconds !== undefined ? "seconds" : "frames",
+    );
+  }
+}
+
+async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<string | null> {
+  const wanted = req.kind === "i2v" ? { id: req.imageUploadId, kind: "image", field: "imageUploadId" } : req.kind === "v2v" ? { id: req.videoUploadId, kind: "video", field: "videoUploadId" } : undefined;
+  if (!wanted?.id) return null;
+  const upload = await ctx.db.upload.findUnique({ where: { id: wanted.id } });
+  if (!upload) throw new StudioError("unprocessable", `no upload ${wanted.id}`, wanted.field);
+  if (upload.kind !== wanted.kind) {
+    throw new StudioError("unprocessable", `upload ${wanted.id} is a ${upload.kind}, ${req.kind} needs a ${wanted.kind}`, wanted.field);
+  }
+  return upload.id;
+}
+
+export async function createJob(ctx: JobsContext, body: unknown, options: { retryOfId?: string } = {}): Promise<JobJson> {
+  const req = createJobRequestSchema.parse(body);
+  const model = await chooseModel(ctx, req.model);
+  const frames = req.frames ?? framesForSeconds(req.seconds!, model.manifest.defaults.fps);
+  checkAgainstModel(req, frames, model);
+  const inputUploadId = await checkInput(ctx, req);
+
+  const params: StoredParams = {
+    prompt: req.prompt,
+    ...(req.negativePrompt !== undefined ? { negativePrompt: req.negativePrompt } : {}),
+    width: req.width,
+    height: req.height,
+    frames,
+    steps: req.steps,
+    guidance: req.guidance,
+    shift: req.shift,
+    solver: req.solver,
+    // Only a seed the user fixed is stored here: a retry of a random-seed job draws a new one.
+    ...(req.seed !== undefined ? { seed: req.seed } : {}),
+    grid: req.grid,
+    ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
+    ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
+  };
+  const mode = req.kind === "i2v" && model.manifest.variant === "i2v" ? "i2v" : "t2v";
+
+  const row = await ctx.db.job.create({
+    data: {
+      id: newId(),
+      kind: req.kind,
+      status: "queued",
+      prompt: req.prompt,
+      negativePrompt: effectiveNegativePrompt(req.negativePrompt, mode),
+      params: JSON.stringify(params),
+      seed: req.seed !== undefined ? BigInt(req.seed) : null,
+      model: model.name,
+      inputUploadId,
+      retryOfId: options.retryOfId ?? null,
+    },
+  });
+  const job = jobJson(row);
+  // Announced before it is on the queue, so no client can see "started" before "queued".
+  await publishEvent(ctx.redis, { type: "queued", jobId: row.id, job }).catch((e) =>
+    ctx.log(`publishing queued for ${row.id} failed: ${(e as Error).message}`),
+  );
+  try {
+    await enqueueGeneration(ctx.queue, row.id);
+  } catch (e) {
+    // Without the queue nobody would ever run it: do not keep a job that only looks queued.
+    await ctx.db.job.deleteMany({ where: { id: row.id } });
+    await publishEvent(ctx.redis, { type: "deleted", jobId: row.id }).catch(() => {});
+    throw new StudioError("unavailable", `the job queue is unavailable: ${(e as Error).message}`);
+  }
+  return job;
+}

@@ -1,0 +1,68 @@
+/**
+ * A job row as the API returns it: JSON columns parsed, the seed as a number, dates as ISO strings, and
+ * the URLs of its files — present only once a file is safe to fetch (the video and poster when the job
+ * succeeded; the preview as soon as the worker has published one).
+ */
+import type { JobRow, UploadRow } from "../db/client.ts";
+import { overallProgress } from "./progress.ts";
+import type { JobJson, JobKind, JobStatus, UploadJson } from "./schemas.ts";
+import { jobPosterUrl, jobPreviewUrl, jobVideoUrl, uploadFileUrl, uploadThumbnailUrl } from "./urls.ts";
+
+function parseObject<T>(text: string | null): T | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function jobJson(row: JobRow): JobJson {
+  const succeeded = row.status === "succeeded";
+  return {
+    id: row.id,
+    kind: row.kind as JobKind,
+    status: row.status as JobStatus,
+    prompt: row.prompt,
+    negativePrompt: row.negativePrompt,
+    params: parseObject<Record<string, unknown>>(row.params) ?? {},
+    seed: row.seed === null ? null : Number(row.seed),
+    model: row.model,
+    inputUploadId: row.inputUploadId,
+    phase: row.phase,
+    step: row.step,
+    totalSteps: row.totalSteps,
+    progress: overallProgress(row.status, row.phase, row.step, row.totalSteps),
+    etaS: row.status === "running" ? row.etaS : null,
+    error: row.error,
+    timings: parseObject<Record<string, number>>(row.timings),
+    attempts: row.attempts,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+    videoUrl: succeeded && row.videoFile ? jobVideoUrl(row.id) : null,
+    posterUrl: succeeded && row.posterFile ? jobPosterUrl(row.id) : null,
+    previewUrl: row.previewFile ? jobPreviewUrl(row.id, row.step) : null,
+    inputThumbnailUrl: row.inputUploadId ? uploadThumbnailUrl(row.inputUploadId) : null,
+    retryOfId: row.retryOfId,
+  };
+}
+
+export function uploadJson(row: UploadRow): UploadJson {
+  return {
+    id: row.id,
+    kind: row.kind as UploadJson["kind"],
+    mime: row.mime,
+    originalName: row.originalName,
+    bytes: row.bytes,
+    width: row.width,
+    height: row.height,
+    frames: row.frames,
+    fps: row.fps,
+    createdAt: row.createdAt.toISOString(),
+    fileUrl: uploadFileUrl(row.id),
+    thumbnailUrl: row.thumbFile ? uploadThumbnailUrl(row.id) : null,
+  };
+}

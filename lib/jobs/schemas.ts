@@ -1,0 +1,161 @@
+/**
+ * The jobs API's shapes, as zod schemas: what a client may send (built on the one generation-parameter
+ * schema, lib/schemas/generation.ts) and what the studio answers. The route handlers parse with them,
+ * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
+ */
+import { z } from "zod";
+import { generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS } from "../schemas/generation.ts";
+import { idField } from "../storage/ids.ts";
+import { generationDefaultsSchema } from "../../models/manifest.ts";
+
+export const JOB_KINDS = ["t2v", "i2v", "v2v"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+/** Statuses a job never leaves. */
+export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "canceled"];
+
+/** Model folder names: what `models/` writes (letters, digits, dot, dash, underscore). */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** Longest clip a request may ask for in seconds (the frame cap of the schema applies too). */
+export const MAX_SECONDS = 20;
+
+export const createJobRequestSchema = generationParamsSchema
+  .extend({
+    kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).default("t2v"),
+    model: z
+      .string({ error: "model must be a string" })
+      .regex(MODEL_NAME, "model must be the name of an installed model")
+      .optional(),
+    frames: generationParamsSchema.shape.frames.optional(),
+    /** Instead of frames: the duration, turned into the nearest valid frame count at the model's fps. */
+    seconds: z
+      .number({ error: "seconds must be a number" })
+      .positive("seconds must be > 0")
+      .max(MAX_SECONDS, `seconds must be at most ${MAX_SECONDS}`)
+      .optional(),
+    imageUploadId: idField("imageUploadId").optional(),
+    fit: z.enum(IMAGE_FIT, { error: `fit must be one of ${IMAGE_FIT.join(", ")}` }).optional(),
+    videoUploadId: idField("videoUploadId").optional(),
+    strength: z
+      .number({ error: "strength must be a number" })
+      .min(0, "strength must be between 0 and 1")
+      .max(1, "strength must be between 0 and 1")
+      .optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
+    if (v.frames === undefined && v.seconds === undefined) issue("frames", "frames (or seconds) is required");
+    if (v.frames !== undefined && v.seconds !== undefined) issue("seconds", "give frames or seconds, not both");
+    if (v.kind === "i2v" && v.imageUploadId === undefined) issue("imageUploadId", "imageUploadId is required for i2v");
+    if (v.kind !== "i2v" && v.imageUploadId !== undefined) issue("imageUploadId", "imageUploadId is only for i2v");
+    if (v.kind !== "i2v" && v.fit !== undefined) issue("fit", "fit is only for i2v");
+    if (v.kind === "v2v" && v.videoUploadId === undefined) issue("videoUploadId", "videoUploadId is required for v2v");
+    if (v.kind !== "v2v" && v.videoUploadId !== undefined) issue("videoUploadId", "videoUploadId is only for v2v");
+    if (v.kind !== "v2v" && v.strength !== undefined) issue("strength", "strength is only for v2v");
+  });
+
+export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
+export type CreateJobInput = z.input<typeof createJobRequestSchema>;
+
+/** What a job row stores in `params`: the validated generation parameters plus the kind's own fields. */
+export type StoredParams = z.infer<typeof generationParamsSchema> & { fit?: "crop" | "pad"; strength?: number };
+
+const statusList = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()))
+  .pipe(z.array(z.enum(JOB_STATUSES, { error: `status must be one or more of ${JOB_STATUSES.join(", ")}` })));
+
+export const listJobsQuerySchema = z.object({
+  cursor: z.string().max(200, "cursor is not valid").optional(),
+  limit: z.coerce
+    .number({ error: "limit must be a number" })
+    .int("limit must be an integer")
+    .min(1, "limit must be between 1 and 100")
+    .max(100, "limit must be between 1 and 100")
+    .default(24),
+  /** One status, or several separated by commas (e.g. queued,running for a queue panel). */
+  status: statusList.optional(),
+  kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).optional(),
+  /** Case-insensitive substring of the prompt. */
+  q: z.string().trim().max(MAX_PROMPT_CHARS, `q must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
+});
+export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
+
+const nullableString = z.string().nullable();
+
+export const jobSchema = z.object({
+  id: z.string(),
+  kind: z.enum(JOB_KINDS),
+  status: z.enum(JOB_STATUSES),
+  prompt: z.string(),
+  /** The negative prompt in effect: the user's, or the model's default when none was given. */
+  negativePrompt: z.string(),
+  /** The validated request parameters; `seed` only when the user fixed one. */
+  params: z.record(z.string(), z.unknown()),
+  /** The seed used (for a random seed: once the worker has drawn it). */
+  seed: z.number().nullable(),
+  model: z.string(),
+  inputUploadId: nullableString,
+  phase: nullableString,
+  step: z.number().int(),
+  totalSteps: z.number().int(),
+  /** The whole job's progress, 0…1. */
+  progress: z.number().min(0).max(1),
+  etaS: z.number().nullable(),
+  error: nullableString,
+  /** Seconds per phase. */
+  timings: z.record(z.string(), z.number()).nullable(),
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  startedAt: nullableString,
+  finishedAt: nullableString,
+  videoUrl: nullableString,
+  posterUrl: nullableString,
+  previewUrl: nullableString,
+  inputThumbnailUrl: nullableString,
+  retryOfId: nullableString,
+});
+export type JobJson = z.infer<typeof jobSchema>;
+
+export const jobListSchema = z.object({ jobs: z.array(jobSchema), nextCursor: z.string().nullable() });
+export type JobList = z.infer<typeof jobListSchema>;
+
+export const uploadSchema = z.object({
+  id: z.string(),
+  kind: z.enum(["image", "video"]),
+  mime: z.string(),
+  /** The client's file name, for display only. */
+  originalName: z.string(),
+  bytes: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  frames: z.number().int().nullable(),
+  fps: z.number().nullable(),
+  createdAt: z.string(),
+  fileUrl: z.string(),
+  thumbnailUrl: z.string().nullable(),
+});
+export type UploadJson = z.infer<typeof uploadSchema>;
+
+export const modelSchema = z.object({
+  name: z.string(),
+  variant: z.enum(["t2v", "i2v"]),
+  tiny: z.boolean(),
+  defaults: generationDefaultsSchema,
+  defaultNegativePrompt: z.string(),
+  /** How image-to-video works on this model: the i2v variant conditions on CLIP features, t2v holds the first frame. */
+  imageToVideo: z.enum(["first-frame", "clip-conditioning"]),
+  /** True for the studio's default model (used when a request names none). */
+  default: z.boolean(),
+});
+export type ModelJson = z.infer<typeof modelSchema>;
+
+export const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+});
+
+export const loginRequestSchema = z.strictObject({ token: z.string({ error: "token is required" }).min(1, "token is required").max(1024) });

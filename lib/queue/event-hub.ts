@@ -1,0 +1,58 @@
+/**
+ * One Redis subscription per web server process, shared by all its Server-Sent-Event streams: each
+ * stream registers a listener and removes it when its client goes away. (A subscription per client
+ * would cost a Redis connection per open browser tab.)
+ */
+import type { Redis } from "ioredis";
+import { subscribeEvents, type StudioEvent } from "./events.ts";
+
+export type EventListener = (event: StudioEvent) => void;
+
+export type EventHub = {
+  /** Resolves once events are flowing, with the function that removes the listener. */
+  listen(listener: EventListener): Promise<() => void>;
+  /** Listeners currently registered (streams open in this process). */
+  readonly size: number;
+  close(): Promise<void>;
+};
+
+export function createEventHub(redis: Redis, log: (line: string) => void = () => {}): EventHub {
+  const listeners = new Set<EventListener>();
+  let subscription: Promise<() => Promise<void>> | undefined;
+
+  const dispatch = (event: StudioEvent) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (e) {
+        log(`event listener failed: ${(e as Error).message}`);
+      }
+    }
+  };
+
+  return {
+    async listen(listener) {
+      listeners.add(listener);
+      subscription ??= subscribeEvents(redis, dispatch);
+      try {
+        await subscription;
+      } catch (e) {
+        listeners.delete(listener);
+        subscription = undefined;
+        throw e;
+      }
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    get size() {
+      return listeners.size;
+    },
+    async close() {
+      listeners.clear();
+      const s = subscription;
+      subscription = undefined;
+      if (s) await (await s)();
+    },
+  };
+}

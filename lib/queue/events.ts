@@ -1,0 +1,79 @@
+/**
+ * What happens to jobs, as it happens: one Redis pub/sub channel carries every job's events as JSON
+ * `{ type, jobId, at, ...payload }`. Workers and the API publish; each web server process listens once
+ * (event-hub.ts) and fans the events out to its Server-Sent-Event clients. Pub/sub is fire-and-forget:
+ * a client that was away reads the job's current state from the API, and the SSE streams start with it.
+ */
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { ID_PATTERN } from "../storage/ids.ts";
+
+export const EVENTS_CHANNEL = "studio:events";
+
+export const EVENT_TYPES = ["queued", "started", "progress", "preview", "succeeded", "failed", "canceled", "deleted"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export type ProgressPayload = {
+  phase: string;
+  step: number;
+  total: number;
+  elapsedS: number;
+  etaS: number | null;
+  /** The whole job's progress, 0…1 (lib/jobs/progress.ts). */
+  progress: number;
+};
+
+type Payloads = {
+  /** `job` is the new job as the API returns it, so a queue panel can show it without asking. */
+  queued: { job: unknown };
+  started: { attempt: number; workerId: string };
+  progress: ProgressPayload;
+  preview: { url: string; step: number };
+  succeeded: { videoUrl: string; posterUrl: string; seed: number; timings: Record<string, number> };
+  failed: { error: string };
+  canceled: Record<never, never>;
+  deleted: Record<never, never>;
+};
+
+export type StudioEventOf<T extends EventType> = { type: T; jobId: string; at: string } & Payloads[T];
+export type StudioEvent = { [T in EventType]: StudioEventOf<T> }[EventType];
+/** An event before publication: `at` is stamped by publishEvent. */
+export type StudioEventInput = { [T in EventType]: Omit<StudioEventOf<T>, "at"> }[EventType];
+
+/** The envelope every event has; the payload fields are checked by their producers' types. */
+export const studioEventSchema = z.looseObject({
+  type: z.enum(EVENT_TYPES),
+  jobId: z.string().regex(ID_PATTERN),
+  at: z.string(),
+});
+
+export async function publishEvent(redis: Redis, event: StudioEventInput): Promise<StudioEvent> {
+  const stamped = { ...event, at: new Date().toISOString() } as StudioEvent;
+  await redis.publish(EVENTS_CHANNEL, JSON.stringify(stamped));
+  return stamped;
+}
+
+/** A message from the channel as an event, or undefined when it is not one. */
+export function parseEvent(message: string): StudioEvent | undefined {
+  try {
+    const parsed = studioEventSchema.safeParse(JSON.parse(message));
+    return parsed.success ? (parsed.data as StudioEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Subscribes on a connection of its own; resolves once listening, with the function that stops it. */
+export async function subscribeEvents(redis: Redis, onEvent: (event: StudioEvent) => void): Promise<() => Promise<void>> {
+  const subscriber = redis.duplicate();
+  subscriber.on("error", () => {});
+  subscriber.on("message", (channel: string, message: string) => {
+    if (channel !== EVENTS_CHANNEL) return;
+    const event = parseEvent(message);
+    if (event) onEvent(event);
+  });
+  await subscriber.subscribe(EVENTS_CHANNEL);
+  return async () => {
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The generation queue (BullMQ on Redis): producers (the API, start-up reconciliation) add one queue job
+ * per studio job, with the studio job's id as the queue job's id, so adding the same job twice is a
+ * no-op. Workers consume it with the settings below, which must be the same in every worker process:
+ * BullMQ throttles the stalled-job check by the interval of whichever worker ran it last.
+ */
+import { Queue, Worker, type JobsOptions, type Processor } from "bullmq";
+import type { Redis } from "ioredis";
+
+export const GENERATE_QUEUE = "generate";
+export const GENERATE_JOB = "generate";
+
+export type GenerateJobData = { jobId: string };
+
+export const GENERATE_JOB_OPTIONS = {
+  // A worker that crashes mid-job makes its job stall; a processor error that is not the engine's
+  // (database or Redis trouble) is retried. Engine errors and cancels are UnrecoverableError: no retry.
+  attempts: 3,
+  backoff: { type: "fixed", delay: 1000 },
+  // The database is the history; Redis only holds what is still to do. Failed queue jobs stay a day so
+  // that reconciliation can tell "failed in the queue" from "lost from Redis".
+  removeOnComplete: true,
+  removeOnFail: { age: 24 * 3600, count: 1000 },
+} satisfies JobsOptions;
+
+/** Lock and stalled-check settings: a crashed worker's job is picked up again after about lockMs. */
+export function workerTiming(lockMs: number) {
+  return { lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 1 } as const;
+}
+
+export type GenerateQueue = Queue<GenerateJobData>;
+
+export function createGenerateQueue(connection: Redis): GenerateQueue {
+  return new Queue<GenerateJobData>(GENERATE_QUEUE, { connection });
+}
+
+export async function enqueueGeneration(queue: GenerateQueue, jobId: string): Promise<void> {
+  await queue.add(GENERATE_JOB, { jobId }, { ...GENERATE_JOB_OPTIONS, jobId });
+}
+
+export type GenerateWorkerOptions = {
+  /** A connection of its own: BullMQ blocks on it while waiting for jobs. */
+  connection: Redis;
+  processor: Processor<GenerateJobData, void>;
+  concurrency: number;
+  lockMs: number;
+  /** Stored on each job it takes, for monitoring. */
+  name?: string;
+};
+
+export function createGenerateWorker(opts: GenerateWorkerOptions): Worker<GenerateJobData, void> {
+  return new Worker<GenerateJobData, void>(GENERATE_QUEUE, opts.processor, {
+    connection: opts.connection,
+    concurrency: opts.concurrency,
+    name: opts.name,
+    ...workerTiming(opts.lockMs),
+  });
+}

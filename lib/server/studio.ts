@@ -1,0 +1,35 @@
+/**
+ * The web server process's shared services: one database client, one Redis connection, one queue
+ * producer and one event subscription for all requests (kept on globalThis so Next's dev reloads reuse
+ * them instead of opening new connections).
+ */
+import { config } from "../config.ts";
+import { db } from "../db/client.ts";
+import { databaseProvider } from "../db/provider.ts";
+import type { JobsContext } from "../jobs/context.ts";
+import { createEventHub, type EventHub } from "../queue/event-hub.ts";
+import { createGenerateQueue } from "../queue/generate-queue.ts";
+import { redis } from "../redis/connection.ts";
+import { createStorage } from "../storage/storage.ts";
+
+export type Studio = JobsContext & { hub: EventHub };
+
+const globalForStudio = globalThis as unknown as { studio?: Studio };
+
+export function studio(): Studio {
+  if (!globalForStudio.studio) {
+    const cfg = config();
+    const log = (line: string) => console.log(`[api] ${line}`);
+    globalForStudio.studio = {
+      db: db(),
+      provider: databaseProvider(cfg.databaseUrl),
+      redis: redis(),
+      queue: createGenerateQueue(redis()),
+      storage: createStorage(cfg.dataDir),
+      modelsDir: cfg.modelsDir,
+      log,
+      hub: createEventHub(redis(), log),
+    };
+  }
+  return globalForStudio.studio;
+}

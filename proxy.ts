@@ -1,0 +1,31 @@
+/**
+ * Access control for every page and API route (Next 16's proxy, formerly middleware). When STUDIO_TOKEN
+ * is set — which the configuration requires whenever the server listens beyond loopback — a request
+ * needs the bearer token or the session cookie; pages without it go to /login, API calls get a 401.
+ */
+import { NextResponse, type NextRequest } from "next/server";
+import { config as studioConfig } from "./lib/config.ts";
+import { isAuthorized, PUBLIC_PATHS, SESSION_COOKIE } from "./lib/http/auth.ts";
+import { errorJson } from "./lib/http/errors.ts";
+
+export function proxy(request: NextRequest) {
+  const token = studioConfig().studioToken;
+  if (!token) return NextResponse.next();
+  const { pathname, search } = request.nextUrl;
+  if (PUBLIC_PATHS.has(pathname)) return NextResponse.next();
+  const credentials = { authorization: request.headers.get("authorization"), cookie: request.cookies.get(SESSION_COOKIE)?.value };
+  if (isAuthorized(credentials, token)) return NextResponse.next();
+  if (pathname.startsWith("/api/")) {
+    return errorJson(401, "unauthorized", "log in first: send Authorization: Bearer <STUDIO_TOKEN>, or POST /api/login", undefined, {
+      "WWW-Authenticate": 'Bearer realm="wan-studio"',
+    });
+  }
+  const login = new URL("/login", request.url);
+  login.searchParams.set("next", pathname + search);
+  return NextResponse.redirect(login);
+}
+
+export const config = {
+  // Everything except Next's static assets, which carry no data.
+  matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"],
+};

@@ -1,0 +1,80 @@
+/**
+ * A jobs service on real services for tests: a fresh SQLite file migrated with the committed migrations,
+ * a Redis database of its own on the test Redis (emptied first), a temporary DATA_DIR and a models folder
+ * with the tiny model's manifest.
+ */
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { createDb } from "../../lib/db/client.ts";
+import { migrateDatabase } from "../../lib/db/migrate.ts";
+import type { JobsContext } from "../../lib/jobs/context.ts";
+import { createGenerateQueue } from "../../lib/queue/generate-queue.ts";
+import { createRedis } from "../../lib/redis/connection.ts";
+import { createStorage } from "../../lib/storage/storage.ts";
+import { tempDir } from "./fixtures.ts";
+import { writeTestModel } from "./models.ts";
+
+/** The same Redis server, another logical database (0–15): test files cannot see each other's queues. */
+export function redisDbUrl(base: string, db: number): string {
+  const url = new URL(base);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+export type TestJobsContext = JobsContext & {
+  dataDir: string;
+  databaseUrl: string;
+  redisUrl: string;
+  close(): Promise<void>;
+};
+
+export async function createTestJobsContext(opts: { redisUrl: string; redisDb: number; prefix?: string }): Promise<TestJobsContext> {
+  const dataDir = tempDir(opts.prefix ?? "studio-jobs");
+  const databaseUrl = `file:${path.join(dataDir, "studio.db")}`;
+  await migrateDatabase({ ...process.env, DATABASE_URL: databaseUrl });
+  const modelsDir = path.join(dataDir, "models");
+  await writeTestModel(modelsDir);
+  const redisUrl = redisDbUrl(opts.redisUrl, opts.redisDb);
+  const redis = createRedis(redisUrl, "test");
+  await redis.flushdb();
+  const queue = createGenerateQueue(redis);
+  const db = createDb(databaseUrl);
+  return {
+    db,
+    provider: "sqlite",
+    redis,
+    queue,
+    storage: createStorage(dataDir),
+    modelsDir,
+    log: () => {},
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    async close() {
+      await queue.close().catch(() => {});
+      await db.$disconnect().catch(() => {});
+      redis.disconnect();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A valid t2v request for the tiny model, with overrides. */
+export function tinyRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { prompt: "a red fox running through snow", width: 160, height: 96, frames: 9, steps: 8, guidance: 5, shift: 5, solver: "unipc", ...overrides };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
+}

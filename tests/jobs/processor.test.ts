@@ -1,0 +1,367 @@
+/**
+ * Queue behaviour: the job processor driven by real BullMQ workers on the test Redis, with a SQLite job
+ * history. The generation function is the test one (encode-generation.ts: real MP4 writes, honours the
+ * AbortSignal); these tests prove what the queue does with jobs — success, cancel, failure, retries,
+ * crash recovery, no double runs, persistence — not what the engine computes.
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { UnrecoverableError, Worker } from "bullmq";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Db } from "../../lib/db/client.ts";
+import { cancelJob } from "../../lib/jobs/actions.ts";
+import { createJob } from "../../lib/jobs/create.ts";
+import { jobFilePath } from "../../lib/jobs/files.ts";
+import { jobJson } from "../../lib/jobs/job-json.ts";
+import { createJobProcessor } from "../../lib/jobs/processor.ts";
+import { reconcileQueue } from "../../lib/jobs/reconcile.ts";
+import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
+import { createGenerateQueue, createGenerateWorker, GENERATE_QUEUE, workerTiming } from "../../lib/queue/generate-queue.ts";
+import { ensureRedis } from "../../lib/redis/bootstrap.ts";
+import { createRedis } from "../../lib/redis/connection.ts";
+import { startChild, type Child } from "../../lib/supervisor.ts";
+import { isPartialFile } from "../../lib/video/atomic-file.ts";
+import { probeVideo } from "../../lib/video/probe.ts";
+import { tempDir } from "../helpers/fixtures.ts";
+import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { freePort } from "../helpers/ports.ts";
+import { encodeGeneration, type EncodeGenerationOptions } from "./encode-generation.ts";
+
+/** Short locks so that a dead worker's job is taken over within seconds (the same in every worker). */
+const LOCK_MS = 2000;
+
+let ctx: TestJobsContext;
+const events: StudioEvent[] = [];
+let stopEvents: () => Promise<void>;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 7, prefix: "jobs-processor" });
+  stopEvents = await subscribeEvents(ctx.redis, (e) => events.push(e));
+});
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+afterAll(async () => {
+  await stopEvents?.();
+  await ctx?.close();
+});
+
+type TestWorker = { id: string; runs: string[]; close(): Promise<void> };
+
+/** An in-process worker: the studio's processor and BullMQ settings around the test generation function. */
+async function startWorker(
+  c: TestJobsContext,
+  opts: EncodeGenerationOptions & { concurrency?: number; db?: Db; progressWriteMs?: number } = {},
+): Promise<TestWorker> {
+  const id = `test-worker-${Math.random().toString(36).slice(2, 8)}`;
+  const runs: string[] = [];
+  const redis = createRedis(c.redisUrl, id);
+  const processor = await createJobProcessor({
+    db: opts.db ?? c.db,
+    redis,
+    storage: c.storage,
+    runGeneration: encodeGeneration({ ...opts, onRun: (jobId) => runs.push(jobId) }),
+    workerId: id,
+    progressWriteMs: opts.progressWriteMs,
+  });
+  const connection = createRedis(c.redisUrl, `${id}-queue`);
+  const worker = createGenerateWorker({ connection, processor: processor.process, concurrency: opts.concurrency ?? 1, lockMs: LOCK_MS, name: id });
+  worker.on("error", () => {});
+  const w: TestWorker = {
+    id,
+    runs,
+    async close() {
+      await worker.close(true);
+      await processor.close();
+      connection.disconnect();
+      redis.disconnect();
+    },
+  };
+  cleanups.push(() => w.close());
+  return w;
+}
+
+async function row(id: string, c = ctx) {
+  return await c.db.job.findUniqueOrThrow({ where: { id } });
+}
+
+async function waitStatus(id: string, status: string, timeoutMs = 30_000, c = ctx) {
+  return await waitFor(`job ${id} to be ${status}`, async () => {
+    const r = await row(id, c);
+    return r.status === status ? r : undefined;
+  }, timeoutMs);
+}
+
+function eventsOf(id: string): StudioEvent[] {
+  return events.filter((e) => e.jobId === id);
+}
+
+function folder(id: string, c = ctx): string[] {
+  const dir = c.storage.jobDir(id);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("job processor on a real queue", () => {
+  it("runs a job once to success: row, events, video, poster and preview", async () => {
+    const worker = await startWorker(ctx);
+    const job = await createJob(ctx, tinyRequest());
+    const done = await waitStatus(job.id, "succeeded");
+    expect(done).toMatchObject({ attempts: 1, workerId: worker.id, videoFile: "video.mp4", posterFile: "poster.jpg", previewFile: "preview.webp", error: null });
+    expect(done.seed).not.toBeNull(); // drawn by the run and recorded
+    const timings = JSON.parse(done.timings!);
+    expect(timings.denoise).toBeGreaterThan(0);
+    expect(Object.keys(timings)).toEqual(expect.arrayContaining(["load", "denoise", "decode"]));
+    expect(worker.runs).toEqual([job.id]);
+    expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+    expect(await probeVideo(await jobFilePath(ctx, job.id, "video"))).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 9 });
+    expect(jobJson(done)).toMatchObject({ progress: 1, videoUrl: `/api/jobs/${job.id}/video`, seed: Number(done.seed) });
+
+    await waitFor("the succeeded event", () => eventsOf(job.id).find((e) => e.type === "succeeded"));
+    const types = eventsOf(job.id).map((e) => e.type);
+    expect(types[0]).toBe("queued");
+    expect(types[1]).toBe("started");
+    expect(types.at(-1)).toBe("succeeded");
+    // Every progress report is published: load, 8 denoising steps, decode.
+    expect(types.filter((t) => t === "progress")).toHaveLength(10);
+    expect(types).toContain("preview");
+    const succeeded = eventsOf(job.id).at(-1) as Extract<StudioEvent, { type: "succeeded" }>;
+    expect(succeeded).toMatchObject({ videoUrl: `/api/jobs/${job.id}/video`, seed: Number(done.seed) });
+  });
+
+  it("writes progress to the database at most once a second while publishing every step", async () => {
+    const writes: number[] = [];
+    const counting = new Proxy(ctx.db, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "job") return value;
+        return new Proxy(value, {
+          get(t, p, r) {
+            const fn = Reflect.get(t, p, r);
+            if (p !== "updateMany") return fn;
+            return (args: { data: Record<string, unknown> }) => {
+              if ("step" in args.data && !("status" in args.data)) writes.push(Date.now());
+              return fn.call(t, args);
+            };
+          },
+        });
+      },
+    }) as Db;
+    await startWorker(ctx, { db: counting, stepMs: 60 });
+    const job = await createJob(ctx, tinyRequest({ steps: 40 }));
+    await waitStatus(job.id, "succeeded");
+    const progressEvents = eventsOf(job.id).filter((e) => e.type === "progress");
+    expect(progressEvents).toHaveLength(42);
+    // 40 steps × 60 ms ≈ 2.4 s of progress → at most a handful of writes, each ≥ 1 s after the previous.
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    expect(writes.length).toBeLessThanOrEqual(5);
+    for (let i = 1; i < writes.length; i++) expect(writes[i] - writes[i - 1]).toBeGreaterThanOrEqual(990);
+  });
+
+  it("cancel of a running job: ends canceled, not retried, no video or partial file left", async () => {
+    const worker = await startWorker(ctx, { stepMs: 100 });
+    const job = await createJob(ctx, tinyRequest({ steps: 40 }));
+    await waitFor("step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3));
+    const answer = await cancelJob(ctx, job.id);
+    expect(answer.status).toBe("canceled");
+    const queued = await ctx.queue.getJob(job.id);
+    await waitFor("BullMQ to fail the job", async () => ((await queued!.getState()) === "failed" ? true : undefined));
+    // Longer than the retry backoff (1 s): a retry would have started by now.
+    await sleep(1500);
+    expect(worker.runs).toEqual([job.id]);
+    const failedQueueJob = await ctx.queue.getJob(job.id);
+    expect(failedQueueJob?.attemptsMade).toBe(1);
+    expect(failedQueueJob?.failedReason).toBe("canceled");
+    const r = await row(job.id);
+    expect(r.status).toBe("canceled");
+    expect(JSON.parse(r.timings!).denoise).toBeGreaterThan(0.1);
+    expect(folder(job.id).filter((f) => f !== "preview.webp")).toEqual([]);
+    expect(eventsOf(job.id).filter((e) => e.type === "canceled")).toHaveLength(1);
+  });
+
+  it("cancel of a queued job removes it from the queue, and no worker runs it", async () => {
+    const worker = await startWorker(ctx, { stepMs: 100 });
+    const busy = await createJob(ctx, tinyRequest({ steps: 40 }));
+    const waiting = await createJob(ctx, tinyRequest());
+    await waitFor("the first job to start", () => eventsOf(busy.id).find((e) => e.type === "started"));
+    expect((await cancelJob(ctx, waiting.id)).status).toBe("canceled");
+    expect(await ctx.queue.getJob(waiting.id)).toBeUndefined();
+    await cancelJob(ctx, busy.id);
+    await waitStatus(busy.id, "canceled");
+    await sleep(500);
+    expect(worker.runs).toEqual([busy.id]);
+    expect((await row(waiting.id)).attempts).toBe(0);
+  });
+
+  it("a job canceled while still on the queue (the cancel lost the race to remove it) is skipped", async () => {
+    const job = await createJob(ctx, tinyRequest());
+    await ctx.db.job.update({ where: { id: job.id }, data: { status: "canceled" } });
+    const worker = await startWorker(ctx);
+    await waitFor("the queue entry to be consumed", async () => ((await ctx.queue.getJob(job.id)) ? undefined : true));
+    expect(worker.runs).toEqual([]);
+    expect(await row(job.id)).toMatchObject({ status: "canceled", attempts: 0 });
+  });
+
+  it("an engine error fails the job once, without retries", async () => {
+    const worker = await startWorker(ctx, { failAtStep: 2 });
+    const job = await createJob(ctx, tinyRequest());
+    const failed = await waitStatus(job.id, "failed");
+    expect(failed.error).toBe("the generation failed at step 2");
+    await sleep(1500);
+    expect(worker.runs).toEqual([job.id]);
+    expect((await ctx.queue.getJob(job.id))?.attemptsMade).toBe(1);
+    expect(folder(job.id).filter((f) => f.endsWith(".mp4") || isPartialFile(f))).toEqual([]);
+    await waitFor("the failed event", () => eventsOf(job.id).find((e) => e.type === "failed" && e.error === failed.error));
+  });
+
+  it("a failure outside the engine (the database write of the outcome) is retried by BullMQ and the job completes", async () => {
+    let injected = 0;
+    const flaky = new Proxy(ctx.db, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "job") return value;
+        return new Proxy(value, {
+          get(t, p, r) {
+            const fn = Reflect.get(t, p, r);
+            if (p !== "updateMany") return fn;
+            return (args: { data: { status?: string } }) => {
+              if (args.data.status === "succeeded" && injected++ === 0) return Promise.reject(new Error("database is locked"));
+              return fn.call(t, args);
+            };
+          },
+        });
+      },
+    }) as Db;
+    const worker = await startWorker(ctx, { db: flaky });
+    const job = await createJob(ctx, tinyRequest());
+    const done = await waitStatus(job.id, "succeeded");
+    expect(worker.runs).toEqual([job.id, job.id]);
+    expect(done.attempts).toBe(2);
+    expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+  });
+
+  it("two workers never run the same job twice", async () => {
+    const a = await startWorker(ctx, { concurrency: 2, stepMs: 30 });
+    const b = await startWorker(ctx, { concurrency: 2, stepMs: 30 });
+    const jobs = [];
+    for (let i = 0; i < 8; i++) jobs.push(await createJob(ctx, tinyRequest({ prompt: `job ${i}` })));
+    for (const job of jobs) await waitStatus(job.id, "succeeded");
+    const runs = [...a.runs, ...b.runs].sort();
+    expect(runs).toEqual(jobs.map((j) => j.id).sort());
+    for (const job of jobs) expect((await row(job.id)).attempts).toBe(1);
+  });
+});
+
+describe("crash recovery", () => {
+  it("a worker killed with SIGKILL mid-job is recovered by a second worker; no partial file is ever served", async () => {
+    const job = await createJob(ctx, tinyRequest({ steps: 30 }));
+    const lines: string[] = [];
+    const crashing: Child = startChild("doomed-worker", process.execPath, ["--import", "tsx", "tests/jobs/queue-worker.ts"], {
+      env: {
+        ...process.env,
+        DATABASE_URL: ctx.databaseUrl,
+        REDIS_URL: ctx.redisUrl,
+        DATA_DIR: ctx.dataDir,
+        STUDIO_LOCK_MS: String(LOCK_MS),
+        TEST_STEP_MS: "300",
+        HOST: "127.0.0.1",
+      },
+      onLine: (line) => lines.push(line),
+    });
+    cleanups.push(() => crashing.stop("SIGKILL"));
+    await waitFor("the worker to run step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3), 60_000);
+
+    // The whole process group, as a power cut would: the worker and its ffmpeg.
+    process.kill(-crashing.process.pid!, "SIGKILL");
+    await crashing.exited;
+    const orphaned = await row(job.id);
+    expect(orphaned).toMatchObject({ status: "running", attempts: 1 });
+    expect(orphaned.workerId).toMatch(/^.+-\d+-[0-9a-f]{8}$/);
+    // What the dead run left is only a temporary file, and the API serves no video for the job.
+    expect(folder(job.id).some(isPartialFile)).toBe(true);
+    expect(folder(job.id)).not.toContain("video.mp4");
+    await expect(jobFilePath(ctx, job.id, "video")).rejects.toThrow(/not found/);
+
+    const rescuer = await startWorker(ctx);
+    const done = await waitStatus(job.id, "succeeded", 30_000);
+    expect(done).toMatchObject({ attempts: 2, workerId: rescuer.id });
+    expect(rescuer.runs).toEqual([job.id]);
+    expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+    expect((await probeVideo(path.join(ctx.storage.jobDir(job.id), "video.mp4"), { countFrames: true })).frames).toBe(9);
+    expect(lines.join("\n")).toMatch(/ready/);
+  });
+
+  it("jobs Redis lost are put back on the queue by reconcileQueue and then run", async () => {
+    const a = await createJob(ctx, tinyRequest({ prompt: "lost a" }));
+    const b = await createJob(ctx, tinyRequest({ prompt: "lost b" }));
+    const c = await createJob(ctx, tinyRequest({ prompt: "lost while running" }));
+    await ctx.db.job.update({ where: { id: c.id }, data: { status: "running", attempts: 1 } });
+    await ctx.redis.flushdb();
+    expect(await ctx.queue.getJob(a.id)).toBeUndefined();
+
+    const result = await reconcileQueue(ctx.db, ctx.queue);
+    expect(result.requeued.sort()).toEqual([a.id, b.id, c.id].sort());
+    expect((await row(c.id)).status).toBe("queued");
+    // Idempotent: the next pass finds everything in place.
+    expect(await reconcileQueue(ctx.db, ctx.queue)).toEqual({ requeued: [], failed: [] });
+
+    const worker = await startWorker(ctx);
+    for (const job of [a, b, c]) await waitStatus(job.id, "succeeded");
+    expect(worker.runs.sort()).toEqual([a.id, b.id, c.id].sort());
+  });
+
+  it("a job the queue gave up on is marked failed by reconcileQueue", async () => {
+    const job = await createJob(ctx, tinyRequest());
+    // BullMQ failing the job by itself, as it does when a job stalls more often than allowed.
+    const connection = createRedis(ctx.redisUrl, "giving-up");
+    const bare = new Worker(GENERATE_QUEUE, async () => {
+      throw new UnrecoverableError("job stalled more than allowable limit");
+    }, { connection, ...workerTiming(LOCK_MS) });
+    cleanups.push(async () => {
+      await bare.close();
+      connection.disconnect();
+    });
+    const queued = await ctx.queue.getJob(job.id);
+    await waitFor("BullMQ to fail it", async () => ((await queued!.getState()) === "failed" ? true : undefined));
+    expect((await row(job.id)).status).toBe("queued");
+
+    const result = await reconcileQueue(ctx.db, ctx.queue, { redis: ctx.redis });
+    expect(result.failed).toEqual([job.id]);
+    expect(await row(job.id)).toMatchObject({ status: "failed", error: "the queue gave up on this job: job stalled more than allowable limit" });
+    await waitFor("the failed event", () => eventsOf(job.id).find((e) => e.type === "failed"));
+  });
+
+  it("queued jobs survive a restart of a private Redis with AOF", async () => {
+    const redisDir = tempDir("studio-aof");
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    let server = await ensureRedis({ url, dataDir: redisDir });
+    expect(server.private).toBe(true);
+    const c = await createTestJobsContext({ redisUrl: url, redisDb: 0, prefix: "jobs-aof" });
+    cleanups.push(async () => {
+      await c.close();
+      await server.stop();
+      rmSync(redisDir, { recursive: true, force: true });
+    });
+    const jobs = [];
+    for (let i = 0; i < 3; i++) jobs.push(await createJob(c, tinyRequest({ prompt: `survivor ${i}` })));
+    await c.queue.close();
+    c.redis.disconnect();
+
+    await server.stop();
+    server = await ensureRedis({ url, dataDir: redisDir });
+    const redis = createRedis(c.redisUrl, "after-restart");
+    const queue = createGenerateQueue(redis);
+    const c2: TestJobsContext = { ...c, redis, queue };
+    cleanups.push(async () => {
+      await queue.close();
+      redis.disconnect();
+    });
+    for (const job of jobs) expect(await (await queue.getJob(job.id))?.getState()).toBe("waiting");
+
+    const worker = await startWorker(c2);
+    for (const job of jobs) await waitStatus(job.id, "succeeded", 30_000, c2);
+    expect(worker.runs.sort()).toEqual(jobs.map((j) => j.id).sort());
+  });
+});
