@@ -19,7 +19,7 @@ type Props = {
 /** The image-to-video input: the start image, how it is fitted, and a preview of the exact framing. */
 export function ImageInput({ image, fit, preset, onImage, onFit, error }: Props) {
   const output = image ? outputSizeForPreset(image, preset) : null;
-  const take = (u: UploadView) => onImage({ ...u, url: u.fileUrl ?? `/api/uploads/${u.id}/file` });
+  const take = (u: UploadView) => onImage({ ...u, url: u.fileUrl });
   return (
     <section className="card" aria-labelledby="image-heading">
       <h2 id="image-heading" className="card-title">

@@ -1,7 +1,6 @@
 "use client";
 import { useCallback, useMemo, useState, type KeyboardEvent } from "react";
-import { uploadUrl } from "@/lib/client/api";
-import { probeImage, probeVideo } from "@/lib/client/media-size";
+import { api } from "@/lib/client/api";
 import type { ImageFit } from "@/lib/images/fit";
 import type { JobView, ModelView } from "@/lib/ui/api-types";
 import type { InputValues } from "@/lib/ui/generation-form";
@@ -43,24 +42,20 @@ export function ImageToVideoWorkspace({ models, activeJobs, reuse, initialMode }
   const v2vInput = useMemo<InputValues>(() => ({ videoUploadId: video?.id, strength }), [video, strength]);
   const videoModels = useMemo(() => models.filter((m) => m.variant === "t2v"), [models]);
 
-  // "Reuse settings" names the job's upload by id; its size is read from the file itself.
+  // "Reuse settings" names the job's upload by id; its size and name come from GET /api/uploads/:id.
   const onReuseInput = useCallback((input: InputValues) => {
     if (input.fit) setFit(input.fit);
     if (input.strength !== undefined) setStrength(input.strength);
-    if (input.imageUploadId) {
-      const url = uploadUrl(input.imageUploadId);
-      probeImage(url).then(
-        (size) => setImage({ id: input.imageUploadId!, ...size, originalName: "Image of the reused job", url }),
-        (e: Error) => setReuseNote(`${e.message}; choose an image.`),
-      );
-    }
-    if (input.videoUploadId) {
-      const url = uploadUrl(input.videoUploadId);
-      probeVideo(url).then(
-        ({ width, height }) => setVideo({ id: input.videoUploadId!, width, height, originalName: "Clip of the reused job", url }),
-        (e: Error) => setReuseNote(`${e.message}; choose a clip.`),
-      );
-    }
+    const id = input.imageUploadId ?? input.videoUploadId;
+    if (!id) return;
+    api.getUpload(id).then(
+      (upload) => {
+        const chosen: ChosenMedia = { ...upload, url: upload.fileUrl };
+        if (upload.kind === "image") setImage(chosen);
+        else setVideo(chosen);
+      },
+      (e: Error) => setReuseNote(`The job's ${input.imageUploadId ? "image" : "clip"} is no longer available (${e.message}); choose another.`),
+    );
   }, []);
 
   const select = (next: InputMode) => {

@@ -5,7 +5,7 @@ import { api } from "@/lib/client/api";
 import { useEventSource } from "@/lib/client/use-event-source";
 import { isActive, type JobView } from "@/lib/ui/api-types";
 import { promptExcerpt } from "@/lib/ui/format";
-import { applyEvent, isStudioEvent } from "@/lib/ui/job-state";
+import { applyEvent, isStudioEvent, snapshotJob } from "@/lib/ui/job-state";
 import { JobProgress } from "./JobProgress";
 import { StatusBadge } from "./StatusBadge";
 
@@ -91,6 +91,11 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
       return;
     }
     const known = jobs.get(event.jobId);
+    const announced = event.type === "queued" ? snapshotJob(event.job) : undefined;
+    if (announced) {
+      upsert(announced);
+      return;
+    }
     if (!known) {
       // A job from another tab or client: read it whole.
       if (event.type !== "preview") fetchJob(event.jobId);

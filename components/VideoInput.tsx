@@ -17,7 +17,7 @@ type Props = {
 
 /** The video-to-video input: a short source clip and how strongly the prompt may change it. */
 export function VideoInput({ video, strength, preset, onVideo, onStrength, errors }: Props) {
-  const take = (u: UploadView) => onVideo({ ...u, url: u.fileUrl ?? `/api/uploads/${u.id}/file` });
+  const take = (u: UploadView) => onVideo({ ...u, url: u.fileUrl });
   const output = video ? outputSizeForPreset(video, preset) : null;
   const clip =
     video && video.frames && video.fps ? `${video.frames} frames @ ${formatDecimal(video.fps)} fps (${formatDecimal(video.frames / video.fps)} s)` : null;

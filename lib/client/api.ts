@@ -74,6 +74,7 @@ export const api = {
   cancelJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
   retryJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" }),
   deleteJob: (id: string) => apiFetch<void>(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  getUpload: (id: string) => apiFetch<UploadView>(`/api/uploads/${encodeURIComponent(id)}`),
   login: (token: string) => apiFetch<unknown>("/api/login", { method: "POST", json: { token } }),
 };
 
@@ -100,6 +101,3 @@ export function uploadFile(file: File, onProgress?: (fraction: number) => void, 
     xhr.send(form);
   });
 }
-
-/** URL of an uploaded file or its thumbnail (the contract's GET /api/uploads/:id/file and /thumbnail). */
-export const uploadUrl = (id: string, what: "file" | "thumbnail" = "file") => `/api/uploads/${encodeURIComponent(id)}/${what}`;

@@ -1,8 +1,9 @@
 /**
  * The shapes the studio's HTTP API returns (the contract's "Job JSON", GET /api/models, uploads, events),
- * as the pages and components consume them. Types only: the API validates and produces them.
+ * as the pages and components consume them: the API's own types, plus the constants and small
+ * predicates the browser needs without loading the API's schemas.
  */
-import type { GenerationDefaults } from "../../models/manifest.ts";
+import type { JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
 
 export const JOB_KINDS = ["t2v", "i2v", "v2v"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -10,69 +11,16 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export type JobView = {
-  id: string;
-  kind: JobKind;
-  status: JobStatus;
-  prompt: string;
-  /** The effective negative prompt (the model's default when the user gave none). */
-  negativePrompt: string;
-  /** The validated generation parameters, plus fit (i2v) and strength (v2v); `seed` is the requested one. */
-  params: Record<string, unknown>;
-  /** The seed actually used (null until a random one is drawn). */
-  seed: number | null;
-  model: string;
-  inputUploadId: string | null;
-  phase: string | null;
-  step: number;
-  totalSteps: number;
-  progress: number;
-  etaS?: number | null;
-  error: string | null;
-  attempts?: number;
-  timings: Record<string, number> | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  videoUrl: string | null;
-  posterUrl: string | null;
-  previewUrl: string | null;
-  inputThumbnailUrl: string | null;
-  retryOfId: string | null;
-};
-
-export type JobPage = { jobs: JobView[]; nextCursor: string | null };
-
-export type ModelView = {
-  name: string;
-  variant: "t2v" | "i2v";
-  tiny: boolean;
-  defaults: GenerationDefaults;
-  defaultNegativePrompt: string;
-  imageToVideo: "first-frame" | "clip-conditioning";
-  /** The studio's default model (used when a request names none). */
-  default?: boolean;
-};
+/** A job as the API returns it (lib/jobs/schemas.ts is the source of truth; these are its types). */
+export type JobView = JobJson;
+export type JobPage = JobList;
+export type ModelView = ModelJson;
+export type UploadView = UploadJson;
 
 /** The model a form starts with: the studio's default, else the first. */
 export function initialModel(models: ModelView[]): ModelView | undefined {
   return models.find((m) => m.default) ?? models[0];
 }
-
-export type UploadView = {
-  id: string;
-  kind: "image" | "video";
-  mime: string;
-  originalName: string;
-  bytes: number;
-  width: number;
-  height: number;
-  frames?: number | null;
-  fps?: number | null;
-  createdAt: string;
-  fileUrl?: string;
-  thumbnailUrl?: string | null;
-};
 
 export type ApiErrorBody = { error: { code: string; message: string; field?: string } };
 
@@ -89,6 +37,10 @@ export type StudioEvent = {
   total?: number;
   elapsedS?: number;
   etaS?: number | null;
+  /** Progress events: the whole job's fraction done, as in the job JSON. */
+  progress?: number;
+  /** Queued events: the new job as the API returns it. */
+  job?: unknown;
   url?: string;
   videoUrl?: string;
   posterUrl?: string;

@@ -2,6 +2,7 @@
  * Folding live events into a job as the pages show it: the queue panel and the job page receive the
  * contract's events (progress, preview, succeeded…) and keep one JobView per job up to date with them.
  */
+import { overallProgress } from "../jobs/progress.ts";
 import type { JobView, StudioEvent } from "./api-types.ts";
 
 /** The job after `event` (events for another job, or that say nothing new, return it unchanged). */
@@ -15,13 +16,15 @@ export function applyEvent(job: JobView, event: StudioEvent): JobView {
     case "progress": {
       const total = event.total ?? job.totalSteps;
       const step = event.step ?? job.step;
+      const phase = event.phase ?? job.phase;
       return {
         ...job,
         status: "running",
-        phase: event.phase ?? job.phase,
+        phase,
         step,
         totalSteps: total,
-        progress: total > 0 ? Math.min(1, step / total) : job.progress,
+        // The same whole-job fraction the API reports, so the bar never jumps between the two.
+        progress: typeof event.progress === "number" ? event.progress : overallProgress("running", phase, step, total),
         etaS: event.etaS === undefined ? job.etaS : event.etaS,
       };
     }
@@ -48,11 +51,10 @@ export function applyEvent(job: JobView, event: StudioEvent): JobView {
   }
 }
 
-/** The overall fraction done: the API's progress, else the step count of the current phase. */
-export function progressOf(job: Pick<JobView, "status" | "progress" | "step" | "totalSteps">): number {
+/** The whole job's fraction done (0…1), as the API computes it. */
+export function progressOf(job: Pick<JobView, "status" | "progress">): number {
   if (job.status === "succeeded") return 1;
-  if (Number.isFinite(job.progress) && job.progress > 0) return Math.min(1, job.progress);
-  return job.totalSteps > 0 ? Math.min(1, job.step / job.totalSteps) : 0;
+  return Number.isFinite(job.progress) ? Math.max(0, Math.min(1, job.progress)) : 0;
 }
 
 /**

@@ -19,7 +19,7 @@ export const GALLERY_PAGE_SIZE = 24;
  */
 export async function loadModels(kind: JobKind): Promise<ModelView[]> {
   const ctx = studio();
-  const models = (await listModels(ctx.modelsDir, ctx.log)) as ModelView[];
+  const models: ModelView[] = await listModels(ctx.modelsDir, ctx.log);
   return kind === "t2v" ? models.filter((m) => m.variant === "t2v") : models;
 }
 
@@ -32,13 +32,13 @@ export async function modelFps(name: string): Promise<number | null> {
 /** Queued and running jobs, for the queue panel's first paint. */
 export async function loadActiveJobs(): Promise<JobView[]> {
   const page = await listJobs(studio(), { status: "queued,running", limit: "100" });
-  return page.jobs as JobView[];
+  return page.jobs;
 }
 
 /** One job, or null for an unknown (or malformed) id. Cached per request: metadata and page share it. */
 export const loadJob = cache(async (id: string): Promise<JobView | null> => {
   try {
-    return (await getJob(studio(), id)) as JobView;
+    return await getJob(studio(), id);
   } catch (e) {
     if (e instanceof StudioError && e.code === "not_found") return null;
     throw e;
@@ -63,5 +63,5 @@ export async function loadJobPage(filters: GalleryFilters, limit: number): Promi
   if (filters.q) query.q = filters.q;
   if (filters.status) query.status = filters.status;
   if (filters.kind) query.kind = filters.kind;
-  return (await listJobs(studio(), query)) as JobPage;
+  return await listJobs(studio(), query);
 }

@@ -22,8 +22,9 @@ const wan: ModelView = {
   defaults: WAN_1_3B_DEFAULTS,
   defaultNegativePrompt: DEFAULT_NEGATIVE_PROMPT,
   imageToVideo: "first-frame",
+  default: true,
 };
-const tiny: ModelView = { ...wan, name: "tiny", tiny: true, defaults: TINY_DEFAULTS };
+const tiny: ModelView = { ...wan, name: "tiny", tiny: true, defaults: TINY_DEFAULTS, default: false };
 
 describe("form defaults and validation with the shared schema", () => {
   it("starts from the model's defaults and produces the POST /api/jobs body", () => {
