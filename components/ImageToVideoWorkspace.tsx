@@ -117,7 +117,7 @@ export function ImageToVideoWorkspace({ models, activeJobs, reuse, initialMode }
               )}
             />
           ) : videoModels.length === 0 ? (
-            <NoModels />
+            <NoModels what="text-to-video model (video to video runs on one)" />
           ) : (
             <PromptForm
               key="v2v"

@@ -24,7 +24,8 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
   const [playing, setPlaying] = useState(false);
   const p = job.params;
   const frames = typeof p.frames === "number" ? p.frames : null;
-  const size = typeof p.width === "number" && typeof p.height === "number" ? `${p.width}×${p.height}` : null;
+  // Image and video to video keep the input's shape; their width×height is only a pixel budget.
+  const size = job.kind === "t2v" && typeof p.width === "number" && typeof p.height === "number" ? `${p.width}×${p.height}` : null;
   const canPlay = job.status === "succeeded" && job.videoUrl;
   const still = job.posterUrl ?? job.previewUrl ?? job.inputThumbnailUrl;
 

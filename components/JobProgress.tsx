@@ -16,7 +16,9 @@ export function JobProgress({ job, compact, position }: Props) {
   const pct = percent(fraction);
   const running = job.status === "running";
   const phase = running ? phaseLabel(job.phase) : job.status === "queued" ? "Waiting in queue" : phaseLabel(job.phase);
-  const steps = running && job.totalSteps > 0 ? `step ${job.step}/${job.totalSteps}` : null;
+  // Denoising counts sampler steps, decoding counts frames; the short phases have nothing to count.
+  const unit = job.phase === "denoise" ? "step" : job.phase === "decode" ? "frame" : null;
+  const steps = running && unit && job.totalSteps > 0 ? `${unit} ${job.step}/${job.totalSteps}` : null;
   const eta = running && job.etaS != null ? `ETA ${formatDuration(job.etaS)}` : null;
   const detail = [steps, eta].filter(Boolean).join(" · ");
   return (

@@ -74,6 +74,11 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
   const [created, setCreated] = useState<JobView | null>(null);
   const [advancedOpen, setAdvancedOpen] = useState(false);
   const [ready, setReady] = useState(false);
+  // The shortcut as this keyboard labels it (Ctrl+Enter and Cmd+Enter both work everywhere).
+  const [shortcut, setShortcut] = useState("Ctrl+Enter");
+  useEffect(() => {
+    if (/Mac|iPhone|iPad/.test(navigator.platform)) setShortcut("⌘+Enter");
+  }, []);
   const [stored, save] = useLocalSettings(`wan-studio:form:${kind}`, parseStoredValues);
   const restored = useRef(false);
   const formRef = useRef<HTMLFormElement>(null);
@@ -193,8 +198,8 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
             className="prompt-input"
             placeholder={
               kind === "t2v"
-                ? "A red fox trots through fresh snow at dawn, soft light, slow camera pan…  (Ctrl+Enter to generate)"
-                : "What happens next: the motion, the camera, the mood…  (Ctrl+Enter to generate)"
+                ? `A red fox trots through fresh snow at dawn, soft light, slow camera pan…  (${shortcut} to generate)`
+                : `What happens next: the motion, the camera, the mood…  (${shortcut} to generate)`
             }
             value={values.prompt}
             onChange={(e) => update({ prompt: e.target.value })}
@@ -272,7 +277,7 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
         <button type="submit" className="button button-primary button-large" disabled={submitting} aria-keyshortcuts="Control+Enter Meta+Enter">
           {submitting ? "Queuing…" : "Generate"}
           <kbd className="kbd" aria-hidden="true">
-            Ctrl ↵
+            {shortcut.replace("+Enter", " ↵")}
           </kbd>
         </button>
       </div>

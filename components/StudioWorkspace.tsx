@@ -18,7 +18,7 @@ type Props = {
  */
 export function StudioWorkspace({ models, activeJobs, reuse }: Props) {
   const [created, setCreated] = useState<JobView | null>(null);
-  if (models.length === 0) return <NoModels />;
+  if (models.length === 0) return <NoModels what="text-to-video model" />;
   return (
     <div className="workspace">
       <div className="workspace-main">

@@ -49,8 +49,6 @@ export type StudioEvent = {
   error?: string;
 };
 
-export const ACTIVE_STATUSES: readonly JobStatus[] = ["queued", "running"];
-
 export function isActive(status: JobStatus): boolean {
   return status === "queued" || status === "running";
 }

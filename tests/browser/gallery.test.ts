@@ -66,7 +66,7 @@ describe("the gallery", () => {
     expect(await cards().last().getAttribute("data-job-id")).toBe(fillers[0].id);
   });
 
-  it("plays a video on hover", async () => {
+  it("plays a video on hover, and with its play button", async () => {
     await page.goto(`${studio.url}/gallery`);
     await cardOf(fox).locator(".job-media").hover();
     const video = cardOf(fox).locator("video");
@@ -74,6 +74,13 @@ describe("the gallery", () => {
     expect(await video.getAttribute("src")).toBe(`/api/jobs/${fox.id}/video`);
     await page.mouse.move(0, 0);
     await video.waitFor({ state: "detached" });
+    // Without hover (touch, keyboard) the play button starts and stops it.
+    await cardOf(fox).getByRole("button", { name: "Play preview" }).focus();
+    await page.keyboard.press("Enter");
+    await video.waitFor();
+    await page.keyboard.press("Enter");
+    await video.waitFor({ state: "detached" });
+    expect(await cardOf(fox).getByRole("button", { name: "Play preview" }).count()).toBe(1);
   });
 
   it("searches prompts and filters by status and kind, keeping the filters in the URL", async () => {

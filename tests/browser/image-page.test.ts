@@ -1,5 +1,5 @@
 /**
- * The image-to-video page in a real browser: an uploaded PNG (picked, or pasted) gets a preview of the
+ * The image-to-video page in a real browser: an uploaded PNG (picked, dropped or pasted) gets a preview of the
  * exact crop or letterbox with the output size computed from the image's aspect and the preset's pixel
  * budget; the job carries the upload and the fit, and its video comes out at the previewed size. The
  * video-to-video tab takes a clip and a strength.
@@ -88,6 +88,18 @@ describe("the image-to-video page", () => {
     }, [...png]);
     await page.getByTestId("fit-preview").waitFor();
     expect(await page.locator(".media-name").textContent()).toContain("pasted.png");
+  });
+
+  it("takes a dropped image", async () => {
+    await openImagePage();
+    await page.locator(".media-drop").evaluate(async (zone, bytes) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" }));
+      zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, [...png]);
+    await page.getByTestId("fit-preview").waitFor();
+    expect(await page.locator(".media-name").textContent()).toContain("dropped.png");
   });
 
   it("rejects a file that is not an image before uploading it", async () => {
