@@ -41,31 +41,38 @@ export async function openBrowser(): Promise<TestBrowser> {
   };
 }
 
+/** How far each width scrolls sideways: all zero for a page that fits. */
+export type Overflow = { desktop: number; phone: number; narrow: number };
+export const NO_OVERFLOW: Overflow = { desktop: 0, phone: 0, narrow: 0 };
+
+/** The narrowest phone the studio supports (checked for sideways scrolling, not captured). */
+export const NARROW = { width: 360, height: 740 };
+
 /**
  * Screenshots of the current page at desktop and phone width (full page unless told otherwise, e.g. for
- * a dialog, which is drawn over the viewport). Sticky bars are laid out in
- * place for the capture (a full-page capture would otherwise paint them in the middle of the page).
- * Also checks the page never scrolls sideways at either width.
+ * a dialog, which is drawn over the viewport). Sticky bars are laid out in place for the capture (a
+ * full-page capture would otherwise paint them in the middle of the page). Also measures how far the
+ * page scrolls sideways at each width and at 360 px.
  */
-export async function screenshots(
-  page: Page,
-  name: string,
-  opts: { fullPage?: boolean } = {},
-): Promise<{ desktopOverflow: number; phoneOverflow: number }> {
+export async function screenshots(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<Overflow> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const original = page.viewportSize() ?? DESKTOP;
   const style = await page.addStyleTag({ content: ".topbar, .submit-bar, .workspace > .queue { position: static !important; }" });
-  const overflow: number[] = [];
+  const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow: Overflow = { ...NO_OVERFLOW };
   for (const [label, viewport] of [
     ["desktop", DESKTOP],
     ["phone", PHONE],
   ] as const) {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(150);
-    overflow.push(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth));
+    overflow[label] = await sideways();
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}.png`), fullPage: opts.fullPage ?? true, animations: "disabled" });
   }
+  await page.setViewportSize(NARROW);
+  await page.waitForTimeout(150);
+  overflow.narrow = await sideways();
   await style.evaluate((el) => (el as Element).remove());
   await page.setViewportSize(original);
-  return { desktopOverflow: overflow[0], phoneOverflow: overflow[1] };
+  return overflow;
 }

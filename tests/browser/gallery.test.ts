@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobJson } from "../../lib/jobs/schemas.ts";
 import { call } from "../api/helpers.ts";
-import { screenshots } from "./browser.ts";
+import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { scenePng } from "./media.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
@@ -58,7 +58,7 @@ describe("the gallery", () => {
     expect(await cardOf(fox).locator("img").getAttribute("src")).toBe(`/api/jobs/${fox.id}/poster`);
     expect(await cardOf(failed).locator(".badge").textContent()).toBe("Failed");
     expect(await cardOf(failed).textContent()).toContain("the generation failed at step 2");
-    expect(await screenshots(page, "gallery")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "gallery")).toEqual(NO_OVERFLOW);
 
     await page.getByRole("button", { name: "Load more" }).click();
     await expect.poll(() => cards().count()).toBe(25);

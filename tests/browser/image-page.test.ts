@@ -6,7 +6,7 @@
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screenshots } from "./browser.ts";
+import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { clipMp4, scenePng } from "./media.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
@@ -31,7 +31,7 @@ async function openImagePage(query = ""): Promise<void> {
 describe("the image-to-video page", () => {
   it("accepts a PNG and previews the exact crop, then the letterbox, at the computed output size", async () => {
     await openImagePage();
-    expect(await screenshots(page, "image-empty")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "image-empty")).toEqual(NO_OVERFLOW);
     await page.setInputFiles("#image-input", { name: "dusk.png", mimeType: "image/png", buffer: png });
     const preview = page.getByTestId("fit-preview");
     await preview.waitFor();
@@ -44,12 +44,12 @@ describe("the image-to-video page", () => {
     expect(crop.height / stage.height).toBeCloseTo(960 / 1080, 2);
     expect((crop.y - stage.y) / stage.height).toBeCloseTo(60 / 1080, 2);
     expect(await page.locator(".input-media-side").textContent()).toContain("dusk.png1920×1080");
-    expect(await screenshots(page, "image-crop")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "image-crop")).toEqual(NO_OVERFLOW);
 
     await page.getByText("Pad", { exact: true }).click();
     expect(await preview.getAttribute("data-fit")).toBe("pad");
     expect(await page.getByTestId("fit-caption").textContent()).toBe("Output 160×80 · Adds 9 px bars left and right");
-    expect(await screenshots(page, "image-pad")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "image-pad")).toEqual(NO_OVERFLOW);
 
     // A bigger budget gives a bigger output of the same shape.
     await page.locator('input[name="size"][value="128x128"]').check({ force: true });
@@ -116,7 +116,7 @@ describe("the image-to-video page", () => {
     expect(await page.getByTestId("v2v-output").textContent()).toContain("Output 160×80");
     await page.locator("#strength").fill("0.4");
     await page.locator("#prompt").fill("turn the waves into molten gold");
-    expect(await screenshots(page, "image-video")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "image-video")).toEqual(NO_OVERFLOW);
     await page.getByRole("button", { name: /Generate/ }).click();
     const link = page.getByTestId("created-job-link");
     await link.waitFor();

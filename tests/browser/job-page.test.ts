@@ -6,7 +6,7 @@
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screenshots } from "./browser.ts";
+import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
 let studio: UiStudio;
@@ -31,7 +31,7 @@ describe("the job page", () => {
     await expect.poll(async () => Number(await progressValue())).toBeGreaterThan(0);
     expect(await page.locator("[data-testid=job-progress]").textContent()).toMatch(/ETA/);
     await expect.poll(() => page.title()).toMatch(/^\d{1,3}% · Wan Studio$/);
-    expect(await screenshots(page, "job-running")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "job-running")).toEqual(NO_OVERFLOW);
 
     const player = page.getByTestId("video-player");
     await player.waitFor({ timeout: 30_000 });
@@ -61,7 +61,7 @@ describe("the job page", () => {
     expect(await page.locator(".job-header .badge").textContent()).toBe("Done");
     expect(await page.locator("section[aria-labelledby=timings-heading]").textContent()).toContain("Denoise");
     expect(await page.title()).toMatch(/^a hot air balloon/);
-    expect(await screenshots(page, "job-done")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "job-done")).toEqual(NO_OVERFLOW);
   });
 
   it("cancels a running job from its page", async () => {
@@ -80,7 +80,7 @@ describe("the job page", () => {
     await page.getByTestId("job-error").waitFor({ timeout: 20_000 });
     expect(await page.getByTestId("job-error").textContent()).toContain("the generation failed at step 2");
     expect(await page.title()).toBe("Failed · Wan Studio");
-    expect(await screenshots(page, "job-failed")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "job-failed")).toEqual(NO_OVERFLOW);
 
     await page.getByRole("button", { name: "Retry" }).click();
     await page.waitForURL((url) => url.pathname.startsWith("/jobs/") && !url.pathname.endsWith(job.id));

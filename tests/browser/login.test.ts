@@ -4,7 +4,7 @@
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screenshots } from "./browser.ts";
+import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
 const TOKEN = "a-long-enough-studio-token-1234";
@@ -24,7 +24,7 @@ describe("login", () => {
     await page.goto(`${studio.url}/gallery?status=failed`);
     await page.waitForURL("**/login?**");
     expect(new URL(page.url()).searchParams.get("next")).toBe("/gallery?status=failed");
-    expect(await screenshots(page, "login")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "login")).toEqual(NO_OVERFLOW);
 
     await page.locator("#token").fill("not-the-right-token-at-all");
     await page.getByRole("button", { name: "Sign in" }).click();

@@ -10,7 +10,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_NEGATIVE_PROMPT } from "../../lib/engine/text/negative-prompt.ts";
 import { writeTestModel } from "../helpers/models.ts";
-import { screenshots } from "./browser.ts";
+import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
 let studio: UiStudio;
@@ -69,7 +69,7 @@ describe("the studio page", () => {
     await expect.poll(() => page.locator("#steps-error").textContent()).toContain("steps must be at most 100");
     expect(await page.locator("#prompt-error").count()).toBe(0);
     const shots = await screenshots(page, "studio-validation");
-    expect(shots).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(shots).toEqual(NO_OVERFLOW);
     expect(await studio.listJobs()).toEqual([]);
 
     // Fixing the field clears its error as you type.
@@ -98,7 +98,7 @@ describe("the studio page", () => {
     // Left at its default, the negative prompt is not sent: the server applies the model's default.
     expect(job.params.negativePrompt).toBeUndefined();
     expect(job.negativePrompt).toBe(DEFAULT_NEGATIVE_PROMPT);
-    expect(await screenshots(page, "studio")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "studio")).toEqual(NO_OVERFLOW);
 
     await link.click();
     await page.waitForURL(`**/jobs/${jobId}`);
@@ -106,7 +106,7 @@ describe("the studio page", () => {
     expect(await page.locator(".job-header .badge").textContent()).toBe("Queued");
     expect(await page.getByTestId("job-settings").textContent()).toContain("1:1 · 128×128");
     expect(await page.title()).toBe("Queued · Wan Studio");
-    expect(await screenshots(page, "job-queued")).toEqual({ desktopOverflow: 0, phoneOverflow: 0 });
+    expect(await screenshots(page, "job-queued")).toEqual(NO_OVERFLOW);
   });
 
   it("remembers the last settings across a reload", async () => {
