@@ -1,18 +1,25 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import { NavBar } from "@/components/NavBar";
 import "./globals.css";
 
 export const metadata: Metadata = {
-  title: "Wan Studio",
+  title: { default: "Wan Studio", template: "%s · Wan Studio" },
   description: "Self-hosted text-to-video studio running Wan 2.1 on your own GPU",
 };
 
-export const viewport: Viewport = { width: "device-width", initialScale: 1, themeColor: "#111318" };
+export const viewport: Viewport = { width: "device-width", initialScale: 1, themeColor: "#0e1014", colorScheme: "dark" };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <a href="#main" className="skip-link">
+          Skip to content
+        </a>
+        <NavBar />
+        {children}
+      </body>
     </html>
   );
 }

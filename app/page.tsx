@@ -1,8 +1,25 @@
-export default function StudioPage() {
+import { StudioWorkspace } from "@/components/StudioWorkspace";
+import { loadActiveJobs, loadJob, loadModels } from "@/lib/web/page-data";
+
+export const dynamic = "force-dynamic";
+
+type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
+
+/** Text to video: the form, with the model list, the live queue and (for ?from=<jobId>) a job to reuse. */
+export default async function StudioPage({ searchParams }: Props) {
+  const { from } = await searchParams;
+  const [models, activeJobs, reuse] = await Promise.all([
+    loadModels("t2v"),
+    loadActiveJobs(),
+    typeof from === "string" ? loadJob(from) : Promise.resolve(null),
+  ]);
   return (
-    <main style={{ padding: 24 }}>
-      <h1>Wan Studio</h1>
-      <p>Text-to-video with Wan 2.1 on your own machine.</p>
+    <main id="main" className="page">
+      <header className="page-head">
+        <h1 className="page-title">Text to video</h1>
+        <p className="page-sub">Describe a scene; Wan 2.1 renders it on your GPU.</p>
+      </header>
+      <StudioWorkspace models={models} activeJobs={activeJobs} reuse={reuse} />
     </main>
   );
 }

@@ -1,0 +1,216 @@
+"use client";
+import Link from "next/link";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api } from "@/lib/client/api";
+import { useEventSource } from "@/lib/client/use-event-source";
+import { JOB_KINDS, JOB_STATUSES, type JobPage, type JobView } from "@/lib/ui/api-types";
+import { promptExcerpt } from "@/lib/ui/format";
+import { applyEvent, isStudioEvent } from "@/lib/ui/job-state";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { JobCard } from "./JobCard";
+
+export type GalleryFilters = { q: string; status: string; kind: string };
+
+type Props = {
+  initial: JobPage;
+  initialFilters: GalleryFilters;
+  pageSize: number;
+};
+
+const STATUS_LABELS: Record<string, string> = { queued: "Queued", running: "Running", succeeded: "Done", failed: "Failed", canceled: "Canceled" };
+const KIND_LABELS: Record<string, string> = { t2v: "Text to video", i2v: "Image to video", v2v: "Video to video" };
+
+/**
+ * The job history as a grid: prompt search, status and kind filters (kept in the URL so a reload or a
+ * shared link shows the same view), "Load more" over the API's cursor, live status updates, and delete
+ * behind a confirmation.
+ */
+export function GalleryView({ initial, initialFilters, pageSize }: Props) {
+  const [filters, setFilters] = useState(initialFilters);
+  const [query, setQuery] = useState(initialFilters.q);
+  const [jobs, setJobs] = useState<JobView[]>(initial.jobs);
+  const [cursor, setCursor] = useState<string | null>(initial.nextCursor);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [pendingDelete, setPendingDelete] = useState<JobView | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [announce, setAnnounce] = useState("");
+  const request = useRef(0);
+  const first = useRef(true);
+
+  const load = useCallback(
+    async (f: GalleryFilters, after: string | null) => {
+      const id = ++request.current;
+      setLoading(true);
+      setError(null);
+      try {
+        const page = await api.listJobs({ q: f.q || undefined, status: f.status || undefined, kind: f.kind || undefined, cursor: after, limit: pageSize });
+        if (id !== request.current) return; // a newer filter won
+        setJobs((prev) => (after ? [...prev, ...page.jobs.filter((j) => !prev.some((p) => p.id === j.id))] : page.jobs));
+        setCursor(page.nextCursor);
+        setAnnounce(after ? `${page.jobs.length} more loaded` : `${page.jobs.length}${page.nextCursor ? "+" : ""} videos`);
+      } catch (e) {
+        if (id === request.current) setError((e as Error).message);
+      } finally {
+        if (id === request.current) setLoading(false);
+      }
+    },
+    [pageSize],
+  );
+
+  // Filters live in the URL; changing them reloads the first page.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const url = new URL(window.location.href);
+    for (const [k, v] of Object.entries(filters)) {
+      if (v) url.searchParams.set(k, v);
+      else url.searchParams.delete(k);
+    }
+    window.history.replaceState(null, "", url);
+    void load(filters, null);
+  }, [filters, load]);
+
+  // Typing searches after a short pause, not on every key.
+  useEffect(() => {
+    if (query === filters.q) return;
+    const t = setTimeout(() => setFilters((f) => ({ ...f, q: query.trim() })), 300);
+    return () => clearTimeout(t);
+  }, [query, filters.q]);
+
+  useEventSource("/api/events", (_name, data) => {
+    if (!isStudioEvent(data)) return;
+    if (data.type === "deleted") setJobs((prev) => prev.filter((j) => j.id !== data.jobId));
+    else setJobs((prev) => prev.map((j) => applyEvent(j, data)));
+  });
+
+  const confirmDelete = async () => {
+    if (!pendingDelete) return;
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      await api.deleteJob(pendingDelete.id);
+      setJobs((prev) => prev.filter((j) => j.id !== pendingDelete.id));
+      setAnnounce(`Deleted “${promptExcerpt(pendingDelete.prompt, 40)}”`);
+      setPendingDelete(null);
+    } catch (e) {
+      setDeleteError((e as Error).message);
+    } finally {
+      setDeleting(false);
+    }
+  };
+
+  const filtered = Boolean(filters.q || filters.status || filters.kind);
+  return (
+    <div className="gallery">
+      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label="Filter videos">
+        <div className="field filter-search">
+          <label htmlFor="gallery-q" className="visually-hidden">
+            Search prompts
+          </label>
+          <input id="gallery-q" type="search" placeholder="Search prompts…" value={query} onChange={(e) => setQuery(e.target.value)} autoComplete="off" />
+        </div>
+        <div className="field">
+          <label htmlFor="gallery-status" className="visually-hidden">
+            Status
+          </label>
+          <select id="gallery-status" value={filters.status} onChange={(e) => setFilters((f) => ({ ...f, q: query.trim(), status: e.target.value }))}>
+            <option value="">Any status</option>
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="gallery-kind" className="visually-hidden">
+            Kind
+          </label>
+          <select id="gallery-kind" value={filters.kind} onChange={(e) => setFilters((f) => ({ ...f, q: query.trim(), kind: e.target.value }))}>
+            <option value="">Any kind</option>
+            {JOB_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABELS[k]}
+              </option>
+            ))}
+          </select>
+        </div>
+      </form>
+
+      <p className="visually-hidden" aria-live="polite">
+        {announce}
+      </p>
+      {error && <p className="form-error">{error}</p>}
+
+      {jobs.length === 0 && !loading ? (
+        <div className="card empty-state" data-testid="gallery-empty">
+          {filtered ? (
+            <>
+              <h2 className="card-title">No videos match</h2>
+              <p>Try other words or another filter.</p>
+              <button
+                type="button"
+                className="button"
+                onClick={() => {
+                  setQuery("");
+                  setFilters({ q: "", status: "", kind: "" });
+                }}
+              >
+                Clear filters
+              </button>
+            </>
+          ) : (
+            <>
+              <h2 className="card-title">No videos yet</h2>
+              <p>Everything you generate is kept here, with its settings.</p>
+              <Link href="/" className="button button-primary">
+                Generate your first video
+              </Link>
+            </>
+          )}
+        </div>
+      ) : (
+        <div className="grid" data-testid="gallery-grid" aria-busy={loading}>
+          {jobs.map((job) => (
+            <JobCard
+              key={job.id}
+              job={job}
+              onDelete={(j) => {
+                setDeleteError(null);
+                setPendingDelete(j);
+              }}
+            />
+          ))}
+        </div>
+      )}
+
+      {cursor && (
+        <div className="load-more">
+          <button type="button" className="button" onClick={() => void load(filters, cursor)} disabled={loading}>
+            {loading ? "Loading…" : "Load more"}
+          </button>
+        </div>
+      )}
+
+      <ConfirmDialog
+        open={pendingDelete !== null}
+        title="Delete this video?"
+        confirmLabel="Delete"
+        danger
+        busy={deleting}
+        error={deleteError}
+        onConfirm={() => void confirmDelete()}
+        onCancel={() => setPendingDelete(null)}
+      >
+        <p>
+          “{pendingDelete ? promptExcerpt(pendingDelete.prompt, 100) : ""}” and its files will be removed for good.
+          {pendingDelete && (pendingDelete.status === "running" || pendingDelete.status === "queued") ? " It is still in the queue and will be canceled first." : ""}
+        </p>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,129 @@
+"use client";
+import Link from "next/link";
+import { useState } from "react";
+import type { JobView } from "@/lib/ui/api-types";
+import { durationLabel, percent, promptExcerpt, relativeTime } from "@/lib/ui/format";
+import { progressOf } from "@/lib/ui/job-state";
+import { downloadName, jobHref, reuseHref } from "@/lib/ui/links";
+import { StatusBadge } from "./StatusBadge";
+
+type Props = {
+  job: JobView;
+  fps?: number;
+  onDelete: (job: JobView) => void;
+};
+
+const KIND_LABELS = { t2v: "Text", i2v: "Image", v2v: "Video" } as const;
+
+/**
+ * One video in the gallery: its poster, which turns into the playing video on hover (mouse) or with the
+ * play button (touch), its status, prompt and key settings, and the actions open, download, reuse
+ * settings and delete.
+ */
+export function JobCard({ job, fps = 16, onDelete }: Props) {
+  const [playing, setPlaying] = useState(false);
+  const p = job.params;
+  const frames = typeof p.frames === "number" ? p.frames : null;
+  // Image and video to video keep the input's shape; their width×height is only a pixel budget.
+  const size = job.kind === "t2v" && typeof p.width === "number" && typeof p.height === "number" ? `${p.width}×${p.height}` : null;
+  const canPlay = job.status === "succeeded" && job.videoUrl;
+  const still = job.posterUrl ?? job.previewUrl ?? job.inputThumbnailUrl;
+
+  const start = () => {
+    if (canPlay) setPlaying(true);
+  };
+  const stop = () => setPlaying(false);
+
+  return (
+    <article className="job-card" data-job-id={job.id} data-status={job.status} aria-labelledby={`job-${job.id}-title`}>
+      <div
+        className="job-media"
+        onPointerEnter={(e) => e.pointerType === "mouse" && start()}
+        onPointerLeave={(e) => e.pointerType === "mouse" && stop()}
+      >
+        {playing && canPlay ? (
+          <video src={job.videoUrl!} poster={job.posterUrl ?? undefined} autoPlay muted loop playsInline className="job-media-fill" aria-label="Video preview" />
+        ) : still ? (
+          // eslint-disable-next-line @next/next/no-img-element -- small API-served poster, lazy in a long grid
+          <img src={still} alt="" loading="lazy" className="job-media-fill" />
+        ) : (
+          <div className="job-media-empty" aria-hidden="true">
+            <span>{job.status === "failed" ? "!" : job.status === "canceled" ? "—" : "…"}</span>
+          </div>
+        )}
+        {/* The whole picture opens the job too; the title link is the accessible one. */}
+        <Link href={jobHref(job.id)} className="job-media-link" tabIndex={-1} aria-hidden="true" />
+        <div className="job-media-top">
+          <StatusBadge status={job.status} />
+          <span className="chip">{KIND_LABELS[job.kind]}</span>
+        </div>
+        {canPlay && (
+          <button
+            type="button"
+            className="play-toggle"
+            onClick={() => (playing ? stop() : start())}
+            aria-label={playing ? "Stop preview" : "Play preview"}
+            aria-pressed={playing}
+          >
+            {playing ? (
+              <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                <rect x="5" y="4" width="3.5" height="12" rx="1" fill="currentColor" />
+                <rect x="11.5" y="4" width="3.5" height="12" rx="1" fill="currentColor" />
+              </svg>
+            ) : (
+              <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                <path d="M6 4.5v11l9-5.5z" fill="currentColor" />
+              </svg>
+            )}
+          </button>
+        )}
+        {job.status === "running" && (
+          <div className="job-media-progress" aria-hidden="true">
+            <div style={{ width: `${percent(progressOf(job))}%` }} />
+          </div>
+        )}
+      </div>
+      <div className="job-body">
+        <h3 id={`job-${job.id}-title`} className="job-title">
+          <Link href={jobHref(job.id)} className="job-link">
+            {promptExcerpt(job.prompt, 140) || "(no prompt)"}
+          </Link>
+        </h3>
+        <p className="job-meta">
+          {[size, frames ? durationLabel(frames, fps).split(" · ")[1] : null, job.seed !== null ? `seed ${job.seed}` : null, relativeTime(job.createdAt)]
+            .filter(Boolean)
+            .join(" · ")}
+        </p>
+        {job.status === "failed" && job.error && <p className="job-error">{job.error}</p>}
+        <div className="job-actions">
+          {canPlay && (
+            <a className="button button-small" href={job.videoUrl!} download={downloadName(job)}>
+              Download
+            </a>
+          )}
+          <Link className="button button-small" href={reuseHref(job)} aria-label="Reuse settings" title="Fill the form with this video's settings">
+            Reuse
+          </Link>
+          <button
+            type="button"
+            className="icon-button icon-button-small button-quiet-danger"
+            onClick={() => onDelete(job)}
+            aria-label={`Delete “${promptExcerpt(job.prompt, 40)}”`}
+            title="Delete"
+          >
+            <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+              <path
+                d="M4 6h12M8 6V4.5h4V6m-6 0l.7 9.5h6.6L14 6"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="1.7"
+                strokeLinecap="round"
+                strokeLinejoin="round"
+              />
+            </svg>
+          </button>
+        </div>
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,216 @@
+"use client";
+import Link from "next/link";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api } from "@/lib/client/api";
+import { useEventSource } from "@/lib/client/use-event-source";
+import { isActive, type JobView } from "@/lib/ui/api-types";
+import { promptExcerpt } from "@/lib/ui/format";
+import { applyEvent, isStudioEvent, snapshotJob } from "@/lib/ui/job-state";
+import { JobProgress } from "./JobProgress";
+import { StatusBadge } from "./StatusBadge";
+
+type Props = {
+  /** Queued and running jobs at page load (from the server). */
+  initialJobs?: JobView[];
+  /** The job this page just created: shown at once, before its "queued" event arrives. */
+  created?: JobView | null;
+};
+
+const FINISHED_KEPT = 4;
+
+/**
+ * The live queue: running and queued jobs with progress, ETA and cancel, kept current by the all-jobs
+ * event stream (GET /api/events). Jobs that finish while the page is open stay a moment under "Just
+ * finished" with a link, so a result is one tap away. On every (re)connection the list is re-read, so
+ * nothing missed while offline stays stale.
+ */
+export function QueuePanel({ initialJobs = [], created }: Props) {
+  const [jobs, setJobs] = useState<Map<string, JobView>>(() => new Map(initialJobs.map((j) => [j.id, j])));
+  const [finished, setFinished] = useState<JobView[]>([]);
+  const [busy, setBusy] = useState<Set<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const fetching = useRef(new Set<string>());
+
+  const upsert = useCallback((job: JobView) => {
+    if (isActive(job.status)) {
+      setJobs((prev) => new Map(prev).set(job.id, job));
+      setFinished((prev) => prev.filter((j) => j.id !== job.id));
+    } else {
+      setJobs((prev) => {
+        if (!prev.has(job.id)) return prev;
+        const next = new Map(prev);
+        next.delete(job.id);
+        return next;
+      });
+      setFinished((prev) => [job, ...prev.filter((j) => j.id !== job.id)].slice(0, FINISHED_KEPT));
+    }
+  }, []);
+
+  const fetchJob = useCallback(
+    (id: string) => {
+      if (fetching.current.has(id)) return;
+      fetching.current.add(id);
+      api
+        .getJob(id)
+        .then(upsert)
+        .catch(() => undefined)
+        .finally(() => fetching.current.delete(id));
+    },
+    [upsert],
+  );
+
+  const resync = useCallback(async () => {
+    try {
+      const [running, queued] = await Promise.all([api.listJobs({ status: "running", limit: 100 }), api.listJobs({ status: "queued", limit: 100 })]);
+      const fresh = new Map([...running.jobs, ...queued.jobs].map((j) => [j.id, j]));
+      setJobs((prev) => {
+        // Jobs that left the queue while we were away: fetch them once to show how they ended.
+        for (const id of prev.keys()) if (!fresh.has(id)) fetchJob(id);
+        return fresh;
+      });
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [fetchJob]);
+
+  const stream = useEventSource("/api/events", (name, data) => {
+    if (name === "open") {
+      void resync();
+      return;
+    }
+    if (!isStudioEvent(data)) return;
+    const event = data;
+    if (event.type === "deleted") {
+      setJobs((prev) => {
+        const next = new Map(prev);
+        next.delete(event.jobId);
+        return next;
+      });
+      setFinished((prev) => prev.filter((j) => j.id !== event.jobId));
+      return;
+    }
+    const known = jobs.get(event.jobId);
+    const announced = event.type === "queued" ? snapshotJob(event.job) : undefined;
+    if (announced) {
+      upsert(announced);
+      return;
+    }
+    if (!known) {
+      // A job from another tab or client: read it whole.
+      if (event.type !== "preview") fetchJob(event.jobId);
+      return;
+    }
+    upsert(applyEvent(known, event));
+  });
+
+  useEffect(() => {
+    if (created) upsert(created);
+  }, [created, upsert]);
+
+  const cancel = async (job: JobView) => {
+    setBusy((prev) => new Set(prev).add(job.id));
+    try {
+      upsert(await api.cancelJob(job.id));
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy((prev) => {
+        const next = new Set(prev);
+        next.delete(job.id);
+        return next;
+      });
+    }
+  };
+
+  // Running first, then the queue in the order it will run (oldest first).
+  const ordered = useMemo(
+    () =>
+      [...jobs.values()].sort((a, b) =>
+        a.status !== b.status ? (a.status === "running" ? -1 : 1) : a.createdAt.localeCompare(b.createdAt),
+      ),
+    [jobs],
+  );
+  let position = 0;
+
+  return (
+    <aside className="card queue" aria-labelledby="queue-heading" data-testid="queue-panel">
+      <div className="queue-head">
+        <h2 id="queue-heading" className="card-title">
+          Queue
+          <span className="count" aria-label={`${ordered.length} active`}>
+            {ordered.length}
+          </span>
+        </h2>
+        <span className={`live live-${stream}`} title={stream === "open" ? "Live updates on" : "Reconnecting…"}>
+          <span className="live-dot" aria-hidden="true" />
+          {stream === "open" ? "Live" : stream === "connecting" ? "Connecting" : "Reconnecting"}
+        </span>
+      </div>
+      {error && <p className="form-error">{error}</p>}
+      {ordered.length === 0 ? (
+        <p className="queue-empty">Nothing queued. Generated videos show up here while they render.</p>
+      ) : (
+        <ol className="queue-list">
+          {ordered.map((job) => {
+            if (job.status === "queued") position++;
+            return (
+              <li key={job.id} className="queue-item" data-job-id={job.id} data-status={job.status}>
+                <QueueThumb job={job} />
+                <div className="queue-body">
+                  <Link href={`/jobs/${job.id}`} className="queue-prompt">
+                    {promptExcerpt(job.prompt, 90)}
+                  </Link>
+                  <JobProgress job={job} compact position={job.status === "queued" ? position : undefined} />
+                </div>
+                <button
+                  type="button"
+                  className="icon-button icon-button-quiet"
+                  onClick={() => void cancel(job)}
+                  disabled={busy.has(job.id)}
+                  aria-label={`Cancel “${promptExcerpt(job.prompt, 40)}”`}
+                  title="Cancel"
+                >
+                  <svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true">
+                    <path d="M5 5l10 10M15 5L5 15" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+                  </svg>
+                </button>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+      {finished.length > 0 && (
+        <div className="queue-finished">
+          <h3 className="subhead">Just finished</h3>
+          <ul className="queue-list">
+            {finished.map((job) => (
+              <li key={job.id} className="queue-item queue-item-done" data-job-id={job.id} data-status={job.status}>
+                <QueueThumb job={job} />
+                <div className="queue-body">
+                  <Link href={`/jobs/${job.id}`} className="queue-prompt">
+                    {promptExcerpt(job.prompt, 90)}
+                  </Link>
+                  <div className="queue-meta">
+                    <StatusBadge status={job.status} />
+                    {job.error && <span className="queue-error">{job.error}</span>}
+                  </div>
+                </div>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </aside>
+  );
+}
+
+function QueueThumb({ job }: { job: JobView }) {
+  const src = job.posterUrl ?? job.previewUrl ?? job.inputThumbnailUrl;
+  return (
+    <div className="queue-thumb" aria-hidden="true">
+      {/* eslint-disable-next-line @next/next/no-img-element -- API-served, already sized thumbnails */}
+      {src ? <img src={src} alt="" /> : <span className="queue-thumb-empty" />}
+    </div>
+  );
+}

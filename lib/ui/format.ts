@@ -1,0 +1,188 @@
+/**
+ * Human labels for what the studio shows: aspect ratios, durations, ETAs, timings, dates. Pure functions,
+ * used by server and client components alike, so the same number always reads the same way.
+ */
+import { framesForSeconds } from "../schemas/generation.ts";
+
+/** Ratios people recognise; a size is named after the nearest one when it is close enough. */
+const COMMON_RATIOS: [number, number][] = [
+  [1, 1],
+  [5, 4],
+  [4, 3],
+  [3, 2],
+  [5, 3],
+  [16, 9],
+  [2, 1],
+  [21, 9],
+];
+
+/** How far (relative) a size may be from a common ratio and still carry its name. */
+const RATIO_TOLERANCE = 0.04;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The aspect ratio of a size as people say it: "16:9" for 832×480 (1.733, within 4 % of 16/9), "9:16"
+ * for the portrait twin, the exact reduced fraction when no common ratio is close (e.g. "7:2").
+ */
+export function aspectRatioName(width: number, height: number): string {
+  if (!(width > 0 && height > 0)) throw new RangeError(`size must be positive (got ${width}×${height})`);
+  const landscape = width >= height;
+  const r = landscape ? width / height : height / width;
+  let best: [number, number] | undefined;
+  let bestErr = Infinity;
+  for (const [a, b] of COMMON_RATIOS) {
+    const err = Math.abs(r - a / b) / (a / b);
+    if (err < bestErr) {
+      best = [a, b];
+      bestErr = err;
+    }
+  }
+  if (best && bestErr <= RATIO_TOLERANCE) return landscape ? `${best[0]}:${best[1]}` : `${best[1]}:${best[0]}`;
+  const g = gcd(Math.round(width), Math.round(height));
+  return `${Math.round(width) / g}:${Math.round(height) / g}`;
+}
+
+/** "16:9 · 832×480" */
+export function aspectLabel(width: number, height: number): string {
+  return `${aspectRatioName(width, height)} · ${width}×${height}`;
+}
+
+/** "portrait" | "landscape" | "square", for an icon's shape. */
+export function orientation(width: number, height: number): "portrait" | "landscape" | "square" {
+  if (width === height) return "square";
+  return width > height ? "landscape" : "portrait";
+}
+
+/** Seconds with one decimal, without a trailing ".0" ("5.1", "2", "0.1"). */
+export function formatDecimal(value: number, digits = 1): string {
+  return Number(value.toFixed(digits)).toString();
+}
+
+/** "81 frames · 5.1 s" (a single frame reads "1 frame · still image"). */
+export function durationLabel(frames: number, fps: number): string {
+  if (frames === 1) return "1 frame · still image";
+  return `${frames} frames · ${formatDecimal(frames / fps)} s`;
+}
+
+/**
+ * The durations a slider offers for a model: every valid frame count (4k+1) from 5 frames up to
+ * `maxFrames`, as { frames, seconds }.
+ */
+export function durationChoices(fps: number, maxFrames: number): { frames: number; seconds: number }[] {
+  const out: { frames: number; seconds: number }[] = [];
+  for (let frames = 5; frames <= maxFrames; frames += 4) out.push({ frames, seconds: frames / fps });
+  return out;
+}
+
+/** The valid frame count for a typed duration, kept within 1…maxFrames. */
+export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) return 1;
+  const frames = framesForSeconds(seconds, fps);
+  const maxValid = maxFrames - ((maxFrames - 1) % 4);
+  return Math.min(frames, maxValid);
+}
+
+/**
+ * A span of time for ETAs and timings: "0.4 s", "12 s", "3 min 05 s", "1 h 02 min". Returns "—" for
+ * values that are unknown (null, NaN, negative).
+ */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "—";
+  if (seconds < 10) return `${formatDecimal(seconds)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const total = Math.round(seconds);
+  if (total < 3600) {
+    const m = Math.floor(total / 60);
+    return `${m} min ${String(total % 60).padStart(2, "0")} s`;
+  }
+  const h = Math.floor(total / 3600);
+  return `${h} h ${String(Math.floor((total % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+/** Whole percent of a 0…1 fraction, clamped: 0.423 → 42. */
+export function percent(fraction: number | null | undefined): number {
+  if (fraction == null || !Number.isFinite(fraction)) return 0;
+  return Math.max(0, Math.min(100, Math.floor(fraction * 100)));
+}
+
+/** The browser tab title while a job runs: "42% · Wan Studio". */
+export function progressTitle(fraction: number | null | undefined, base = "Wan Studio"): string {
+  return `${percent(fraction)}% · ${base}`;
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. */
+export function relativeTime(iso: string | Date, now: Date = new Date()): string {
+  const then = typeof iso === "string" ? new Date(iso) : iso;
+  const s = Math.round((now.getTime() - then.getTime()) / 1000);
+  if (!Number.isFinite(s)) return "";
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 7 * 86_400) {
+    const d = Math.round(s / 86_400);
+    return `${d} day${d === 1 ? "" : "s"} ago`;
+  }
+  return then.toISOString().slice(0, 10);
+}
+
+/** Phase names as the job page shows them. */
+export const PHASE_LABELS: Record<string, string> = {
+  queued: "Waiting in queue",
+  load: "Loading the model",
+  text: "Encoding the prompt",
+  image: "Encoding the image",
+  denoise: "Denoising",
+  decode: "Decoding frames",
+  encode: "Writing the MP4",
+  mux: "Writing the MP4",
+};
+
+export function phaseLabel(phase: string | null | undefined): string {
+  if (!phase) return "Starting";
+  return PHASE_LABELS[phase] ?? phase.charAt(0).toUpperCase() + phase.slice(1);
+}
+
+/** The first line of a prompt, shortened for cards and titles. */
+export function promptExcerpt(prompt: string, max = 80): string {
+  const line = prompt.trim().split(/\r?\n/)[0] ?? "";
+  return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
+}
+
+/**
+ * What fitting does to an input, in output pixels, for the caption under the crop preview:
+ * "Crops 2 px from the top and bottom", "Adds 4 px bars left and right", "Fits exactly".
+ */
+export function fitSummary(
+  input: { width: number; height: number },
+  output: { width: number; height: number },
+  fit: "crop" | "pad",
+): string {
+  const scale =
+    fit === "crop"
+      ? Math.max(output.width / input.width, output.height / input.height)
+      : Math.min(output.width / input.width, output.height / input.height);
+  const extraW = (input.width * scale - output.width) / 2;
+  const extraH = (input.height * scale - output.height) / 2;
+  if (fit === "crop") {
+    const cutX = Math.round(extraW);
+    const cutY = Math.round(extraH);
+    if (cutX >= 1) return `Crops ${cutX} px from the left and right`;
+    if (cutY >= 1) return `Crops ${cutY} px from the top and bottom`;
+    return "Fits exactly: nothing is cropped";
+  }
+  const barX = Math.round(-extraW);
+  const barY = Math.round(-extraH);
+  if (barX >= 1) return `Adds ${barX} px bars left and right`;
+  if (barY >= 1) return `Adds ${barY} px bars at the top and bottom`;
+  return "Fits exactly: no bars needed";
+}
+
+/** "1.2 MB" */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${formatDecimal(bytes / 1024)} KB`;
+  return `${formatDecimal(bytes / (1024 * 1024))} MB`;
+}

@@ -1,0 +1,27 @@
+/** Where the studio's buttons lead, and the names of downloaded files. */
+import type { JobView } from "./api-types.ts";
+
+/** The form that reproduces a job: text to video, or the image page in the right tab. */
+export function reuseHref(job: Pick<JobView, "id" | "kind">): string {
+  const from = encodeURIComponent(job.id);
+  if (job.kind === "i2v") return `/image?from=${from}`;
+  if (job.kind === "v2v") return `/image?mode=video&from=${from}`;
+  return `/?from=${from}`;
+}
+
+export function jobHref(id: string): string {
+  return `/jobs/${encodeURIComponent(id)}`;
+}
+
+/** "wan-a-red-fox-in-the-snow-1234.mp4": recognisable in a downloads folder, safe on every file system. */
+export function downloadName(job: Pick<JobView, "id" | "prompt" | "seed">): string {
+  const slug = job.prompt
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 48)
+    .replace(/-+$/, "");
+  const tail = job.seed !== null ? String(job.seed) : job.id.slice(0, 8);
+  return `wan-${slug ? `${slug}-` : ""}${tail}.mp4`;
+}
