@@ -1,37 +1,20 @@
 /**
  * End to end with the real engine: `npm run studio` on a fresh data folder (it prepares the built-in tiny
- * model), a prompt typed into the studio page, and the video playing on the job page. It runs only once
- * the engine is wired: until then lib/engine/pipeline.ts answers every job with "engine not wired yet",
- * and this file is skipped (the pages' behaviour around the engine is covered by the other browser tests).
+ * model), a prompt typed into the studio page, and the video playing on the job page.
  */
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import readline from "node:readline";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { runGeneration } from "../../lib/engine/pipeline.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 import { redisDbUrl, waitFor } from "../helpers/jobs-context.ts";
 import { freePort } from "../helpers/ports.ts";
 import { openBrowser, screenshots, type TestBrowser } from "./browser.ts";
 
-/** The placeholder engine rejects at once with this message, whatever it is given. */
-async function engineWired(): Promise<boolean> {
-  const signal = AbortSignal.abort();
-  const probe = runGeneration(
-    { id: "probe-00000000", kind: "t2v", params: {}, model: "no-such-model" },
-    { outputDir: tempDir("engine-probe"), signal, onProgress() {}, onPreview() {}, onSeed() {} },
-  );
-  return await probe.then(
-    () => true,
-    (e: unknown) => !(e instanceof Error && e.message === "engine not wired yet"),
-  );
-}
-
-const wired = await engineWired();
 const dataDir = tempDir("studio-e2e");
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describe.skipIf(!wired)("generate a video end to end with the real engine", () => {
+describe("generate a video end to end with the real engine", () => {
   let browser: TestBrowser | undefined;
   afterAll(async () => {
     await browser?.close();

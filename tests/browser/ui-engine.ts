@@ -10,7 +10,7 @@
 import path from "node:path";
 import sharp from "sharp";
 import { CanceledError } from "../../lib/engine/denoise.ts";
-import type { RunGeneration } from "../../lib/engine/pipeline.ts";
+import type { RunGeneration } from "../../lib/engine/generation.ts";
 import { outputSizeForPreset } from "../../lib/images/fit.ts";
 import { createMp4Encoder } from "../../lib/video/encoder.ts";
 import { writePoster } from "../../lib/video/poster.ts";
