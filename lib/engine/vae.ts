@@ -30,9 +30,10 @@ export function videoFrameCount(latentFrames: number): number {
 
 /**
  * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`), measured in
- * bench/vae.ts: no memory patterns (with symbolic spatial sizes ORT would plan a second, separate block on
- * the second run: +3.4 GB peak at 240×416 and page-fault time), and no arena for the first-chunk graphs,
- * which run once per video (their arena would only hold memory the step graph cannot reuse).
+ * bench/vae.ts: no memory patterns (with symbolic spatial sizes ORT plans a second, separate block on the
+ * second run: peak RSS 10.1 instead of 7.4 GB decoding 240×416, plus page-fault time), and no arena for the
+ * first-chunk graphs, which run once per video (their arena would only hold memory the step graph cannot
+ * reuse: +1.1 GB).
  */
 export function vaeSessionOptions(
   options: ort.InferenceSession.SessionOptions,
