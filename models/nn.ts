@@ -46,12 +46,21 @@ export class Params {
     return this.g.initializer(initializerName(key, dtype, dims), this.store.initializer(key, shape, { to: dtype, dims }));
   }
 
-  /** The matmul operand of a PyTorch Linear weight [out, in], stored transposed as [in, out]. */
-  linearWeight(name: string, inFeatures: number, outFeatures: number, dtype: DType): Tensor {
+  /**
+   * The matmul operand of a PyTorch Linear weight [out, in], stored transposed as [in, out]. `storedShape`
+   * lets a 1×1 conv weight ([out, in, 1, 1]) serve as a Linear.
+   */
+  linearWeight(
+    name: string,
+    inFeatures: number,
+    outFeatures: number,
+    dtype: DType,
+    storedShape: number[] = [outFeatures, inFeatures],
+  ): Tensor {
     const key = this.key(name);
     return this.g.initializer(
       initializerName(key, dtype, [inFeatures, outFeatures]),
-      this.store.initializer(key, [outFeatures, inFeatures], { to: dtype, transpose: true }),
+      this.store.initializer(key, storedShape, { to: dtype, transpose: true }),
     );
   }
 
@@ -128,4 +137,23 @@ export function multiHeadAttention(
     { num_heads: numHeads, ...(scale !== undefined ? { scale: float(scale) } : {}) },
     { dtype: q.dtype, rank: 3, domain: "com.microsoft" },
   );
+}
+
+export type ConvOptions = {
+  /** Per spatial axis; default 1. */
+  strides?: number[];
+  /** ONNX order: all begins, then all ends (e.g. [top, left, bottom, right] for 2-D); default no padding. */
+  pads?: number[];
+};
+
+/**
+ * ONNX Conv of any spatial rank (2-D on [N, C, H, W], 3-D on [N, C, T, H, W]): `weight` [Cout, Cin, k…],
+ * optional `bias` [Cout]. Weights are passed in, not read here, because callers often view or slice a
+ * checkpoint tensor first (e.g. the VAE's per-tap 2-D kernels of a 3-D conv).
+ */
+export function conv(x: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptions = {}): Tensor {
+  const attrs: Record<string, number[]> = {};
+  if (o.strides) attrs.strides = o.strides;
+  if (o.pads) attrs.pads = o.pads;
+  return x.g.op("Conv", bias ? [x, weight, bias] : [x, weight], attrs, { dtype: x.dtype, rank: x.rank });
 }

@@ -1,0 +1,521 @@
+/**
+ * The Wan 2.1 causal 3-D VAE (official `WanVAE_`) as streaming ONNX graphs. Reference §3.1 (configuration
+ * and stage tables), §3.2 (building blocks), §3.3 (feature cache and the streaming recipe), §3.4
+ * (normalisation). Module paths are the official checkpoint names (`decoder.upsamples.4.residual.2`);
+ * Diffusers checkpoints are renamed on load (vae-checkpoint.ts).
+ *
+ * Four graphs (§3.3 "Streaming/ONNX recipe"): the official code runs the encoder on frame 0 and then on
+ * chunks of 4 frames, and the decoder on one latent frame at a time, carrying a feature cache between calls.
+ * Here the cache is explicit: every cached conv is a slot with a `cache_in.<i>` input (step graphs) and a
+ * `cache_out.<i>` output (all graphs), in the fixed order of `vaeCacheSlots`. Two equivalences make two
+ * graphs per side enough: a 1-frame cache c equals the 2-frame cache [0, c], and the sentinel 'Rep' equals a
+ * zero cache. So the first-chunk graph emits every cache zero-pre-padded to 2 frames (the upsample3d slots as
+ * zeros), and the step graph always takes 2-frame caches (the encoder's downsample3d slots hold 1 frame).
+ *
+ *   encoder first  video [1,3,1,H,W] in [-1,1]            → latent [1,z,1,H/8,W/8] normalised, cache_out.*
+ *   encoder step   video [1,3,4,H,W], cache_in.*           → latent [1,z,1,H/8,W/8], cache_out.*
+ *   decoder first  latent [1,z,1,h,w] normalised           → video [1,3,1,8h,8w] clamped, cache_out.*
+ *   decoder step   latent [1,z,1,h,w], cache_in.*          → video [1,3,4,8h,8w] clamped, cache_out.*
+ *
+ * Cache tensors are [1, C, F, H', W'] with the Conv 3-D variant and [F, C, H', W'] (frames first) with the
+ * 2-D variants — the internal layout of each (vae-ops.ts); a first graph and a step graph built with the
+ * same variant always agree. Debug builds add `encoder_out` / `mean_raw` (encoder) and `video_unclamped`
+ * (decoder) outputs, which the goldens record per chunk.
+ */
+import type { Dim } from "../graph/tensor.ts";
+import type { GraphBuilder } from "../graph/builder.ts";
+import { multiHeadAttention, type Params } from "../nn.ts";
+import { TimeSeq, VideoOps, type Act, type VaeConvVariant } from "./vae-ops.ts";
+
+export type WanVaeConfig = {
+  baseDim: number;
+  zDim: number;
+  dimMult: number[];
+  numResBlocks: number;
+  temporalDownsample: boolean[];
+  latentsMean: number[];
+  latentsStd: number[];
+};
+
+/** Per-channel latent statistics of Wan 2.1 (§3.4; identical in WAN and Diffusers). */
+export const WAN21_LATENTS_MEAN = [
+  -0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508, 0.4134, -0.0715, 0.5517, -0.3632, -0.1922,
+  -0.9497, 0.2503, -0.2921,
+];
+export const WAN21_LATENTS_STD = [
+  2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743, 3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253,
+  2.8251, 1.916,
+];
+
+/** `WanVAE_(dim=96, z_dim=16, dim_mult=[1,2,4,4], num_res_blocks=2, temperal_downsample=[F,T,T])` (§3.1). */
+export const WAN21_VAE_CONFIG: WanVaeConfig = {
+  baseDim: 96,
+  zDim: 16,
+  dimMult: [1, 2, 4, 4],
+  numResBlocks: 2,
+  temporalDownsample: [false, true, true],
+  latentsMean: WAN21_LATENTS_MEAN,
+  latentsStd: WAN21_LATENTS_STD,
+};
+
+/** Frames per encoder chunk after the first frame, and per decoded latent frame after the first (§3.3). */
+export const VAE_CHUNK_FRAMES = 4;
+/** Frames every 3-tap temporal conv keeps (§3.3 `CACHE_T`). */
+const CACHE_T = 2;
+
+export type VaeGraphOptions = {
+  /** Implementation of the 3-tap temporal convs (vae-ops.ts); all are exact. */
+  conv?: VaeConvVariant;
+  /** Also output the per-chunk intermediates the goldens record. */
+  debug?: boolean;
+};
+
+/**
+ * Fastest on CPU in bench/vae.ts (real-size decoder, 9 frames of 240×416, ORT 1.30, 2 Zen 4 cores shared
+ * with other jobs): stack2d 40–42 s (77–82 CPU-seconds), taps2d 42 s (81–89), conv3d 48 s (91–100). ORT runs
+ * 2-D convs in its blocked NCHWc kernels; 3-D convs fall back to im2col + GEMM. Every variant passes the
+ * parity tests.
+ */
+export const DEFAULT_VAE_CONV: VaeConvVariant = "stack2d";
+
+/** Throws for configurations the official chunking does not cover (§3.1, §3.3). */
+export function validateVaeConfig(cfg: WanVaeConfig): void {
+  const problems: string[] = [];
+  if (cfg.dimMult.length < 2) problems.push(`dim_mult needs at least 2 entries (got [${cfg.dimMult}])`);
+  if (cfg.temporalDownsample.length !== cfg.dimMult.length - 1) {
+    problems.push(`temperal_downsample has ${cfg.temporalDownsample.length} entries, dim_mult ${cfg.dimMult.length}`);
+  }
+  if (2 ** cfg.temporalDownsample.filter(Boolean).length !== VAE_CHUNK_FRAMES) {
+    problems.push(`the chunked encode/decode needs exactly two temporal down/upsamplers (got [${cfg.temporalDownsample}])`);
+  }
+  if (cfg.latentsMean.length !== cfg.zDim || cfg.latentsStd.length !== cfg.zDim) {
+    problems.push(`latents mean/std need ${cfg.zDim} entries (got ${cfg.latentsMean.length} and ${cfg.latentsStd.length})`);
+  }
+  if (problems.length) throw new Error(`unsupported Wan VAE configuration: ${problems.join("; ")}`);
+}
+
+/** Pixels per latent cell along height and width. */
+export function vaeSpatialScale(cfg: WanVaeConfig): number {
+  return 2 ** (cfg.dimMult.length - 1);
+}
+
+// --- the architecture as data: the §3.1 stage tables --------------------------------------------------------
+
+/** One entry of `encoder.downsamples` / `decoder.upsamples` (official nn.Sequential indices). */
+export type VaeLayer =
+  | { kind: "res"; index: number; inDim: number; outDim: number }
+  | { kind: "down2d" | "down3d" | "up2d" | "up3d"; index: number; dim: number };
+
+/** Encoder channels per stage boundary: dim·[1, …dim_mult]. */
+function encoderDims(cfg: WanVaeConfig): number[] {
+  return [1, ...cfg.dimMult].map((u) => cfg.baseDim * u);
+}
+
+/** Decoder channels: dim·[dim_mult[-1], …reversed dim_mult]. */
+function decoderDims(cfg: WanVaeConfig): number[] {
+  return [cfg.dimMult[cfg.dimMult.length - 1], ...[...cfg.dimMult].reverse()].map((u) => cfg.baseDim * u);
+}
+
+/** `encoder.downsamples`: per stage num_res_blocks residual blocks, then a downsampler except after the last. */
+export function encoderLayers(cfg: WanVaeConfig): VaeLayer[] {
+  const dims = encoderDims(cfg);
+  const layers: VaeLayer[] = [];
+  for (let i = 0; i < cfg.dimMult.length; i++) {
+    let inDim = dims[i];
+    for (let r = 0; r < cfg.numResBlocks; r++) {
+      layers.push({ kind: "res", index: layers.length, inDim, outDim: dims[i + 1] });
+      inDim = dims[i + 1];
+    }
+    if (i !== cfg.dimMult.length - 1) {
+      layers.push({ kind: cfg.temporalDownsample[i] ? "down3d" : "down2d", index: layers.length, dim: dims[i + 1] });
+    }
+  }
+  return layers;
+}
+
+/**
+ * `decoder.upsamples`: per stage num_res_blocks + 1 residual blocks, then an upsampler except after the last.
+ * Every upsampler's 2-D conv halves the channels, so stages after the first start from dims[i] / 2 (§3.1).
+ */
+export function decoderLayers(cfg: WanVaeConfig): VaeLayer[] {
+  const dims = decoderDims(cfg);
+  const temporalUpsample = [...cfg.temporalDownsample].reverse();
+  const layers: VaeLayer[] = [];
+  for (let i = 0; i < cfg.dimMult.length; i++) {
+    let inDim = i === 0 ? dims[i] : dims[i] / 2;
+    for (let r = 0; r < cfg.numResBlocks + 1; r++) {
+      layers.push({ kind: "res", index: layers.length, inDim, outDim: dims[i + 1] });
+      inDim = dims[i + 1];
+    }
+    if (i !== cfg.dimMult.length - 1) {
+      layers.push({ kind: temporalUpsample[i] ? "up3d" : "up2d", index: layers.length, dim: dims[i + 1] });
+    }
+  }
+  return layers;
+}
+
+export type VaeCacheSlot = {
+  index: number;
+  /** The module whose input the slot caches (official name). */
+  module: string;
+  channels: number;
+  /** Cached frames: 2, or 1 for the encoder's downsample3d slots (§3.3). */
+  frames: number;
+  /** Spatial size relative to the graph's input: the video H×W (encoder, ≤ 1) or the latent h×w (decoder, ≥ 1). */
+  scale: number;
+};
+
+/**
+ * The cache slots in graph order — the official `feat_idx` order (§3.3 slot table): encoder 24 slots, decoder
+ * 32 for the Wan 2.1 configuration. Cache memory per slot = channels · frames · (scale·H) · (scale·W) floats.
+ */
+export function vaeCacheSlots(cfg: WanVaeConfig, side: "encoder" | "decoder"): VaeCacheSlot[] {
+  const slots: VaeCacheSlot[] = [];
+  let scale = 1;
+  const add = (module: string, channels: number, frames = CACHE_T) =>
+    slots.push({ index: slots.length, module, channels, frames, scale });
+  const res = (path: string, inDim: number, outDim: number) => {
+    add(`${path}.residual.2`, inDim);
+    add(`${path}.residual.6`, outDim);
+  };
+  const middle = (dim: number) => {
+    res(`${side}.middle.0`, dim, dim);
+    res(`${side}.middle.2`, dim, dim);
+  };
+  if (side === "encoder") {
+    const dims = encoderDims(cfg);
+    add("encoder.conv1", 3);
+    for (const l of encoderLayers(cfg)) {
+      const path = `encoder.downsamples.${l.index}`;
+      if (l.kind === "res") res(path, l.inDim, l.outDim);
+      else if (l.kind === "down2d" || l.kind === "down3d") {
+        scale /= 2;
+        if (l.kind === "down3d") add(`${path}.time_conv`, l.dim, 1);
+      }
+    }
+    middle(dims[dims.length - 1]);
+    add("encoder.head.2", dims[dims.length - 1]);
+  } else {
+    const dims = decoderDims(cfg);
+    add("decoder.conv1", cfg.zDim);
+    middle(dims[0]);
+    for (const l of decoderLayers(cfg)) {
+      const path = `decoder.upsamples.${l.index}`;
+      if (l.kind === "res") res(path, l.inDim, l.outDim);
+      else if (l.kind === "up3d" || l.kind === "up2d") {
+        if (l.kind === "up3d") add(`${path}.time_conv`, l.dim);
+        scale *= 2;
+      }
+    }
+    add("decoder.head.2", dims[dims.length - 1]);
+  }
+  return slots;
+}
+
+/**
+ * Values held by all cache slots for a graph input of height × width (the video for the encoder, the latent
+ * for the decoder); ×4 bytes in fp32. E.g. the decoder at a 60×104 latent (480×832): 944,286,720 (§3.3).
+ */
+export function vaeCacheValues(cfg: WanVaeConfig, side: "encoder" | "decoder", height: number, width: number): number {
+  return vaeCacheSlots(cfg, side).reduce((a, s) => a + s.channels * s.frames * height * s.scale * width * s.scale, 0);
+}
+
+/** Every parameter the model reads, official names and shapes (194 tensors, 126,892,531 values for Wan 2.1, §3.1). */
+export function vaeParameterShapes(cfg: WanVaeConfig): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const conv = (path: string, cout: number, cin: number, k: number[]) => {
+    out.set(`${path}.weight`, [cout, cin, ...k]);
+    out.set(`${path}.bias`, [cout]);
+  };
+  const k3 = [3, 3, 3];
+  const res = (path: string, inDim: number, outDim: number) => {
+    out.set(`${path}.residual.0.gamma`, [inDim, 1, 1, 1]);
+    conv(`${path}.residual.2`, outDim, inDim, k3);
+    out.set(`${path}.residual.3.gamma`, [outDim, 1, 1, 1]);
+    conv(`${path}.residual.6`, outDim, outDim, k3);
+    if (inDim !== outDim) conv(`${path}.shortcut`, outDim, inDim, [1, 1, 1]);
+  };
+  const middle = (path: string, dim: number) => {
+    res(`${path}.0`, dim, dim);
+    out.set(`${path}.1.norm.gamma`, [dim, 1, 1]);
+    conv(`${path}.1.to_qkv`, 3 * dim, dim, [1, 1]);
+    conv(`${path}.1.proj`, dim, dim, [1, 1]);
+    res(`${path}.2`, dim, dim);
+  };
+  const head = (path: string, dim: number, cout: number) => {
+    out.set(`${path}.0.gamma`, [dim, 1, 1, 1]);
+    conv(`${path}.2`, cout, dim, k3);
+  };
+  const ed = encoderDims(cfg);
+  conv("encoder.conv1", ed[0], 3, k3);
+  for (const l of encoderLayers(cfg)) {
+    const path = `encoder.downsamples.${l.index}`;
+    if (l.kind === "res") res(path, l.inDim, l.outDim);
+    else {
+      conv(`${path}.resample.1`, l.dim, l.dim, [3, 3]);
+      if (l.kind === "down3d") conv(`${path}.time_conv`, l.dim, l.dim, [3, 1, 1]);
+    }
+  }
+  middle("encoder.middle", ed[ed.length - 1]);
+  head("encoder.head", ed[ed.length - 1], 2 * cfg.zDim);
+  conv("conv1", 2 * cfg.zDim, 2 * cfg.zDim, [1, 1, 1]);
+  conv("conv2", cfg.zDim, cfg.zDim, [1, 1, 1]);
+  const dd = decoderDims(cfg);
+  conv("decoder.conv1", dd[0], cfg.zDim, k3);
+  middle("decoder.middle", dd[0]);
+  for (const l of decoderLayers(cfg)) {
+    const path = `decoder.upsamples.${l.index}`;
+    if (l.kind === "res") res(path, l.inDim, l.outDim);
+    else {
+      if (l.kind === "up3d") conv(`${path}.time_conv`, 2 * l.dim, l.dim, [3, 1, 1]);
+      conv(`${path}.resample.1`, l.dim / 2, l.dim, [3, 3]);
+    }
+  }
+  head("decoder.head", dd[dd.length - 1], 3);
+  return out;
+}
+
+// --- the explicit feature cache ------------------------------------------------------------------------------
+
+type Mode = "first" | "step";
+
+/**
+ * Hands out the cache slots in order while a graph is built, checking each against `vaeCacheSlots`: in a
+ * step graph a slot is a `cache_in.<i>` input; in every graph it ends as a `cache_out.<i>` output.
+ */
+class CacheSlots {
+  private next = 0;
+
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly ops: VideoOps,
+    private readonly expected: VaeCacheSlot[],
+    private readonly mode: Mode,
+    /** Symbolic name of the graph input's height/width, and whether caches scale down (encoder) or up. */
+    private readonly base: { h: string; w: string },
+  ) {}
+
+  take(module: string, channels: number, frames: number): { index: number; cache: Act | null } {
+    const slot = this.expected[this.next];
+    if (!slot || slot.module !== module || slot.channels !== channels || slot.frames !== frames) {
+      throw new Error(
+        `VAE cache slot ${this.next}: built ${module} [${channels} ch, ${frames} frames], expected ${
+          slot ? `${slot.module} [${slot.channels} ch, ${slot.frames} frames]` : "no more slots"
+        }`,
+      );
+    }
+    this.next++;
+    if (this.mode === "first") return { index: slot.index, cache: null };
+    const x = this.g.input(`cache_in.${slot.index}`, "float32", this.dims(slot));
+    return { index: slot.index, cache: { x, c: channels, t: frames } };
+  }
+
+  emit(index: number, v: Act): void {
+    const slot = this.expected[index];
+    if (v.t !== slot.frames) throw new Error(`VAE cache slot ${index}: emitting ${v.t} frames, expected ${slot.frames}`);
+    this.g.output(v.x, `cache_out.${index}`, this.dims(slot));
+  }
+
+  finish(): void {
+    if (this.next !== this.expected.length) {
+      throw new Error(`VAE graph used ${this.next} cache slots, expected ${this.expected.length}`);
+    }
+  }
+
+  private dims(slot: VaeCacheSlot): Dim[] {
+    const h = scaledDim(this.base.h, slot.scale);
+    const w = scaledDim(this.base.w, slot.scale);
+    return this.ops.layout === "ncthw" ? [1, slot.channels, slot.frames, h, w] : [slot.frames, slot.channels, h, w];
+  }
+}
+
+function scaledDim(name: string, scale: number): string {
+  if (scale === 1) return name;
+  return scale > 1 ? `${name}*${scale}` : `${name}/${1 / scale}`;
+}
+
+/** What the blocks share while one graph is built. */
+type Ctx = { g: GraphBuilder; ops: VideoOps; mode: Mode; slots: CacheSlots };
+
+// --- building blocks (§3.2) ------------------------------------------------------------------------------------
+
+/**
+ * CausalConv3d with a cache slot: the conv sees concat(cache or 2 zero frames, x) with no temporal padding,
+ * and the slot then keeps the last 2 frames of that input — which is the official rule in every case
+ * (x[-2:] when x has ≥ 2 frames, [previous last frame, x] or [0, x] when it has one, §3.3).
+ */
+function causalConv(m: Ctx, p: Params, x: Act, cout: number, kernel: [number, number, number]): Act {
+  const slot = m.slots.take(p.path, x.c, CACHE_T);
+  const seq = new TimeSeq(m.ops, slot.cache, CACHE_T, x);
+  m.slots.emit(slot.index, seq.last(CACHE_T));
+  return m.ops.temporalConv(p, seq, { cout, kernel });
+}
+
+/** residual: RMS_norm, SiLU, conv 3×3×3, RMS_norm, SiLU, (dropout), conv 3×3×3; plus the 1×1×1 shortcut when in ≠ out. */
+function residualBlock(m: Ctx, p: Params, x: Act, inDim: number, outDim: number): Act {
+  const h = inDim !== outDim ? m.ops.pointConv(p.sub("shortcut"), x, outDim) : x;
+  const r = p.sub("residual");
+  let y = m.ops.silu(m.ops.rmsNorm(r.sub(0), x, false));
+  y = causalConv(m, r.sub(2), y, outDim, [3, 3, 3]);
+  y = m.ops.silu(m.ops.rmsNorm(r.sub(3), y, false));
+  y = causalConv(m, r.sub(6), y, outDim, [3, 3, 3]);
+  return m.ops.add(y, h);
+}
+
+/**
+ * AttentionBlock (middle only): per frame, 2-D RMS_norm, 1×1 qkv conv, one head over the h·w positions with
+ * scale 1/√C, 1×1 projection, residual. com.microsoft.MultiHeadAttention runs it tiled on CPU, so no
+ * [hw, hw] score matrix is stored (it would be 6,240² floats = 156 MB per frame at 480p).
+ */
+function attentionBlock(m: Ctx, p: Params, x: Act): Act {
+  const C = x.c;
+  const n = m.ops.rmsNorm(p.sub("norm"), x, true);
+  const tokens = m.ops.toTokens(n); // [T, hw, C]
+  // A 1×1 conv on [C, hw] is a matmul with the weight viewed [3C, C] and transposed.
+  const linear = (q: Params, cout: number, t: typeof tokens) =>
+    t.matmul(q.linearWeight("weight", C, cout, "float32", [cout, C, 1, 1])).add(q.tensor("bias", [cout]));
+  const [qh, kh, vh] = linear(p.sub("to_qkv"), 3 * C, tokens).split([C, C, C], 2);
+  const attended = multiHeadAttention(qh, kh, vh, 1, 1 / Math.sqrt(C));
+  const y = m.ops.fromTokens(linear(p.sub("proj"), C, attended), x);
+  return m.ops.add(y, x);
+}
+
+/** Middle: Res, Attention, Res at the latent resolution. */
+function middle(m: Ctx, p: Params, x: Act): Act {
+  x = m.g.scope("0", () => residualBlock(m, p.sub(0), x, x.c, x.c));
+  x = m.g.scope("1", () => attentionBlock(m, p.sub(1), x));
+  return m.g.scope("2", () => residualBlock(m, p.sub(2), x, x.c, x.c));
+}
+
+/** Head: RMS_norm, SiLU, causal conv 3×3×3. */
+function head(m: Ctx, p: Params, x: Act, cout: number): Act {
+  const y = m.ops.silu(m.ops.rmsNorm(p.sub(0), x, false));
+  return causalConv(m, p.sub(2), y, cout, [3, 3, 3]);
+}
+
+/**
+ * Resample (§3.2). Downsamplers: zero-pad right and bottom by 1, then a stride-2 3×3 conv per frame;
+ * downsample3d then halves time with `time_conv` (3×1×1, stride 2) over [last cached frame, x], except on
+ * the first chunk, whose single frame is only cached. Upsamplers: upsample3d first doubles time with the
+ * causal `time_conv` (C → 2C, channel halves interleaved in time) — skipped on the first latent, whose slot
+ * becomes 'Rep' ≡ zeros — then nearest ×2 and a 3×3 conv C → C/2 per frame.
+ */
+function resample(m: Ctx, p: Params, x: Act, kind: "down2d" | "down3d" | "up2d" | "up3d", dim: number): Act {
+  if (kind === "down2d" || kind === "down3d") {
+    const xd = m.ops.frameConv(p.sub("resample").sub(1), x, { cout: dim, stride: 2, pads: [0, 0, 1, 1] });
+    if (kind === "down2d") return xd;
+    const slot = m.slots.take(p.sub("time_conv").path, dim, 1);
+    m.slots.emit(slot.index, m.ops.sliceTime(xd, xd.t - 1, xd.t));
+    if (!slot.cache) return xd;
+    return m.ops.temporalConv(p.sub("time_conv"), new TimeSeq(m.ops, slot.cache, 1, xd), {
+      cout: dim,
+      kernel: [3, 1, 1],
+      tStride: 2,
+    });
+  }
+  if (kind === "up3d") {
+    if (m.mode === "first") {
+      const slot = m.slots.take(p.sub("time_conv").path, dim, CACHE_T);
+      m.slots.emit(slot.index, m.ops.zerosLike(x, CACHE_T));
+    } else {
+      x = m.ops.interleaveChannelHalvesInTime(causalConv(m, p.sub("time_conv"), x, 2 * dim, [3, 1, 1]));
+    }
+  }
+  const up = m.ops.upsampleNearest2x(x);
+  return m.ops.frameConv(p.sub("resample").sub(1), up, { cout: dim / 2, stride: 1, pads: [1, 1, 1, 1] });
+}
+
+function layer(m: Ctx, p: Params, l: VaeLayer, x: Act): Act {
+  return l.kind === "res" ? residualBlock(m, p, x, l.inDim, l.outDim) : resample(m, p, x, l.kind, l.dim);
+}
+
+/** Encoder3d (§3.1 encoder table): conv1, downsamples, middle, head → 2·z channels. */
+function encoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
+  x = m.g.scope("conv1", () => causalConv(m, p.sub("conv1"), x, cfg.baseDim, [3, 3, 3]));
+  for (const l of encoderLayers(cfg)) {
+    x = m.g.scope(`downsamples.${l.index}`, () => layer(m, p.sub("downsamples").sub(l.index), l, x));
+  }
+  x = m.g.scope("middle", () => middle(m, p.sub("middle"), x));
+  return m.g.scope("head", () => head(m, p.sub("head"), x, 2 * cfg.zDim));
+}
+
+/** Decoder3d (§3.1 decoder table): conv1, middle, upsamples, head → 3 channels. */
+function decoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
+  const dims = decoderDims(cfg);
+  x = m.g.scope("conv1", () => causalConv(m, p.sub("conv1"), x, dims[0], [3, 3, 3]));
+  x = m.g.scope("middle", () => middle(m, p.sub("middle"), x));
+  for (const l of decoderLayers(cfg)) {
+    x = m.g.scope(`upsamples.${l.index}`, () => layer(m, p.sub("upsamples").sub(l.index), l, x));
+  }
+  return m.g.scope("head", () => head(m, p.sub("head"), x, 3));
+}
+
+// --- the four graphs (§3.3) -------------------------------------------------------------------------------
+
+function context(g: GraphBuilder, cfg: WanVaeConfig, side: "encoder" | "decoder", mode: Mode, opts: VaeGraphOptions): Ctx {
+  validateVaeConfig(cfg);
+  const ops = new VideoOps(g, opts.conv ?? DEFAULT_VAE_CONV);
+  const slots = new CacheSlots(g, ops, vaeCacheSlots(cfg, side), mode, { h: "height", w: "width" });
+  return { g, ops, mode, slots };
+}
+
+function buildEncoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode, opts: VaeGraphOptions): void {
+  const m = context(g, cfg, "encoder", mode, opts);
+  const frames = mode === "first" ? 1 : VAE_CHUNK_FRAMES;
+  const s = vaeSpatialScale(cfg);
+  const video = g.input("video", "float32", [1, 3, frames, "height", "width"]);
+  const out = g.scope("encoder", () => encoder(m, p.sub("encoder"), cfg, m.ops.fromNCTHW(video, 3, frames)));
+  m.slots.finish();
+  if (out.t !== 1) throw new Error(`encoder ${mode} graph yields ${out.t} latent frames, expected 1`);
+  // The 1×1×1 quant conv (`conv1`) is per frame, so applying it per chunk equals applying it after concatenation.
+  const moments = g.scope("conv1", () => m.ops.pointConv(p.sub("conv1"), out, 2 * cfg.zDim));
+  const mu = m.ops.sliceChannels(moments, 0, cfg.zDim);
+  // §3.4: z = (μ − mean)/std, computed as the official code does: (μ − mean) · (1/std) with 1/std in float32.
+  const invStd = cfg.latentsStd.map((s) => Math.fround(1 / Math.fround(s)));
+  const z = mu.x.sub(m.ops.channelConstant(cfg.latentsMean)).mul(m.ops.channelConstant(invStd));
+  const latentDims: Dim[] = [1, cfg.zDim, 1, `height/${s}`, `width/${s}`];
+  g.output(m.ops.toNCTHW({ ...mu, x: z }), "latent", latentDims);
+  if (opts.debug) {
+    g.output(m.ops.toNCTHW(out), "encoder_out", [1, 2 * cfg.zDim, 1, `height/${s}`, `width/${s}`]);
+    g.output(m.ops.toNCTHW(mu), "mean_raw", latentDims);
+  }
+}
+
+function buildDecoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode, opts: VaeGraphOptions): void {
+  const m = context(g, cfg, "decoder", mode, opts);
+  const s = vaeSpatialScale(cfg);
+  const latent = g.input("latent", "float32", [1, cfg.zDim, 1, "height", "width"]);
+  const z = m.ops.fromNCTHW(latent, cfg.zDim, 1);
+  // §3.4: μ = z·std + mean, computed as the official code does: z / (1/std) + mean with 1/std in float32.
+  const invStd = cfg.latentsStd.map((s) => Math.fround(1 / Math.fround(s)));
+  const mu: Act = { ...z, x: z.x.div(m.ops.channelConstant(invStd)).add(m.ops.channelConstant(cfg.latentsMean)) };
+  const x = g.scope("conv2", () => m.ops.pointConv(p.sub("conv2"), mu, cfg.zDim));
+  const out = g.scope("decoder", () => decoder(m, p.sub("decoder"), cfg, x));
+  m.slots.finish();
+  const frames = mode === "first" ? 1 : VAE_CHUNK_FRAMES;
+  if (out.t !== frames) throw new Error(`decoder ${mode} graph yields ${out.t} frames, expected ${frames}`);
+  const videoDims: Dim[] = [1, 3, frames, `height*${s}`, `width*${s}`];
+  const unclamped = m.ops.toNCTHW(out);
+  g.output(unclamped.clip(-1, 1), "video", videoDims);
+  if (opts.debug) g.output(unclamped, "video_unclamped", videoDims);
+}
+
+/** Encoder graph for frame 0 alone: `video` [1,3,1,H,W] → normalised `latent` + `cache_out.*`. */
+export function buildVaeEncoderFirst(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
+  buildEncoder(g, p, cfg, "first", opts);
+}
+
+/** Encoder graph for each later chunk of 4 frames: `video` [1,3,4,H,W] + `cache_in.*` → `latent` + `cache_out.*`. */
+export function buildVaeEncoderStep(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
+  buildEncoder(g, p, cfg, "step", opts);
+}
+
+/** Decoder graph for latent frame 0: normalised `latent` [1,z,1,h,w] → `video` [1,3,1,8h,8w] clamped + `cache_out.*`. */
+export function buildVaeDecoderFirst(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
+  buildDecoder(g, p, cfg, "first", opts);
+}
+
+/** Decoder graph for each later latent frame: `latent` + `cache_in.*` → `video` [1,3,4,8h,8w] clamped + `cache_out.*`. */
+export function buildVaeDecoderStep(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
+  buildDecoder(g, p, cfg, "step", opts);
+}

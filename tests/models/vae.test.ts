@@ -1,0 +1,339 @@
+/**
+ * Wan VAE streaming graphs vs the official Wan 2.1 goldens (fixtures/wan-tiny): built from both checkpoint
+ * layouts, saved with one shared data file, run through lib/engine/vae.ts; per-chunk intermediates for every
+ * conv variant; the cache slot layout; key and config parsing; named errors for wrong checkpoints.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createVaeSessions, decodeLatents, encodeVideo, releaseVaeSessions, type VaeSessions } from "../../lib/engine/vae.ts";
+import {
+  vaeCacheSlots,
+  vaeCacheValues,
+  vaeParameterShapes,
+  WAN21_LATENTS_MEAN,
+  WAN21_VAE_CONFIG,
+  type WanVaeConfig,
+} from "../../models/wan/vae.ts";
+import {
+  isDiffusersVae,
+  vaeConfigFromDiffusers,
+  vaeConfigFromOfficial,
+  vaeConfigFromShapes,
+  vaeKeyFromDiffusers,
+  vaeKeyToDiffusers,
+} from "../../models/wan/vae-checkpoint.ts";
+import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_DATA_FILE, VAE_GRAPH_FILES } from "../../models/wan/vae-export.ts";
+import { VAE_CONV_VARIANTS, type VaeConvVariant } from "../../models/wan/vae-ops.ts";
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../../models/weights/safetensors.ts";
+
+const FIXTURES = process.env.WAN_TINY_FIXTURES ?? "/work/shared/fixtures/wan-tiny";
+const fixture = (...p: string[]) => path.join(FIXTURES, ...p);
+const OFFICIAL_FILE = fixture("official", "wan_2.1_vae_tiny.safetensors");
+const TOLERANCE = 1e-4;
+
+const work = mkdtempSync(path.join(os.tmpdir(), "vae-test-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+let goldens: SafetensorsFile;
+beforeAll(async () => {
+  goldens = await SafetensorsFile.open(fixture("goldens.safetensors"));
+});
+afterAll(async () => goldens?.close());
+const golden = (name: string) => goldens.readFloat32(name);
+const shapeOf = (name: string) => goldens.info(name).shape;
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Frames [from, from+n) of a [C, T, H, W] tensor. */
+function frames(x: Float32Array, C: number, T: number, HW: number, from: number, n: number): Float32Array {
+  const out = new Float32Array(C * n * HW);
+  for (let c = 0; c < C; c++) out.set(x.subarray((c * T + from) * HW, (c * T + from + n) * HW), c * n * HW);
+  return out;
+}
+
+/** Converts a checkpoint into a fresh folder and opens the four sessions. */
+async function convert(source: string, name: string, opts: { conv?: VaeConvVariant; debug?: boolean } = {}) {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const ck = await openVaeCheckpoint(source);
+  try {
+    await saveVaeGraphs(buildVaeGraphs(ck.store, ck.config, opts), dir);
+  } finally {
+    await ck.store.close();
+  }
+  const sessions = await createVaeSessions(dir, VAE_GRAPH_FILES, { graphOptimizationLevel: "all", logSeverityLevel: 3 });
+  return { dir, sessions, config: ck.config, layout: ck.layout };
+}
+
+async function decodeAll(sessions: VaeSessions, c: "A" | "B") {
+  const [, F, h, w] = shapeOf(`vae_dec${c}_latent_normalized`);
+  const chunks: { frames: Float32Array; t: number }[] = [];
+  for await (const chunk of decodeLatents(sessions, await golden(`vae_dec${c}_latent_normalized`), F, h, w)) chunks.push(chunk);
+  return chunks;
+}
+
+function concatChunks(chunks: { frames: Float32Array; t: number }[], HW: number): Float32Array {
+  const T = chunks.reduce((a, c) => a + c.t, 0);
+  const out = new Float32Array(3 * T * HW);
+  let t0 = 0;
+  for (const ch of chunks) {
+    for (let c = 0; c < 3; c++) out.set(ch.frames.subarray(c * ch.t * HW, (c + 1) * ch.t * HW), (c * T + t0) * HW);
+    t0 += ch.t;
+  }
+  return out;
+}
+
+describe("Wan VAE: names, configuration, architecture", () => {
+  const keyMap = JSON.parse(readFileSync(fixture("official", "key_map.json"), "utf8")).vae as Record<string, string>;
+
+  it("maps every Diffusers name to the official one and back (key_map.json, 194 tensors)", () => {
+    const pairs = Object.entries(keyMap);
+    expect(pairs).toHaveLength(194);
+    for (const [official, diffusers] of pairs) {
+      expect(vaeKeyFromDiffusers(diffusers)).toBe(official);
+      expect(vaeKeyToDiffusers(official)).toBe(diffusers);
+      expect(vaeKeyFromDiffusers(official)).toBe(official); // official names pass through
+    }
+    expect(isDiffusersVae(Object.values(keyMap))).toBe(true);
+    expect(isDiffusersVae(Object.keys(keyMap))).toBe(false);
+  });
+
+  it("reads the same configuration from the Diffusers config, the official config and the tensor shapes", async () => {
+    const fromDiffusers = vaeConfigFromDiffusers(JSON.parse(readFileSync(fixture("vae", "config.json"), "utf8")));
+    // The file also holds scheduler configs with a bare -Infinity, which JSON does not allow.
+    const officialText = readFileSync(fixture("official", "official_configs.json"), "utf8").replace(/-Infinity/g, "null");
+    const fromOfficial = vaeConfigFromOfficial(JSON.parse(officialText));
+    const file = await SafetensorsFile.open(OFFICIAL_FILE);
+    const names = [...file.tensors.keys()];
+    const fromShapes = vaeConfigFromShapes((n) => file.tensors.get(n)?.shape, names);
+    await file.close();
+    const expected: WanVaeConfig = { ...WAN21_VAE_CONFIG, baseDim: 8 };
+    expect(fromDiffusers).toEqual(expected);
+    expect(fromOfficial).toEqual(expected);
+    expect(fromShapes).toEqual(expected);
+    expect(fromShapes.latentsMean).toEqual(WAN21_LATENTS_MEAN);
+  });
+
+  it("lists exactly the checkpoint's tensors, and the real model's 194 tensors / 126,892,531 parameters (§3.1)", async () => {
+    const file = await SafetensorsFile.open(OFFICIAL_FILE);
+    const stored = new Map([...file.tensors.values()].map((t) => [t.name, t.shape]));
+    await file.close();
+    expect(new Map(vaeParameterShapes({ ...WAN21_VAE_CONFIG, baseDim: 8 }))).toEqual(stored);
+    const real = vaeParameterShapes(WAN21_VAE_CONFIG);
+    expect(real.size).toBe(194);
+    expect([...real.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0)).toBe(126_892_531);
+  });
+
+  it("has the cache slot layout of §3.3 (decoder 32 slots, encoder 24; 3.78 GB / 2.24 GB fp32 at 480×832)", () => {
+    const dec = vaeCacheSlots(WAN21_VAE_CONFIG, "decoder");
+    const enc = vaeCacheSlots(WAN21_VAE_CONFIG, "encoder");
+    expect(dec).toHaveLength(32);
+    expect(enc).toHaveLength(24);
+    const row = (s: { channels: number; frames: number; scale: number }) => [s.channels, s.frames, s.scale];
+    expect(row(dec[0])).toEqual([16, 2, 1]);
+    expect(dec.slice(1, 11).every((s) => s.channels === 384 && s.scale === 1)).toBe(true);
+    expect(dec[11]).toMatchObject({ module: "decoder.upsamples.3.time_conv", channels: 384, scale: 1 });
+    expect(row(dec[12])).toEqual([192, 2, 2]);
+    expect(dec[18]).toMatchObject({ module: "decoder.upsamples.7.time_conv", channels: 384, scale: 2 });
+    expect(dec.slice(19, 25).every((s) => s.channels === 192 && s.scale === 4)).toBe(true);
+    expect(dec.slice(25).every((s) => s.channels === 96 && s.scale === 8)).toBe(true);
+    expect(enc.filter((s) => s.frames === 1).map((s) => [s.index, s.channels, s.scale])).toEqual([
+      [9, 192, 1 / 4],
+      [14, 384, 1 / 8],
+    ]);
+    expect(vaeCacheValues(WAN21_VAE_CONFIG, "decoder", 60, 104)).toBe(944_286_720);
+    expect(vaeCacheValues(WAN21_VAE_CONFIG, "encoder", 480, 832)).toBe(560_701_440);
+  });
+});
+
+describe.each(["official", "diffusers"] as const)("Wan VAE from the %s layout, through the engine", (layout) => {
+  let conv: Awaited<ReturnType<typeof convert>>;
+  beforeAll(async () => {
+    conv = await convert(layout === "official" ? OFFICIAL_FILE : fixture("vae"), `engine-${layout}`);
+  });
+  afterAll(async () => conv && releaseVaeSessions(conv.sessions));
+
+  it("detects the layout and stores each weight once in one shared data file", () => {
+    expect(conv.layout).toBe(layout);
+    expect(readdirSync(conv.dir).sort()).toEqual([...Object.values(VAE_GRAPH_FILES), VAE_DATA_FILE].sort());
+    const weights = [...vaeParameterShapes(conv.config).values()].reduce((a, s) => a + 4 * s.reduce((x, y) => x * y, 1), 0);
+    const data = statSync(path.join(conv.dir, VAE_DATA_FILE)).size;
+    // Not twice: first and step graphs share the data file (the excess is page alignment of each tensor).
+    expect(data).toBeLessThan(1.5 * weights);
+    expect(data).toBeGreaterThan(0.9 * weights);
+  });
+
+  it("keeps one cache layout across first and step graphs (encoder 24 slots, decoder 32)", () => {
+    const { sessions } = conv;
+    const caches = (names: readonly string[], prefix: string) => names.filter((n) => n.startsWith(prefix)).length;
+    expect(caches(sessions.encoderFirst.outputNames, "cache_out.")).toBe(24);
+    expect(caches(sessions.encoderStep.inputNames, "cache_in.")).toBe(24);
+    expect(caches(sessions.decoderFirst.outputNames, "cache_out.")).toBe(32);
+    expect(caches(sessions.decoderStep.inputNames, "cache_in.")).toBe(32);
+    expect(caches(sessions.decoderStep.outputNames, "cache_out.")).toBe(32);
+  });
+
+  it.each(["A", "B"] as const)("encodes vae_enc%s to mean_normalized (max abs err ≤ 1e-4)", async (c) => {
+    const [, T, H, W] = shapeOf(`vae_enc${c}_video`);
+    const latent = await encodeVideo(conv.sessions, await golden(`vae_enc${c}_video`), T, H, W);
+    const err = maxAbsDiff(latent, await golden(`vae_enc${c}_mean_normalized`));
+    console.log(`[vae ${layout}] enc${c} mean_normalized max abs err ${err.toExponential(2)}`);
+    expect(err).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it.each(["A", "B"] as const)("streams vae_dec%s in chunks of 1, 4, 4… that concatenate to the golden video", async (c) => {
+    const [, T, H, W] = shapeOf(`vae_dec${c}_video`);
+    const chunks = await decodeAll(conv.sessions, c);
+    expect(chunks.map((ch) => ch.t)).toEqual([1, ...Array(shapeOf(`vae_dec${c}_latent_normalized`)[1] - 1).fill(4)]);
+    const video = concatChunks(chunks, H * W);
+    expect(video.length).toBe(3 * T * H * W);
+    const err = maxAbsDiff(video, await golden(`vae_dec${c}_video`));
+    console.log(`[vae ${layout}] dec${c} video max abs err ${err.toExponential(2)}`);
+    expect(err).toBeLessThanOrEqual(TOLERANCE);
+    expect(Math.max(...video.map(Math.abs))).toBeLessThanOrEqual(1); // clamped
+  });
+
+  it("drops trailing frames beyond 4n+1 when encoding (§3.3)", async () => {
+    const [, T, H, W] = shapeOf("vae_encB_video"); // 5 frames
+    const video = await golden("vae_encB_video");
+    const longer = new Float32Array(3 * (T + 3) * H * W).map(() => Math.random() * 2 - 1);
+    for (let c = 0; c < 3; c++) longer.set(video.subarray(c * T * H * W, (c + 1) * T * H * W), c * (T + 3) * H * W);
+    const latent = await encodeVideo(conv.sessions, longer, T + 3, H, W);
+    expect(maxAbsDiff(latent, await golden("vae_encB_mean_normalized"))).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it("stops decoding between chunks when the signal is aborted", async () => {
+    const [, F, h, w] = shapeOf("vae_decA_latent_normalized");
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const run = async () => {
+      for await (const chunk of decodeLatents(conv.sessions, await golden("vae_decA_latent_normalized"), F, h, w, {
+        signal: ac.signal,
+      })) {
+        seen.push(chunk.t);
+        ac.abort();
+      }
+    };
+    await expect(run()).rejects.toMatchObject({ name: "AbortError" });
+    expect(seen).toEqual([1]);
+  });
+});
+
+/** Runs a first/step graph pair directly (debug outputs included), feeding cache_out.i → cache_in.i. */
+async function runChunks(first: ort.InferenceSession, step: ort.InferenceSession, inputs: Record<string, ort.Tensor>[]) {
+  const results: ort.InferenceSession.OnnxValueMapType[] = [];
+  let caches: Record<string, ort.Tensor> = {};
+  for (const [i, feeds] of inputs.entries()) {
+    const out = await (i === 0 ? first : step).run({ ...feeds, ...caches });
+    caches = Object.fromEntries(
+      Object.entries(out)
+        .filter(([n]) => n.startsWith("cache_out."))
+        .map(([n, t]) => [n.replace("cache_out.", "cache_in."), t as ort.Tensor]),
+    );
+    results.push(out);
+  }
+  return results;
+}
+
+describe.each([...VAE_CONV_VARIANTS])("Wan VAE per-chunk intermediates, conv variant %s", (variant) => {
+  let conv: Awaited<ReturnType<typeof convert>>;
+  beforeAll(async () => {
+    conv = await convert(OFFICIAL_FILE, `debug-${variant}`, { conv: variant, debug: true });
+  });
+  afterAll(async () => conv && releaseVaeSessions(conv.sessions));
+
+  it.each(["A", "B"] as const)("matches each encoder chunk output and mean_raw of vae_enc%s", async (c) => {
+    const [, T, H, W] = shapeOf(`vae_enc${c}_video`);
+    const video = await golden(`vae_enc${c}_video`);
+    const chunkFrames = [1, ...Array((T - 1) / 4).fill(4)];
+    let from = 0;
+    const inputs = chunkFrames.map((n) => {
+      const t = new ort.Tensor("float32", frames(video, 3, T, H * W, from, n), [1, 3, n, H, W]);
+      from += n;
+      return { video: t };
+    });
+    const outs = await runChunks(conv.sessions.encoderFirst, conv.sessions.encoderStep, inputs);
+    const meanRaw = await golden(`vae_enc${c}_mean_raw`);
+    const [z, F, h, w] = shapeOf(`vae_enc${c}_mean_raw`);
+    let worst = 0;
+    for (const [i, out] of outs.entries()) {
+      worst = Math.max(worst, maxAbsDiff(out.encoder_out.data as Float32Array, await golden(`vae_enc${c}_chunk${i}_encoder_out`)));
+      worst = Math.max(worst, maxAbsDiff(out.mean_raw.data as Float32Array, frames(meanRaw, z, F, h * w, i, 1)));
+    }
+    console.log(`[vae ${variant}] enc${c} per-chunk encoder_out / mean_raw max abs err ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it.each(["A", "B"] as const)("matches each decoder chunk output (unclamped) of vae_dec%s", async (c) => {
+    const [z, F, h, w] = shapeOf(`vae_dec${c}_latent_normalized`);
+    const latent = await golden(`vae_dec${c}_latent_normalized`);
+    const inputs = Array.from({ length: F }, (_, f) => ({
+      latent: new ort.Tensor("float32", frames(latent, z, F, h * w, f, 1), [1, z, 1, h, w]),
+    }));
+    const outs = await runChunks(conv.sessions.decoderFirst, conv.sessions.decoderStep, inputs);
+    let worst = 0;
+    for (const [i, out] of outs.entries()) {
+      const ref = await golden(`vae_dec${c}_chunk${i}_decoder_out`);
+      expect(out.video_unclamped.dims).toEqual([1, ...shapeOf(`vae_dec${c}_chunk${i}_decoder_out`)]);
+      worst = Math.max(worst, maxAbsDiff(out.video_unclamped.data as Float32Array, ref));
+    }
+    console.log(`[vae ${variant}] dec${c} per-chunk decoder_out max abs err ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe("Wan VAE: wrong checkpoints fail with the tensor named", () => {
+  async function corrupted(name: string, edit: (tensors: TensorToWrite[]) => TensorToWrite[]): Promise<string> {
+    const src = await SafetensorsFile.open(OFFICIAL_FILE);
+    const tensors: TensorToWrite[] = [];
+    for (const t of src.tensors.values()) {
+      tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: await src.readFloat32(t.name) });
+    }
+    await src.close();
+    const file = path.join(work, `${name}.safetensors`);
+    await writeSafetensors(file, edit(tensors));
+    return file;
+  }
+  const build = async (file: string) => {
+    const ck = await openVaeCheckpoint(file);
+    try {
+      buildVaeGraphs(ck.store, ck.config);
+    } finally {
+      await ck.store.close();
+    }
+  };
+
+  it("rejects the DiT checkpoint given as a VAE (single file and Diffusers folder)", async () => {
+    await expect(build(fixture("official", "wan2.1_t2v_tiny.safetensors"))).rejects.toThrow(/missing tensor encoder\.conv1\.weight/);
+    await expect(build(fixture("transformer"))).rejects.toThrow(/missing tensor encoder\.conv1\.weight/);
+  });
+
+  it("names a missing tensor", async () => {
+    const file = await corrupted("missing", (ts) => ts.filter((t) => t.name !== "decoder.middle.1.proj.bias"));
+    await expect(build(file)).rejects.toThrow(/missing tensor decoder\.middle\.1\.proj\.bias/);
+  });
+
+  it("names a mis-shaped tensor with both shapes", async () => {
+    const name = "decoder.upsamples.4.residual.2.weight";
+    const file = await corrupted("reshaped", (ts) =>
+      ts.map((t) => (t.name === name ? { ...t, shape: [t.shape[1], t.shape[0], ...t.shape.slice(2)] } : t)),
+    );
+    await expect(build(file)).rejects.toThrow(/decoder\.upsamples\.4\.residual\.2\.weight .*has shape \[16,32,3,3,3\], expected \[32,16,3,3,3\]/);
+  });
+
+  it("names an unexpected tensor", async () => {
+    const file = await corrupted("extra", (ts) => [
+      ...ts,
+      { name: "decoder.extra.weight", dtype: "float32", shape: [2], data: new Float32Array(2) },
+    ]);
+    await expect(build(file)).rejects.toThrow(/unexpected tensor decoder\.extra\.weight/);
+  });
+});
