@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
 import { resolveRuntime } from "../lib/engine/runtime.ts";
 import { startGenerationWorker } from "../lib/jobs/worker.ts";
+import { ensureDefaultModel } from "../lib/models/default-model.ts";
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
   for (const r of runtime.rejected) console.log(`execution provider ${r.provider} not used: ${r.reason}`);
   console.log(`execution providers: ${runtime.providers.join(", ")}`);
 
+  // A worker on another machine (or in a container) may be the first to see the shared models folder.
+  await ensureDefaultModel(cfg.modelsDir, (line) => console.log(line));
   const runner = createGenerationRunner({ modelsDir: cfg.modelsDir, runtime, log: (line) => console.log(line) });
   const worker = await startGenerationWorker({
     cfg,

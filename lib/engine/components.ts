@@ -4,9 +4,15 @@
  * --out b.safetensors`. Each runner loads what it needs once (`prepare`), then `run` may be called
  * repeatedly, which is what `--repeat N` times.
  */
+import path from "node:path";
+import * as ort from "onnxruntime-node";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
+import { denoise } from "./denoise.ts";
 import { DiTRunner } from "./dit.ts";
-import { resolveRuntime, type ResolvedRuntime } from "./runtime.ts";
+import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "./runtime.ts";
+import { createScheduler } from "./schedulers/create-scheduler.ts";
+import { encodeTokens } from "./text-encoder.ts";
+import { createVaeSessions, decodeLatents, encodeVideo, latentFrameCount, releaseVaeSessions, type VaeSessions } from "./vae.ts";
 import { replayTrajectory } from "./schedulers/replay.ts";
 import { SOLVERS } from "./schedulers/create-scheduler.ts";
 import type { SolverName } from "./schedulers/flow-scheduler.ts";
@@ -50,6 +56,28 @@ export function input(inputs: Tensors, name: string, rank?: number): NamedTensor
   return t as NamedTensor & { data: Float32Array };
 }
 
+/** Decodes a whole latent [C, F, h, w] (streamed chunk by chunk) into one video tensor [3, T, 8h, 8w]. */
+async function decodeAll(vae: VaeSessions, latent: Float32Array, F: number, h: number, w: number, scale: number) {
+  const H = h * scale;
+  const W = w * scale;
+  const T = 1 + 4 * (F - 1);
+  const video = new Float32Array(3 * T * H * W);
+  let t0 = 0;
+  for await (const chunk of decodeLatents(vae, latent, F, h, w)) {
+    for (let c = 0; c < 3; c++) {
+      video.set(chunk.frames.subarray(c * chunk.t * H * W, (c + 1) * chunk.t * H * W), (c * T + t0) * H * W);
+    }
+    t0 += chunk.t;
+  }
+  return { video, shape: [3, T, H, W] };
+}
+
+async function vaeSessions(modelDir: string, manifest: Manifest, runtime: ResolvedRuntime): Promise<VaeSessions> {
+  const vae = manifest.components.vae;
+  if (!vae) throw new ComponentInputError(`${modelDir}: the model has no VAE`);
+  return createVaeSessions(modelDir, vae.files, sessionOptions(runtime));
+}
+
 const COMPONENTS: Record<string, Component> = {
   dit: {
     description: "DiT forward: x [C,F,H,W], t [1], context [L,text_dim] (unpadded); i2v also y [20,F,H,W], clip_fea [257,1280] → out",
@@ -76,6 +104,111 @@ const COMPONENTS: Record<string, Component> = {
           return new Map([["out", { shape: [runner.config.outDim, F, H, W], data: out }]]);
         },
         release: () => runner.release(),
+      };
+    },
+  },
+
+  "vae-encode": {
+    description: "VAE encoder: video [3,T,H,W] in [-1,1] → latent [16,1+(T-1)/4,H/8,W/8] (normalised)",
+    needsModel: true,
+    async prepare(opts, { manifest, runtime }) {
+      const sessions = await vaeSessions(opts.model!, manifest!, runtime);
+      return {
+        async run(inputs) {
+          const video = input(inputs, "video", 4);
+          const [, T, H, W] = video.shape;
+          const latent = await encodeVideo(sessions, video.data, T, H, W);
+          const scale = manifest!.components.vae!.scaleSpatial;
+          return new Map([["latent", { shape: [manifest!.components.vae!.zDim, latentFrameCount(T), H / scale, W / scale], data: latent }]]);
+        },
+        release: () => releaseVaeSessions(sessions),
+      };
+    },
+  },
+
+  "vae-decode": {
+    description: "VAE decoder, one latent frame at a time: latent [16,F,h,w] (normalised) → video [3,1+4(F-1),8h,8w] clamped",
+    needsModel: true,
+    async prepare(opts, { manifest, runtime }) {
+      const sessions = await vaeSessions(opts.model!, manifest!, runtime);
+      return {
+        async run(inputs) {
+          const latent = input(inputs, "latent", 4);
+          const [, F, h, w] = latent.shape;
+          const { video, shape } = await decodeAll(sessions, latent.data, F, h, w, manifest!.components.vae!.scaleSpatial);
+          return new Map([["video", { shape, data: video }]]);
+        },
+        release: () => releaseVaeSessions(sessions),
+      };
+    },
+  },
+
+  "text-encoder": {
+    description: "umT5 encoder: ids [1,L] int64, mask [1,L] int64 → hidden [valid rows, d_model]",
+    needsModel: true,
+    async prepare(opts, { manifest, runtime }) {
+      const entry = manifest!.components.textEncoder;
+      if (!entry) throw new ComponentInputError(`${opts.model}: the model has no text encoder`);
+      const session = await ort.InferenceSession.create(path.join(opts.model!, entry.file), sessionOptions(runtime));
+      const t5 = entry.config as { numBuckets?: number; maxDistance?: number };
+      return {
+        async run(inputs) {
+          const ids = inputs.get("ids");
+          const mask = inputs.get("mask");
+          if (!(ids?.data instanceof BigInt64Array)) throw new ComponentInputError('missing int64 input tensor "ids" [1, L]');
+          if (!(mask?.data instanceof BigInt64Array)) throw new ComponentInputError('missing int64 input tensor "mask" [1, L]');
+          // The real tokens are the mask's ones; the encoder runs on them alone (reference §4.2).
+          const length = mask.data.reduce((n, v) => n + (v !== 0n ? 1 : 0), 0);
+          const out = await encodeTokens(session, ids.data, length, { numBuckets: t5.numBuckets, maxDistance: t5.maxDistance });
+          return new Map([["hidden", { shape: [out.rows, out.dim], data: out.hidden }]]);
+        },
+        release: () => session.release(),
+      };
+    },
+  },
+
+  t2v: {
+    description:
+      "text-to-video loop from text embeddings: context [L,text_dim], context_null [L',text_dim], noise [16,F,h,w] → video [3,T,H,W], latents [N+1,16,F,h,w]",
+    needsModel: true,
+    async prepare(opts, { manifest, runtime }) {
+      if (opts.steps === undefined || opts.shift === undefined || opts.guidance === undefined) {
+        throw new ComponentInputError("t2v needs --steps, --shift and --guidance");
+      }
+      const dit = await DiTRunner.load(opts.model!, manifest!, runtime);
+      const vae = await vaeSessions(opts.model!, manifest!, runtime);
+      const { steps, shift, guidance } = opts;
+      return {
+        async run(inputs) {
+          const context = input(inputs, "context", 2);
+          const contextNull = input(inputs, "context_null", 2);
+          const noise = input(inputs, "noise", 4);
+          const [C, F, h, w] = noise.shape;
+          const scheduler = createScheduler(opts.solver ?? "unipc", { steps, shift });
+          const { trajectory } = await denoise({
+            dit,
+            scheduler,
+            shape: { channels: C, frames: F, height: h, width: w },
+            initial: noise.data,
+            cond: { data: context.data, rows: context.shape[0] },
+            uncond: { data: contextNull.data, rows: contextNull.shape[0] },
+            guidance,
+            keepTrajectory: true,
+          });
+          const per = noise.data.length;
+          const latents = new Float32Array((steps + 1) * per);
+          trajectory!.forEach((l, i) => latents.set(l, i * per));
+          const final = trajectory![trajectory!.length - 1];
+          const { video, shape } = await decodeAll(vae, final, F, h, w, manifest!.components.vae!.scaleSpatial);
+          return new Map([
+            ["video", { shape, data: video }],
+            ["latents", { shape: [steps + 1, ...noise.shape], data: latents }],
+          ]);
+        },
+        async release() {
+          await dit.release();
+          await releaseVaeSessions(vae);
+        },
       };
     },
   },

@@ -74,6 +74,8 @@ export const TINY_MODEL_NAME = "wan2.1-tiny";
 
 export type TinyOptions = {
   outDir: string;
+  /** The model's name in its manifest (default: the folder's name). */
+  name?: string;
   seed?: number;
   log?: (line: string) => void;
 };
@@ -236,6 +238,6 @@ export async function generateTinyModel(o: TinyOptions): Promise<Manifest> {
   log(`writing a tiny random-weight Wan 2.1 pipeline (seed ${seed}) in Diffusers layout`);
   await writeTinyDiffusersPipeline(source, seed);
   log("converting it to ONNX");
-  await convertModel({ source, outDir: o.outDir, precision: "fp32", tiny: true, log });
+  await convertModel({ source, outDir: o.outDir, precision: "fp32", textLen: TINY_DIT.textLen, tiny: true, name: o.name, log });
   return fitModelPreview(o.outDir, log);
 }

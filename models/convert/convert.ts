@@ -33,6 +33,8 @@ export type ConvertOptions = {
   tokenizerDir?: string;
   /** Marks the built-in random-weight model. */
   tiny?: boolean;
+  /** The model's name (default: the output folder's name). */
+  name?: string;
   onProgress?: (e: ConvertProgressEvent) => void;
   log?: (line: string) => void;
 };
@@ -61,7 +63,7 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
           progress,
         });
       } else {
-        throw new Error("the CLIP image encoder is converted with the image-to-video support");
+        log(`${describeKind(kind)}: not converted (CLIP conversion is not available yet)`);
       }
     } catch (e) {
       // Name the files, so the user knows which of several sources is wrong.
@@ -73,12 +75,13 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
   const manifest: Manifest = {
     format: "wan-studio-model",
     version: 1,
-    name: path.basename(path.resolve(o.outDir)),
+    name: o.name ?? previous?.name ?? path.basename(path.resolve(o.outDir)),
     architecture: "wan2.1",
     variant: dit?.modelType ?? previous?.variant ?? "t2v",
     tiny: o.tiny ?? previous?.tiny ?? false,
     createdAt: new Date().toISOString(),
-    source: path.resolve(o.source),
+    // Relative when the source lives inside the model folder (the tiny model's), so moving the folder keeps it valid.
+    source: insideOf(o.outDir, o.source) ? path.relative(path.resolve(o.outDir), path.resolve(o.source)) : path.resolve(o.source),
     textLen: dit?.textLen ?? previous?.textLen ?? 512,
     components,
     preview: previous?.preview ?? null,
@@ -106,4 +109,9 @@ export function defaultsFor(dit: Pick<WanDiTConfig, "dim" | "modelType">, tiny: 
     };
   }
   return WAN_1_3B_DEFAULTS;
+}
+
+function insideOf(dir: string, p: string): boolean {
+  const rel = path.relative(path.resolve(dir), path.resolve(p));
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
 }

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { GraphBuilder } from "../graph/builder.ts";
+import { GraphBuilder, type Initializer } from "../graph/builder.ts";
 import { ExternalDataFile, saveGraph } from "../graph/save.ts";
 import { Params } from "../nn.ts";
 import { SafetensorsFile } from "../weights/safetensors.ts";
@@ -97,12 +97,13 @@ export async function saveVaeGraphs(
   graphs: Partial<Record<VaeGraphName, GraphBuilder>>,
   dir: string,
   files: VaeGraphFiles = VAE_GRAPH_FILES,
+  onInitializer?: (init: Initializer) => void,
 ): Promise<Partial<VaeGraphFiles>> {
   const data = new ExternalDataFile(dir, VAE_DATA_FILE);
   const saved: Partial<VaeGraphFiles> = {};
   try {
     for (const [name, g] of Object.entries(graphs) as [VaeGraphName, GraphBuilder][]) {
-      await saveGraph(g, { dir, file: files[name], data, docString: `Wan 2.1 VAE ${name} (streaming, reference §3.3)` });
+      await saveGraph(g, { dir, file: files[name], data, onInitializer, docString: `Wan 2.1 VAE ${name} (streaming, reference §3.3)` });
       saved[name] = files[name];
     }
   } finally {

@@ -40,6 +40,9 @@ describe("npm run studio", () => {
       await waitFor("the studio to listen", async () => (lines.some((l) => l.includes("studio at http://")) ? true : undefined), 240_000);
       expect(lines.join("\n")).toMatch(/starting a private redis-server/);
       expect(existsSync(path.join(dataDir, "studio.db"))).toBe(true);
+      // No model was installed: the built-in tiny model was prepared.
+      expect(lines.join("\n")).toMatch(/models: wan2\.1-tiny ready/);
+      expect(existsSync(path.join(dataDir, "models", "wan2.1-tiny", "manifest.json"))).toBe(true);
 
       const page = await waitFor("the studio page", async () => {
         const r = await fetch(`http://127.0.0.1:${port}/`);

@@ -1,0 +1,144 @@
+/**
+ * `npm run generate -- --prompt "..." [--negative ...] [--model <dir>] [--width --height --frames|--seconds
+ *   --steps --guidance --shift --solver --seed --grid] --out out.mp4`
+ *
+ * Generates one video with the same engine and the same parameter schema the studio uses. Without --model
+ * it uses the studio's models folder (MODELS_DIR), preparing the built-in tiny model first when none is
+ * installed. Defaults come from the model: the official ones for Wan2.1-T2V-1.3B (832×480, 81 frames, 50
+ * steps, guidance 6, shift 8, UniPC), small ones for the tiny model.
+ */
+import { copyFile, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { loadConfig } from "../lib/config.ts";
+import { CanceledError } from "../lib/engine/denoise.ts";
+import { loadModel } from "../lib/engine/model.ts";
+import { WanPipeline } from "../lib/engine/pipeline.ts";
+import { resolveRuntime } from "../lib/engine/runtime.ts";
+import { defaultModel, loadModels } from "../lib/jobs/models.ts";
+import { ensureDefaultModel } from "../lib/models/default-model.ts";
+import { firstIssue, framesForSeconds, generationParamsSchema } from "../lib/schemas/generation.ts";
+import { readManifest } from "../models/manifest.ts";
+import { ProgressBar } from "./progress-bar.ts";
+
+const USAGE = `usage: npm run generate -- --prompt "..." --out out.mp4 [--negative "..."] [--model <dir>]
+       [--width W --height H] [--frames N | --seconds S] [--steps N] [--guidance G] [--shift S]
+       [--solver unipc|dpmpp|euler] [--grid official|diffusers] [--seed N] [--threads N]`;
+
+class UsageError extends Error {}
+
+const NUMBER_FLAGS = ["width", "height", "frames", "seconds", "steps", "guidance", "shift", "seed", "threads"] as const;
+
+async function resolveModelDir(model: string | undefined): Promise<string> {
+  if (model) return path.resolve(model);
+  const cfg = loadConfig();
+  await ensureDefaultModel(cfg.modelsDir, (line) => console.error(line));
+  const chosen = defaultModel(await loadModels(cfg.modelsDir));
+  if (!chosen) throw new Error(`no usable model in ${cfg.modelsDir}`);
+  return path.join(cfg.modelsDir, chosen.name);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      prompt: { type: "string" },
+      negative: { type: "string" },
+      model: { type: "string" },
+      out: { type: "string" },
+      solver: { type: "string" },
+      grid: { type: "string" },
+      ...Object.fromEntries(NUMBER_FLAGS.map((f) => [f, { type: "string" as const }])),
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.out) throw new UsageError("--out <file.mp4> is required");
+  const numbers: Partial<Record<(typeof NUMBER_FLAGS)[number], number>> = {};
+  for (const flag of NUMBER_FLAGS) {
+    const raw = (values as Record<string, string | undefined>)[flag];
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number (got "${raw}")`);
+    numbers[flag] = n;
+  }
+  if (numbers.frames !== undefined && numbers.seconds !== undefined) throw new UsageError("give --frames or --seconds, not both");
+
+  const modelDir = await resolveModelDir(values.model);
+  const manifest = await readManifest(modelDir);
+  const d = manifest.defaults;
+  const request = {
+    prompt: values.prompt,
+    negativePrompt: values.negative,
+    width: numbers.width ?? d.width,
+    height: numbers.height ?? d.height,
+    frames: numbers.seconds !== undefined ? framesForSeconds(numbers.seconds, d.fps) : (numbers.frames ?? d.frames),
+    steps: numbers.steps ?? d.steps,
+    guidance: numbers.guidance ?? d.guidance,
+    shift: numbers.shift ?? d.shift,
+    solver: values.solver ?? d.solver,
+    grid: values.grid,
+    seed: numbers.seed,
+  };
+  let params;
+  try {
+    params = generationParamsSchema.parse(request);
+  } catch (e) {
+    if (e instanceof z.ZodError) {
+      const { field, message } = firstIssue(e);
+      throw new UsageError(`--${field === "negativePrompt" ? "negative" : field}: ${message}`);
+    }
+    throw e;
+  }
+
+  const runtime = await resolveRuntime({ executionProviders: loadConfig().executionProviders, threads: numbers.threads ?? 0 });
+  console.error(`model ${manifest.name} on ${runtime.providers.join(", ")}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps`);
+  const model = await loadModel(modelDir, runtime);
+  const out = path.resolve(values.out);
+  await mkdir(path.dirname(out), { recursive: true });
+  const work = await mkdtemp(path.join(os.tmpdir(), "wan-generate-"));
+  const controller = new AbortController();
+  process.once("SIGINT", () => {
+    console.error("\ncanceling…");
+    controller.abort();
+  });
+  const bar = new ProgressBar();
+  try {
+    const result = await new WanPipeline(model).generate(params, work, {
+      signal: controller.signal,
+      onSeed: (seed) => console.error(`seed ${seed}`),
+      onProgress: (p) => {
+        const eta = p.etaS !== null ? `, ${Math.ceil(p.etaS)} s left` : "";
+        bar.update(p.phase === "denoise" ? p.step / p.total : p.phase === "decode" ? p.step / p.total : 0, `${p.phase} ${p.step}/${p.total}${eta}`);
+      },
+    });
+    bar.done();
+    // The pipeline writes into a scratch folder; the MP4 is moved (or copied across file systems) into place.
+    await rename(result.videoFile, out).catch(() => copyFile(result.videoFile, out));
+    const poster = out.replace(/\.mp4$/i, "") + ".jpg";
+    await rename(result.posterFile, poster).catch(() => copyFile(result.posterFile, poster));
+    console.log(JSON.stringify({ file: out, poster, ...result, videoFile: undefined, posterFile: undefined }, null, 2));
+  } finally {
+    await model.release();
+    await rm(work, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    if (e instanceof CanceledError) {
+      console.error("canceled");
+      process.exit(130);
+    }
+    console.error(`error: ${e.message}`);
+    if (e instanceof UsageError) console.error(USAGE);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);
