@@ -64,10 +64,18 @@ export function createGenerationRunner(opts: { modelsDir: string; runtime: Resol
   return {
     async run(job, ctx) {
       const params = generationParamsSchema.parse(job.params);
+      const extra = job.params as { fit?: "crop" | "pad"; strength?: number };
+      if (job.kind !== "t2v" && !job.input) throw new Error(`a ${job.kind} job needs its input ${job.kind === "i2v" ? "image" : "video"}`);
       const model = await modelFor(job.model, ctx);
-      if (job.kind !== "t2v") throw new Error(`${job.kind} generation is not supported by this engine yet`);
       const result = await new WanPipeline(model).generate(
-        { ...params, negativePrompt: job.negativePrompt ?? params.negativePrompt },
+        {
+          ...params,
+          negativePrompt: job.negativePrompt ?? params.negativePrompt,
+          kind: job.kind,
+          input: job.input?.file,
+          fit: extra.fit,
+          strength: extra.strength,
+        },
         ctx.outputDir,
         { signal: ctx.signal, onProgress: ctx.onProgress, onPreview: ctx.onPreview, onSeed: ctx.onSeed },
       );

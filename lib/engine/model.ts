@@ -11,14 +11,19 @@ import { DiTRunner } from "./dit.ts";
 import { PromptEncoder } from "./prompt-encoder.ts";
 import { sessionOptions, type ResolvedRuntime } from "./runtime.ts";
 import { loadTokenizer } from "./text/tokenizer.ts";
-import { createVaeSessions, releaseVaeSessions, type VaeSessions } from "./vae.ts";
+import { createVaeSessions, releaseVaeSessions, type VaeDecoderSessions, type VaeEncoderSessions } from "./vae.ts";
 
 export type LoadedModel = {
   name: string;
   dir: string;
   manifest: Manifest;
   dit: DiTRunner;
-  vae: VaeSessions;
+  /** The VAE decoder graphs, loaded with the model. */
+  vae: VaeDecoderSessions;
+  /** The VAE encoder graphs, opened on first use (only image- and video-conditioned jobs encode). */
+  vaeEncoder(): Promise<VaeEncoderSessions>;
+  /** The CLIP image encoder of image-to-video models, opened on first use. */
+  imageEncoder(): Promise<ort.InferenceSession>;
   prompts: PromptEncoder;
   zDim: number;
   /** Pixels per latent cell. */
@@ -46,7 +51,9 @@ export async function loadModel(dir: string, runtime: ResolvedRuntime): Promise<
   }
   const options = sessionOptions(runtime);
   const dit = await DiTRunner.load(dir, manifest, runtime);
-  const vaeSessions = await createVaeSessions(dir, vae!.files, options);
+  const vaeSessions = await createVaeSessions(dir, vae!.files, options, "decoder");
+  let encoder: Promise<VaeEncoderSessions> | undefined;
+  let clip: Promise<ort.InferenceSession> | undefined;
   const textSession = await ort.InferenceSession.create(path.join(dir, textEncoder!.file), options);
   const tokenizer = await loadTokenizer(path.join(dir, textEncoder!.tokenizer));
   const t5 = textEncoder!.config as { numBuckets?: number; maxDistance?: number };
@@ -60,6 +67,16 @@ export async function loadModel(dir: string, runtime: ResolvedRuntime): Promise<
     manifest,
     dit,
     vae: vaeSessions,
+    vaeEncoder() {
+      encoder ??= createVaeSessions(dir, vae!.files, options, "encoder");
+      return encoder;
+    },
+    imageEncoder() {
+      const entry = manifest.components.imageEncoder;
+      if (!entry) return Promise.reject(new ModelLoadError(`${dir}: the model has no image encoder (convert the CLIP file into this folder)`));
+      clip ??= ort.InferenceSession.create(path.join(dir, entry.file), options);
+      return clip;
+    },
     prompts,
     zDim: vae!.zDim,
     vaeScale: vae!.scaleSpatial,
@@ -69,6 +86,8 @@ export async function loadModel(dir: string, runtime: ResolvedRuntime): Promise<
     async release() {
       await dit.release();
       await releaseVaeSessions(vaeSessions);
+      if (encoder) await releaseVaeSessions(await encoder);
+      if (clip) await (await clip).release();
       await textSession.release();
     },
   };

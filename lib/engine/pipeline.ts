@@ -1,32 +1,42 @@
 /**
- * The generation pipeline: prompt → umT5 embeddings → seeded noise → flow-matching sampling with the DiT →
- * streaming VAE decode, one latent frame at a time, straight into ffmpeg → MP4 + poster, with the settings
- * embedded in the file. Like a Diffusers pipeline it composes the model parts and owns no math of its own.
+ * The generation pipeline: prompt → umT5 embeddings → (input image or video → conditioning) → seeded noise →
+ * flow-matching sampling with the DiT → streaming VAE decode, one latent frame at a time, straight into
+ * ffmpeg → MP4 + poster, with the settings embedded in the file. Like a Diffusers pipeline it composes the
+ * model parts and owns no math of its own.
  *
  * Everything here is web-, queue- and database-free: the worker, the CLI and the tests call the same code.
  */
 import path from "node:path";
+import { outputSizeForPreset, type ImageFit, type Size } from "../images/fit.ts";
+import { prepareImage, rgbToTensor } from "../images/prepare.ts";
+import { decodeVideoFrames } from "../video/decode.ts";
 import { createMp4Encoder } from "../video/encoder.ts";
 import { videoChunkToRgbFrames } from "../video/frames.ts";
 import { settingsToMp4Metadata } from "../video/metadata.ts";
 import { writePoster } from "../video/poster.ts";
 import { encodePreviewWebp } from "../video/preview.ts";
+import { probeVideo } from "../video/probe.ts";
 import type { GenerationParams } from "../schemas/generation.ts";
-import { CanceledError, denoise, throwIfCanceled } from "./denoise.ts";
+import { encodeImage } from "./clip.ts";
+import { imageConditionY, imageLatent, latentShapeFor, startStepForStrength } from "./conditioning.ts";
+import { CanceledError, denoise, throwIfCanceled, type FirstFrameCondition } from "./denoise.ts";
+import type { LatentShape } from "./dit.ts";
 import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
 import { PhaseClock } from "./progress.ts";
 import { createScheduler } from "./schedulers/create-scheduler.ts";
+import { forwardNoise } from "./schedulers/forward-noise.ts";
 import { effectiveNegativePrompt } from "./text/negative-prompt.ts";
-import { decodeLatents, latentFrameCount } from "./vae.ts";
+import { decodeLatents, encodeFrames } from "./vae.ts";
 
 export const ENGINE_VERSION = "wan-studio 0.1.0";
 
-export type GenerationPhase = "load" | "text" | "denoise" | "decode";
+/** load → text → input (encoding an input image or video) → denoise → decode. */
+export type GenerationPhase = "load" | "text" | "input" | "denoise" | "decode";
 
 export type GenerationProgress = {
   phase: GenerationPhase;
-  /** Steps done in this phase (denoising steps, or decoded latent frames). */
+  /** Steps done in this phase (denoising steps, encoded or decoded latent frames). */
   step: number;
   total: number;
   elapsedS: number;
@@ -55,65 +65,114 @@ export type GenerationResult = {
   settings: Record<string, unknown>;
 };
 
-export type GenerationRequest = GenerationParams & { kind?: "t2v" };
+export type GenerationKind = "t2v" | "i2v" | "v2v";
+
+export type GenerationRequest = GenerationParams & {
+  kind?: GenerationKind;
+  /** The input file: an image for i2v, a video for v2v. */
+  input?: string;
+  /** i2v: how the image fills the output frame (lib/images/fit.ts). */
+  fit?: ImageFit;
+  /** v2v: how much of the clip is re-imagined, 0…1 (1 = from pure noise). */
+  strength?: number;
+};
+
+/** How an input image conditions a model: CLIP + mask channels (i2v DiT), or a held first frame (t2v DiT). */
+export type ImageMode = "clip-conditioning" | "first-frame";
 
 /** How often a preview is made: about ten over a run, never more than every step. */
 function previewEvery(steps: number): number {
   return Math.max(1, Math.round(steps / 10));
 }
 
+/** Previews are upscaled from the latent grid (1/8 of the video) to roughly 256 px wide. */
+function previewScale(latentWidth: number): number {
+  return Math.min(16, Math.max(1, Math.round(256 / latentWidth)));
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof CanceledError || (e instanceof Error && (e.name === "AbortError" || e.name === "CanceledError"));
+}
+
+type Conditioning = {
+  size: Size;
+  frames: number;
+  imageCondition?: { y: Float32Array; clip: Float32Array };
+  firstFrame?: FirstFrameCondition;
+  /** v2v: the clip's clean latent and the step sampling starts from. */
+  start?: { latent: Float32Array; step: number };
+  settings: Record<string, unknown>;
+};
+
 export class WanPipeline {
   constructor(readonly model: LoadedModel) {}
 
-  /** Checks the request against this model (sizes divisible by the VAE and patch grid, a text encoder present). */
-  validate(req: GenerationParams): void {
+  get imageMode(): ImageMode {
+    return this.model.dit.config.modelType === "i2v" ? "clip-conditioning" : "first-frame";
+  }
+
+  /** Checks the request against this model (sizes divisible by the VAE and the patch grid, inputs present). */
+  validate(req: GenerationRequest, size: Size = req): void {
     const m = this.model;
     const multiple = m.vaeScale * m.dit.config.patchSize[1];
-    if (req.width % multiple || req.height % multiple) {
-      throw new RangeError(`width and height must be multiples of ${multiple} for this model (got ${req.width}×${req.height})`);
+    if (size.width % multiple || size.height % multiple) {
+      throw new RangeError(`width and height must be multiples of ${multiple} for this model (got ${size.width}×${size.height})`);
     }
-    if (m.dit.config.modelType !== "t2v") throw new RangeError(`model ${m.name} is an image-to-video model: give it an image`);
+    const kind = req.kind ?? "t2v";
+    if (kind !== "t2v" && !req.input) throw new RangeError(`${kind} needs an input ${kind === "i2v" ? "image" : "video"}`);
+    if (kind === "t2v" && this.imageMode === "clip-conditioning") {
+      throw new RangeError(`model ${m.name} is an image-to-video model: give it an image`);
+    }
   }
 
   async generate(req: GenerationRequest, outDir: string, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
+    const kind = req.kind ?? "t2v";
     this.validate(req);
     const m = this.model;
     const clock = new PhaseClock();
     const report = (phase: GenerationPhase, step: number, total: number) =>
       cb.onProgress?.({ phase, step, total, elapsedS: clock.elapsed(), etaS: clock.eta(phase, step, total) });
 
-    // Text: the prompt and (when guidance is on) the negative prompt — the official default when none is given.
+    // Text: the prompt and (when guidance is on) the negative prompt — the official default when none is given,
+    // with the image-to-video prefix for the I2V models (reference §4.2).
     clock.start("text");
     report("text", 0, 1);
-    const negativePrompt = effectiveNegativePrompt(req.negativePrompt, "t2v");
+    const negativePrompt = effectiveNegativePrompt(req.negativePrompt, kind !== "t2v" && this.imageMode === "clip-conditioning" ? "i2v" : "t2v");
     const cond = await m.prompts.encode(req.prompt);
     const uncond = req.guidance > 1 ? await m.prompts.encode(negativePrompt) : cond;
     throwIfCanceled(cb.signal);
 
+    // The input image or video.
+    let c: Conditioning = { size: { width: req.width, height: req.height }, frames: req.frames, settings: {} };
+    if (kind !== "t2v") {
+      clock.start("input");
+      c = kind === "i2v" ? await this.imageConditioning(req, report, cb.signal) : await this.videoConditioning(req, report, cb.signal);
+      this.validate(req, c.size);
+    }
+
     // Noise from the seed (documented generator: lib/engine/noise.ts).
     const seed = req.seed ?? randomSeed();
     cb.onSeed?.(seed);
-    const shape = {
-      channels: m.zDim,
-      frames: latentFrameCount(req.frames),
-      height: req.height / m.vaeScale,
-      width: req.width / m.vaeScale,
-    };
+    const shape = latentShapeFor(c.frames, c.size.height, c.size.width, m.zDim, m.vaeScale);
     const noise = gaussianNoise(seed, shape.channels * shape.frames * shape.height * shape.width);
 
     clock.start("denoise");
     clock.expectLatentFrames(shape.frames);
-    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid });
-    report("denoise", 0, req.steps);
-    const every = previewEvery(req.steps);
+    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step });
+    const initial = c.start ? forwardNoise(c.start.latent, noise, scheduler.sigmas[c.start.step]) : noise;
+    const total = scheduler.numSteps - scheduler.startStep;
+    report("denoise", 0, total);
+    const every = previewEvery(total);
     const { latent } = await denoise({
       dit: m.dit,
       scheduler,
       shape,
-      initial: noise,
+      initial,
       cond: { data: cond.data, rows: cond.rows },
       uncond: { data: uncond.data, rows: uncond.rows },
       guidance: req.guidance,
+      imageCondition: c.imageCondition,
+      firstFrame: c.firstFrame,
       signal: cb.signal,
       onStep: async ({ step, total, latent }) => {
         report("denoise", step, total);
@@ -125,7 +184,7 @@ export class WanPipeline {
     });
 
     const settings = {
-      kind: "t2v",
+      kind,
       prompt: req.prompt,
       negativePrompt,
       seed,
@@ -135,15 +194,104 @@ export class WanPipeline {
       solver: req.solver,
       grid: req.grid,
       model: m.name,
-      width: req.width,
-      height: req.height,
-      frames: req.frames,
+      width: c.size.width,
+      height: c.size.height,
+      frames: c.frames,
       fps: m.fps,
+      ...c.settings,
       version: ENGINE_VERSION,
       executionProviders: m.executionProviders,
     };
     const files = await this.decodeToMp4(latent, shape, outDir, settings, clock, report, cb.signal);
-    return { seed, ...files, timings: clock.timings(), width: req.width, height: req.height, frames: req.frames, settings };
+    return { seed, ...files, timings: clock.timings(), width: c.size.width, height: c.size.height, frames: c.frames, settings };
+  }
+
+  /**
+   * i2v: the image placed in the output frame (its size from the image's aspect and the preset's pixel
+   * budget). A 36-channel model gets the mask + latent channels and CLIP features (§6.1); a text-to-video
+   * model holds the image's latent in latent frame 0.
+   */
+  private async imageConditioning(
+    req: GenerationRequest,
+    report: (phase: GenerationPhase, step: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<Conditioning> {
+    const m = this.model;
+    const fit = req.fit ?? "crop";
+    const prepared = await prepareImage(req.input!, { width: req.width, height: req.height }, fit);
+    const { width: W, height: H } = prepared.output;
+    this.validate(req, prepared.output);
+    const frame = rgbToTensor(prepared.frame);
+    const encoder = await m.vaeEncoder();
+    const settings = { fit, inputWidth: prepared.original.width, inputHeight: prepared.original.height, imageMode: this.imageMode };
+    if (this.imageMode === "clip-conditioning") {
+      const total = latentShapeFor(req.frames, H, W, m.zDim, m.vaeScale).frames + 1;
+      report("input", 0, total);
+      const clipSession = await m.imageEncoder();
+      const clip = await encodeImage(clipSession, rgbToTensor(prepared.original), prepared.original.height, prepared.original.width);
+      report("input", 1, total);
+      const y = await imageConditionY(encoder, frame, req.frames, H, W, m.vaeScale, { signal, onChunk: (done) => report("input", 1 + done, total) });
+      return { size: prepared.output, frames: req.frames, imageCondition: { y, clip: clip.features }, settings };
+    }
+    report("input", 0, 1);
+    const latent = await imageLatent(encoder, frame, H, W);
+    report("input", 1, 1);
+    return { size: prepared.output, frames: req.frames, firstFrame: { latent }, settings };
+  }
+
+  /**
+   * v2v: the clip scaled and centre-cropped to the output size (from its aspect and the preset's pixel
+   * budget), up to the requested frame count (4k+1), VAE-encoded, then noised to the step its strength
+   * starts from. An image-to-video model also gets its first frame as the image conditioning.
+   */
+  private async videoConditioning(
+    req: GenerationRequest,
+    report: (phase: GenerationPhase, step: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<Conditioning> {
+    const m = this.model;
+    const probe = await probeVideo(req.input!);
+    const size = outputSizeForPreset({ width: probe.width, height: probe.height }, { width: req.width, height: req.height });
+    this.validate(req, size);
+    const available = probe.frames;
+    const frames = Math.min(req.frames, 1 + 4 * Math.floor((available - 1) / 4));
+    if (frames < 1) throw new RangeError("the input video has no frames");
+    const rgbFrames: Uint8Array[] = [];
+    for await (const f of decodeVideoFrames(req.input!, { width: size.width, height: size.height, maxFrames: frames, fit: "cover" })) {
+      rgbFrames.push(f);
+      throwIfCanceled(signal);
+    }
+    const T = 1 + 4 * Math.floor((rgbFrames.length - 1) / 4);
+    const { width: W, height: H } = size;
+    const toTensor = (rgb: Uint8Array) => rgbToTensor({ width: W, height: H, rgb });
+    const encoder = await m.vaeEncoder();
+    const latentFrames = latentShapeFor(T, H, W, m.zDim, m.vaeScale).frames;
+    report("input", 0, latentFrames);
+    const latent = await encodeFrames(
+      encoder,
+      T,
+      H,
+      W,
+      (start, count) => {
+        const chunk = new Float32Array(3 * count * H * W);
+        for (let t = 0; t < count; t++) {
+          const f = toTensor(rgbFrames[start + t]);
+          for (let ch = 0; ch < 3; ch++) chunk.set(f.subarray(ch * H * W, (ch + 1) * H * W), (ch * count + t) * H * W);
+        }
+        return chunk;
+      },
+      { signal, onChunk: (done, total) => report("input", done, total) },
+    );
+    const strength = req.strength ?? 0.7;
+    const startStep = startStepForStrength(strength, req.steps);
+    const settings = { strength, startStep, inputWidth: probe.width, inputHeight: probe.height, inputFrames: available };
+    let imageCondition: Conditioning["imageCondition"];
+    if (this.imageMode === "clip-conditioning") {
+      const first = toTensor(rgbFrames[0]);
+      const clip = await encodeImage(await m.imageEncoder(), first, H, W);
+      imageCondition = { y: await imageConditionY(encoder, first, T, H, W, m.vaeScale, { signal }), clip: clip.features };
+    }
+    return { size, frames: T, start: { latent, step: startStep }, imageCondition, settings };
   }
 
   /**
@@ -153,7 +301,7 @@ export class WanPipeline {
    */
   async decodeToMp4(
     latent: Float32Array,
-    shape: { channels: number; frames: number; height: number; width: number },
+    shape: LatentShape,
     outDir: string,
     settings: Record<string, unknown>,
     clock: PhaseClock,
@@ -186,13 +334,4 @@ export class WanPipeline {
     clock.stop();
     return { videoFile, posterFile };
   }
-}
-
-/** Previews are upscaled from the latent grid (1/8 of the video) to roughly 256 px wide. */
-function previewScale(latentWidth: number): number {
-  return Math.min(16, Math.max(1, Math.round(256 / latentWidth)));
-}
-
-function isAbort(e: unknown): boolean {
-  return e instanceof CanceledError || (e instanceof Error && (e.name === "AbortError" || e.name === "CanceledError"));
 }

@@ -42,12 +42,33 @@ export function vaeSessionOptions(
   return { ...options, enableMemPattern: false, ...(graph === "first" ? { enableCpuMemArena: false } : {}) };
 }
 
-/** Creates the sessions of the graphs listed (a manifest's `vae.files`), relative to `dir`. */
+/**
+ * Creates sessions for the graphs listed (a manifest's `vae.files`, relative to `dir`): the decoder pair, the
+ * encoder pair, or both. Text-to-video never encodes, so workers open the encoder only when a job needs it.
+ */
 export async function createVaeSessions(
   dir: string,
   files: VaeGraphFiles,
   options: ort.InferenceSession.SessionOptions,
-): Promise<VaeSessions> {
+): Promise<VaeSessions>;
+export async function createVaeSessions(
+  dir: string,
+  files: VaeGraphFiles,
+  options: ort.InferenceSession.SessionOptions,
+  parts: "decoder",
+): Promise<VaeDecoderSessions>;
+export async function createVaeSessions(
+  dir: string,
+  files: VaeGraphFiles,
+  options: ort.InferenceSession.SessionOptions,
+  parts: "encoder",
+): Promise<VaeEncoderSessions>;
+export async function createVaeSessions(
+  dir: string,
+  files: VaeGraphFiles,
+  options: ort.InferenceSession.SessionOptions,
+  parts: "encoder" | "decoder" | "both" = "both",
+): Promise<Partial<VaeSessions>> {
   const created: ort.InferenceSession[] = [];
   const open = async (file: string, graph: "first" | "step") => {
     const s = await ort.InferenceSession.create(path.join(dir, file), vaeSessionOptions(options, graph));
@@ -55,12 +76,16 @@ export async function createVaeSessions(
     return s;
   };
   try {
-    return {
-      encoderFirst: await open(files.encoderFirst, "first"),
-      encoderStep: await open(files.encoderStep, "step"),
-      decoderFirst: await open(files.decoderFirst, "first"),
-      decoderStep: await open(files.decoderStep, "step"),
-    };
+    const sessions: Partial<VaeSessions> = {};
+    if (parts !== "decoder") {
+      sessions.encoderFirst = await open(files.encoderFirst, "first");
+      sessions.encoderStep = await open(files.encoderStep, "step");
+    }
+    if (parts !== "encoder") {
+      sessions.decoderFirst = await open(files.decoderFirst, "first");
+      sessions.decoderStep = await open(files.decoderStep, "step");
+    }
+    return sessions;
   } catch (e) {
     await Promise.all(created.map((s) => s.release()));
     throw e;
@@ -70,6 +95,9 @@ export async function createVaeSessions(
 export async function releaseVaeSessions(sessions: Partial<VaeSessions>): Promise<void> {
   await Promise.all(Object.values(sessions).map((s) => s?.release()));
 }
+
+/** Frames [start, start + count) of a video as a [3, count, H, W] tensor in [-1, 1]. */
+export type FrameSource = (start: number, count: number) => Float32Array;
 
 /**
  * Encodes a video [3, T, H, W] in [-1, 1] into the NORMALISED latent [z, 1+⌊(T−1)/4⌋, H/8, W/8]: frame 0
@@ -84,19 +112,46 @@ export async function encodeVideo(
   opts: { signal?: AbortSignal } = {},
 ): Promise<Float32Array> {
   checkSize("video", video, [3, T, H, W]);
+  return encodeFrames(
+    sessions,
+    T,
+    H,
+    W,
+    (start, frames) => {
+      const data = new Float32Array(3 * frames * H * W);
+      for (let c = 0; c < 3; c++) {
+        const from = (c * T + start) * H * W;
+        data.set(video.subarray(from, from + frames * H * W), c * frames * H * W);
+      }
+      return data;
+    },
+    opts,
+  );
+}
+
+/**
+ * The same, with frames supplied chunk by chunk (1, then 4 at a time), so a long input is never held as one
+ * float tensor: the image-to-video conditioning video is one image and zeros, a video-to-video input is
+ * converted from bytes as it is needed.
+ */
+export async function encodeFrames(
+  sessions: VaeEncoderSessions,
+  T: number,
+  H: number,
+  W: number,
+  frames: FrameSource,
+  opts: { signal?: AbortSignal; onChunk?: (done: number, total: number) => void } = {},
+): Promise<Float32Array> {
   if (T < 1) throw new Error("encodeVideo: the video has no frames");
   if (H % VAE_SPATIAL_SCALE || W % VAE_SPATIAL_SCALE) {
     throw new Error(`encodeVideo: height and width must be multiples of ${VAE_SPATIAL_SCALE} (got ${H}×${W})`);
   }
   const F = latentFrameCount(T);
   const [h, w] = [H / VAE_SPATIAL_SCALE, W / VAE_SPATIAL_SCALE];
-  const chunk = (start: number, frames: number) => {
-    const data = new Float32Array(3 * frames * H * W);
-    for (let c = 0; c < 3; c++) {
-      const from = (c * T + start) * H * W;
-      data.set(video.subarray(from, from + frames * H * W), c * frames * H * W);
-    }
-    return new ort.Tensor("float32", data, [1, 3, frames, H, W]);
+  const chunk = (start: number, count: number) => {
+    const data = frames(start, count);
+    checkSize("frames", data, [3, count, H, W]);
+    return new ort.Tensor("float32", data, [1, 3, count, H, W]);
   };
   let latent: Float32Array | undefined;
   const cache = new StreamingCache(sessions.encoderFirst, sessions.encoderStep, "encoder");
@@ -111,6 +166,7 @@ export async function encodeVideo(
       const data = out.data as Float32Array;
       for (let c = 0; c < z; c++) latent.set(data.subarray(c * h * w, (c + 1) * h * w), (c * F + f) * h * w);
       out.dispose?.();
+      opts.onChunk?.(f + 1, F);
     }
   } finally {
     cache.dispose();

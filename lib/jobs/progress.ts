@@ -5,8 +5,9 @@
  */
 const PHASE_SLICES: Record<string, [number, number]> = {
   load: [0, 0.05],
-  text: [0.05, 0.1],
-  denoise: [0.1, 0.9],
+  text: [0.05, 0.08],
+  input: [0.08, 0.15],
+  denoise: [0.15, 0.9],
   decode: [0.9, 1],
 };
 

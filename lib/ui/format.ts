@@ -133,10 +133,9 @@ export const PHASE_LABELS: Record<string, string> = {
   queued: "Waiting in queue",
   load: "Loading the model",
   text: "Encoding the prompt",
-  image: "Encoding the image",
+  input: "Encoding the input",
   denoise: "Denoising",
   decode: "Decoding frames",
-  encode: "Writing the MP4",
   mux: "Writing the MP4",
 };
 

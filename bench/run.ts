@@ -1,0 +1,224 @@
+/**
+ * `npm run bench`: speed and memory of the engine on this machine, printed as a table and written as JSON to
+ * bench/results/bench.json. Every measurement runs in its own child process, so its peak RSS is its own.
+ *
+ *   tiny            the built-in tiny model: text encode, DiT step (CFG batch of 2), VAE decode, ffmpeg encode,
+ *                   end to end, peak RSS
+ *   dit-mid         a mid-size random DiT (dim 768, 6 heads, 12 layers, ffn 3072), latent [16,5,30,52]
+ *                   (17 frames of 240×416), 128-token context padded to 512: one forward (target ≤ 5 s)
+ *   vae-real        the real-size VAE (base dim 96) decoding latent [16,3,30,52] → 9 frames of 240×416
+ *                   (target ≤ 45 s)
+ *   vae-9 / vae-81  peak RSS decoding 9 vs 81 frames with the real-size VAE at 96×160 (target ratio ≤ 1.15)
+ *   ffmpeg          H.264 encode of 832×480 frames
+ *
+ *   npm run bench [-- --only tiny,dit-mid] [-- --threads N]
+ * Targets refer to the official PyTorch code on the same 2-core machines (fp32, 2 threads): 10.5 s for the
+ * mid-size DiT forward, 92 s for the VAE decode.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import * as ort from "onnxruntime-node";
+import { DiTRunner } from "../lib/engine/dit.ts";
+import { loadModel } from "../lib/engine/model.ts";
+import { WanPipeline } from "../lib/engine/pipeline.ts";
+import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../lib/engine/runtime.ts";
+import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../lib/engine/vae.ts";
+import { generateTinyModel } from "../lib/models/tiny.ts";
+import { createMp4Encoder } from "../lib/video/encoder.ts";
+import { GraphBuilder } from "../models/graph/builder.ts";
+import { saveGraph } from "../models/graph/save.ts";
+import { Params } from "../models/nn.ts";
+import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
+import { WAN21_VAE_CONFIG } from "../models/wan/vae.ts";
+import { buildVaeGraphs, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
+import { RecordingWeights } from "../models/weights/recording.ts";
+import type { WeightStore } from "../models/weights/store.ts";
+
+const { values } = parseArgs({
+  options: {
+    stage: { type: "string" },
+    only: { type: "string" },
+    threads: { type: "string", default: "0" },
+    work: { type: "string", default: path.join(os.tmpdir(), "wan-studio-bench") },
+  },
+});
+const work = values.work!;
+const threads = Number(values.threads);
+
+type Row = Record<string, number | string | boolean>;
+
+const MID_DIT: WanDiTConfig = {
+  modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 768, ffnDim: 3072, freqDim: 256,
+  textDim: 4096, outDim: 16, numHeads: 6, numLayers: 12, eps: 1e-6, imageDim: null,
+};
+
+async function runtime(): Promise<ResolvedRuntime> {
+  return resolveRuntime({ executionProviders: ["cpu"], threads });
+}
+
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function stageTiny(): Promise<Row> {
+  const dir = path.join(work, "tiny");
+  if (!existsSync(path.join(dir, "manifest.json"))) await generateTinyModel({ outDir: dir, seed: 0 });
+  const rt = await runtime();
+  const t0 = performance.now();
+  const model = await loadModel(dir, rt);
+  const loadS = seconds(t0);
+  const t1 = performance.now();
+  await model.prompts.encode("a bench prompt of moderate length about a sailing boat at dawn");
+  const textS = seconds(t1);
+  const out = path.join(work, "tiny-out");
+  mkdirSync(out, { recursive: true });
+  const params = { prompt: "a sailing boat at dawn", width: 160, height: 96, frames: 33, steps: 8, guidance: 5, shift: 5, solver: "unipc" as const, grid: "official" as const, seed: 1 };
+  const t2 = performance.now();
+  const result = await new WanPipeline(model).generate(params, out);
+  const e2e = seconds(t2);
+  const latentFrames = 1 + (params.frames - 1) / 4;
+  return {
+    loadS,
+    textEncodeS: textS,
+    ditStepS: result.timings.denoise / params.steps,
+    vaeDecodeFps: params.frames / result.timings.decode,
+    e2eS: e2e,
+    frames: params.frames,
+    size: `${params.width}x${params.height}`,
+    latentFrames,
+  };
+}
+
+async function stageDitMid(): Promise<Row> {
+  const dir = path.join(work, "dit-mid");
+  if (!existsSync(path.join(dir, "transformer.onnx"))) {
+    mkdirSync(dir, { recursive: true });
+    const g = new GraphBuilder("wan_dit");
+    buildWanDiT(g, new Params(g, new RecordingWeights("transformer", "random"), "", "fp32"), MID_DIT);
+    await saveGraph(g, { dir, file: "transformer.onnx" });
+  }
+  const session = await ort.InferenceSession.create(path.join(dir, "transformer.onnx"), sessionOptions(await runtime()));
+  const dit = new DiTRunner(session, MID_DIT);
+  const [C, F, H, W] = [16, 5, 30, 52];
+  const latent = Float32Array.from({ length: C * F * H * W }, (_, i) => Math.sin(i * 0.37));
+  const context = Float32Array.from({ length: 128 * MID_DIT.textDim }, (_, i) => 0.2 * Math.cos(i * 0.11));
+  const call = () => dit.predict({ latents: [latent], shape: { channels: C, frames: F, height: H, width: W }, timestep: 999, contexts: [{ data: context, rows: 128 }] });
+  await call(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await call();
+    times.push(seconds(t));
+  }
+  return { forwardMedianS: median(times), forwardMinS: Math.min(...times), targetS: 5, tokens: F * (H / 2) * (W / 2) };
+}
+
+async function realVaeDir(): Promise<string> {
+  const dir = path.join(work, "vae-real");
+  if (!existsSync(path.join(dir, VAE_GRAPH_FILES.decoderStep))) {
+    mkdirSync(dir, { recursive: true });
+    const graphs = buildVaeGraphs(new RecordingWeights("vae", "random") as unknown as WeightStore, WAN21_VAE_CONFIG, { parts: ["decoder"] });
+    await saveVaeGraphs(graphs, dir);
+  }
+  return dir;
+}
+
+async function decodeOnce(latentShape: [number, number, number]): Promise<{ seconds: number; frames: number }> {
+  const dir = await realVaeDir();
+  const sessions = await createVaeSessions(dir, VAE_GRAPH_FILES, sessionOptions(await runtime()), "decoder");
+  const [F, h, w] = latentShape;
+  const latent = Float32Array.from({ length: 16 * F * h * w }, (_, i) => Math.sin(i * 0.013));
+  const t0 = performance.now();
+  let frames = 0;
+  for await (const chunk of decodeLatents(sessions, latent, F, h, w)) frames += chunk.t;
+  const s = seconds(t0);
+  await releaseVaeSessions(sessions);
+  return { seconds: s, frames };
+}
+
+async function stageVaeReal(): Promise<Row> {
+  const r = await decodeOnce([3, 30, 52]);
+  return { decodeS: r.seconds, frames: r.frames, fps: r.frames / r.seconds, targetS: 45 };
+}
+
+async function stageVaeFrames(latents: number): Promise<Row> {
+  const r = await decodeOnce([latents, 12, 20]);
+  return { decodeS: r.seconds, frames: r.frames };
+}
+
+async function stageFfmpeg(): Promise<Row> {
+  const [w, h, n] = [832, 480, 48];
+  const file = path.join(work, "ffmpeg-bench.mp4");
+  const enc = createMp4Encoder({ file, width: w, height: h, fps: 16 });
+  const frame = new Uint8Array(w * h * 3);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < frame.length; p += 3) {
+      frame[p] = (p / 3 + i * 7) & 255;
+      frame[p + 1] = (p / 7) & 255;
+      frame[p + 2] = (i * 13) & 255;
+    }
+    await enc.writeFrame(frame);
+  }
+  await enc.finish();
+  return { encodeFps: n / seconds(t0), size: `${w}x${h}`, frames: n };
+}
+
+const STAGES: Record<string, () => Promise<Row>> = {
+  tiny: stageTiny,
+  "dit-mid": stageDitMid,
+  "vae-real": stageVaeReal,
+  "vae-9": () => stageVaeFrames(3),
+  "vae-81": () => stageVaeFrames(21),
+  ffmpeg: stageFfmpeg,
+};
+
+async function main(): Promise<void> {
+  if (values.stage) {
+    const row = await STAGES[values.stage]();
+    row.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    console.log(JSON.stringify(row));
+    return;
+  }
+  mkdirSync(work, { recursive: true });
+  const only = values.only ? values.only.split(",") : Object.keys(STAGES);
+  const results: Record<string, Row> = {};
+  for (const stage of only) {
+    if (!STAGES[stage]) throw new Error(`unknown stage ${stage}; one of ${Object.keys(STAGES).join(", ")}`);
+    process.stderr.write(`bench ${stage}…\n`);
+    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    results[stage] = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  }
+  if (results["vae-9"] && results["vae-81"]) {
+    results["vae-stream"] = {
+      rss9MB: results["vae-9"].peakRssMB,
+      rss81MB: results["vae-81"].peakRssMB,
+      ratio: Number(results["vae-81"].peakRssMB) / Number(results["vae-9"].peakRssMB),
+      targetRatio: 1.15,
+    };
+  }
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg() },
+    onnxruntime: ort.env.versions,
+    threads: threads || "default",
+    results,
+  };
+  console.log("\nstage        figures");
+  for (const [stage, row] of Object.entries(results)) {
+    const figs = Object.entries(row).map(([k, v]) => `${k}=${typeof v === "number" ? (Number.isInteger(v) ? v : v.toFixed(3)) : v}`);
+    console.log(`${stage.padEnd(12)} ${figs.join("  ")}`);
+  }
+  const out = path.join(import.meta.dirname, "results");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, "bench.json"), JSON.stringify(report, null, 2) + "\n");
+  console.log(`\n${JSON.stringify(report)}`);
+  rmSync(path.join(work, "tiny-out"), { recursive: true, force: true });
+}
+
+await main();
