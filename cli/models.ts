@@ -4,8 +4,9 @@
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
  *       official / ComfyUI single file, or a folder of such files. Converting into a folder that already holds
  *       a model adds or replaces components.
- *   tiny --out <dir> [--seed N]
- *       Generates the tiny random-weight model (the studio's built-in default and the tests' model).
+ *   tiny --out <dir> [--seed N] [--i2v]
+ *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes
+ *       it an image-to-video model (36-channel DiT with the CLIP image branch, and a tiny CLIP image encoder).
  *   list
  *       The models installed under MODELS_DIR.
  */
@@ -21,7 +22,7 @@ import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
   npm run models -- convert <source> --out <dir> [--dtype fp32|fp16] [--text-len N] [--tokenizer <dir>]
-  npm run models -- tiny --out <dir> [--seed N]
+  npm run models -- tiny --out <dir> [--seed N] [--i2v]
   npm run models -- list`;
 
 class UsageError extends Error {}
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       "text-len": { type: "string" },
       tokenizer: { type: "string" },
       seed: { type: "string" },
+      i2v: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -88,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
   } else if (command === "tiny") {
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer (got "${values.seed}")`);
-    await generateTinyModel({ outDir: out, seed, log });
+    await generateTinyModel({ outDir: out, seed, i2v: values.i2v, log });
     console.log(`tiny model → ${out}`);
   } else {
     throw new UsageError(`unknown command "${command}"`);

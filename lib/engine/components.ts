@@ -7,6 +7,7 @@
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
+import { encodeImage } from "./clip.ts";
 import { denoise } from "./denoise.ts";
 import { DiTRunner } from "./dit.ts";
 import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "./runtime.ts";
@@ -80,7 +81,7 @@ async function vaeSessions(modelDir: string, manifest: Manifest, runtime: Resolv
 
 const COMPONENTS: Record<string, Component> = {
   dit: {
-    description: "DiT forward: x [C,F,H,W], t [1], context [L,text_dim] (unpadded); i2v also y [20,F,H,W], clip_fea [257,1280] → out",
+    description: "DiT forward: x [C,F,H,W], t [1], context [L,text_dim] (unpadded); i2v also y [20,F,H,W], clip_fea [tokens,image_dim] (257×1280 for ViT-H/14) → out",
     needsModel: true,
     async prepare(opts, { manifest, runtime }) {
       const runner = await DiTRunner.load(opts.model!, manifest!, runtime);
@@ -161,6 +162,29 @@ const COMPONENTS: Record<string, Component> = {
           const length = mask.data.reduce((n, v) => n + (v !== 0n ? 1 : 0), 0);
           const out = await encodeTokens(session, ids.data, length, { numBuckets: t5.numBuckets, maxDistance: t5.maxDistance });
           return new Map([["hidden", { shape: [out.rows, out.dim], data: out.hidden }]]);
+        },
+        release: () => session.release(),
+      };
+    },
+  },
+
+  clip: {
+    description: "CLIP image encoder, Wan's preprocessing: image [3,H,W] in [-1,1] → pixels [3,S,S], clip_fea [tokens,width]",
+    needsModel: true,
+    async prepare(opts, { manifest, runtime }) {
+      const entry = manifest!.components.imageEncoder;
+      if (!entry) throw new ComponentInputError(`${opts.model}: the model has no image encoder`);
+      const session = await ort.InferenceSession.create(path.join(opts.model!, entry.file), sessionOptions(runtime));
+      return {
+        async run(inputs) {
+          const image = input(inputs, "image", 3);
+          const [C, H, W] = image.shape;
+          if (C !== 3) throw new ComponentInputError(`input tensor "image" has shape [${image.shape}], expected [3, H, W]`);
+          const out = await encodeImage(session, image.data, H, W);
+          return new Map([
+            ["pixels", { shape: [3, out.size, out.size], data: out.pixels }],
+            ["clip_fea", { shape: [out.tokens, out.width], data: out.features }],
+          ]);
         },
         release: () => session.release(),
       };

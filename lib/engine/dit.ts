@@ -21,7 +21,7 @@ export type DiTCall = {
   timestep: number;
   /** Text contexts per batch element, [rows, text_dim] unpadded (rows ≤ text length). */
   contexts: { data: Float32Array; rows: number }[];
-  /** Image-to-video: conditioning channels y [20, F, H, W] and CLIP features [257, 1280], shared by the batch. */
+  /** Image-to-video: conditioning channels y [20, F, H, W] and CLIP features [tokens, image_dim] (257 × 1280 for ViT-H/14), shared by the batch. */
   imageCondition?: { y: Float32Array; clip: Float32Array };
 };
 

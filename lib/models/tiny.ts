@@ -2,6 +2,8 @@
  * The built-in tiny model: random weights of the exact Wan 2.1 architecture at toy size (DiT, causal 3-D VAE,
  * umT5 and a small tokenizer of the same kind), written as a Diffusers-layout pipeline and converted with the
  * same converter real weights go through. It drives the tests and is the studio's out-of-the-box model.
+ * With `i2v`, the pipeline is a Fun-InP-style image-to-video one (reference §6.2): a 36-channel DiT with the
+ * image projector and image key/value branch, and a CLIP vision tower in Hugging Face layout (§6.1 step 3).
  *
  * The tensor lists come from the model definitions themselves (built against a recorder), so the random
  * checkpoint always matches what the converter expects.
@@ -11,6 +13,8 @@ import path from "node:path";
 import { convertModel } from "../../models/convert/convert.ts";
 import { GraphBuilder } from "../../models/graph/builder.ts";
 import type { Manifest } from "../../models/manifest.ts";
+import { buildClipVision, type ClipVisionConfig } from "../../models/clip.ts";
+import { clipConfigToHF, clipTensorsToHF } from "../../models/clip-checkpoint.ts";
 import { Params } from "../../models/nn.ts";
 import { buildUMT5Encoder, type UMT5Config } from "../../models/umt5.ts";
 import { buildWanDiT, type WanDiTConfig } from "../../models/wan/dit.ts";
@@ -26,7 +30,8 @@ import {
 } from "../../models/wan/vae.ts";
 import { vaeKeyToDiffusers } from "../../models/wan/vae-checkpoint.ts";
 import { RecordingWeights } from "../../models/weights/recording.ts";
-import { SafetensorsWriter } from "../../models/weights/safetensors.ts";
+import { SafetensorsWriter, writeSafetensors } from "../../models/weights/safetensors.ts";
+import { CLIP_MEAN, CLIP_STD } from "../engine/clip.ts";
 import { gaussianNoise } from "../engine/noise.ts";
 import { writeTinyTokenizer } from "../engine/text/tiny-tokenizer.ts";
 import { fitModelPreview } from "./preview-fit.ts";
@@ -46,6 +51,31 @@ export const TINY_DIT: WanDiTConfig = {
   numLayers: 2,
   eps: 1e-6,
   imageDim: null,
+};
+
+/** The fixtures' CLIP vision tower: 56 px, patch 14 (17 tokens), width 32, 4 heads, 3 layers (2 of them run). */
+export const TINY_CLIP: ClipVisionConfig = {
+  imageSize: 56,
+  patchSize: 14,
+  dim: 32,
+  ffnDim: 128,
+  numHeads: 4,
+  numLayers: 3,
+  eps: 1e-5,
+  outDim: 16,
+};
+
+/**
+ * The image-to-video DiT (Fun-InP layout, §6.2): 16 noisy + 4 mask + 16 image-latent input channels, the image
+ * projector sized to the tiny CLIP's width, and text length 512, which the official image cross-attention
+ * needs (it splits the context at length − 512; fixtures README).
+ */
+export const TINY_DIT_I2V: WanDiTConfig = {
+  ...TINY_DIT,
+  modelType: "i2v",
+  inDim: 36,
+  textLen: 512,
+  imageDim: TINY_CLIP.dim,
 };
 
 export const TINY_VAE: WanVaeConfig = {
@@ -77,6 +107,8 @@ export type TinyOptions = {
   /** The model's name in its manifest (default: the folder's name). */
   name?: string;
   seed?: number;
+  /** An image-to-video model (TINY_DIT_I2V + TINY_CLIP) instead of text-to-video. */
+  i2v?: boolean;
   log?: (line: string) => void;
 };
 
@@ -115,6 +147,7 @@ function initialValues(name: string, shape: number[], seed: number): Float32Arra
   else if (/modulation|scale_shift_table/.test(name)) scale = 0.1;
   else if (name === "shared.weight") scale = 1;
   else if (name.includes("relative_attention_bias")) scale = 0.5;
+  else if (name === "visual.cls_embedding" || name === "visual.pos_embedding") scale = 1 / Math.sqrt(shape[shape.length - 1]); // as open-clip (and the fixtures)
   else scale = 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1));
   for (let i = 0; i < count; i++) z[i] = offset + scale * z[i];
   return z;
@@ -170,16 +203,50 @@ function t5ConfigToHF(cfg: UMT5Config): Record<string, unknown> {
   };
 }
 
+/** The CLIP vision tower in HF layout: official tensors split (q/k/v), squeezed and transposed into HF's (clip-checkpoint.ts). */
+async function writeClipCheckpoint(file: string, params: Map<string, number[]>, seed: number): Promise<void> {
+  const tensors = [...params].flatMap(([name, shape]) => clipTensorsToHF(name, shape, initialValues(name, shape, seed)));
+  await writeSafetensors(file, tensors, { format: "pt" });
+}
+
+/** What `CLIPImageProcessor` saves; Diffusers' I2V pipeline uses it (the studio preprocesses as Wan does, lib/engine/clip.ts). */
+function clipImageProcessorConfig(cfg: ClipVisionConfig): Record<string, unknown> {
+  return {
+    image_processor_type: "CLIPImageProcessor",
+    do_resize: true,
+    size: { shortest_edge: cfg.imageSize },
+    resample: 3,
+    do_center_crop: true,
+    crop_size: { height: cfg.imageSize, width: cfg.imageSize },
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: [...CLIP_MEAN],
+    image_std: [...CLIP_STD],
+    do_convert_rgb: true,
+  };
+}
+
 const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
 
 /** Writes the tiny pipeline in Diffusers layout under `dir` (model_index.json + one folder per component). */
-export async function writeTinyDiffusersPipeline(dir: string, seed: number): Promise<void> {
+export async function writeTinyDiffusersPipeline(dir: string, seed: number, opts: { i2v?: boolean } = {}): Promise<void> {
   await rm(dir, { recursive: true, force: true });
-  for (const sub of ["transformer", "vae", "text_encoder", "tokenizer", "scheduler"]) await mkdir(path.join(dir, sub), { recursive: true });
+  const folders = ["transformer", "vae", "text_encoder", "tokenizer", "scheduler"];
+  if (opts.i2v) folders.push("image_encoder", "image_processor");
+  for (const sub of folders) await mkdir(path.join(dir, sub), { recursive: true });
 
-  const dit = parameters((g, p) => buildWanDiT(g, p, TINY_DIT));
+  const ditConfig = opts.i2v ? TINY_DIT_I2V : TINY_DIT;
+  const dit = parameters((g, p) => buildWanDiT(g, p, ditConfig));
   await writeCheckpoint(path.join(dir, "transformer", "diffusion_pytorch_model.safetensors"), dit, ditKeyToDiffusers, seed);
-  await writeFile(path.join(dir, "transformer", "config.json"), json(ditConfigToDiffusers(TINY_DIT)));
+  await writeFile(path.join(dir, "transformer", "config.json"), json(ditConfigToDiffusers(ditConfig)));
+
+  if (opts.i2v) {
+    const clip = parameters((g, p) => buildClipVision(g, p, TINY_CLIP));
+    await writeClipCheckpoint(path.join(dir, "image_encoder", "model.safetensors"), clip, seed);
+    await writeFile(path.join(dir, "image_encoder", "config.json"), json(clipConfigToHF(TINY_CLIP)));
+    await writeFile(path.join(dir, "image_processor", "preprocessor_config.json"), json(clipImageProcessorConfig(TINY_CLIP)));
+  }
 
   const vae = parameters(
     ...[buildVaeEncoderFirst, buildVaeEncoderStep, buildVaeDecoderFirst, buildVaeDecoderStep].map(
@@ -217,8 +284,14 @@ export async function writeTinyDiffusersPipeline(dir: string, seed: number): Pro
   await writeFile(
     path.join(dir, "model_index.json"),
     json({
-      _class_name: "WanPipeline",
+      _class_name: opts.i2v ? "WanImageToVideoPipeline" : "WanPipeline",
       _diffusers_version: "0.33.0",
+      ...(opts.i2v
+        ? {
+            image_encoder: ["transformers", "CLIPVisionModelWithProjection"],
+            image_processor: ["transformers", "CLIPImageProcessor"],
+          }
+        : {}),
       scheduler: ["diffusers", "UniPCMultistepScheduler"],
       text_encoder: ["transformers", "UMT5EncoderModel"],
       tokenizer: ["transformers", "T5TokenizerFast"],
@@ -235,9 +308,10 @@ export async function generateTinyModel(o: TinyOptions): Promise<Manifest> {
   const seed = o.seed ?? 0;
   const log = o.log ?? (() => {});
   const source = path.join(o.outDir, TINY_SOURCE_DIR);
-  log(`writing a tiny random-weight Wan 2.1 pipeline (seed ${seed}) in Diffusers layout`);
-  await writeTinyDiffusersPipeline(source, seed);
+  const dit = o.i2v ? TINY_DIT_I2V : TINY_DIT;
+  log(`writing a tiny random-weight Wan 2.1 ${dit.modelType} pipeline (seed ${seed}) in Diffusers layout`);
+  await writeTinyDiffusersPipeline(source, seed, { i2v: o.i2v });
   log("converting it to ONNX");
-  await convertModel({ source, outDir: o.outDir, precision: "fp32", textLen: TINY_DIT.textLen, tiny: true, name: o.name, log });
+  await convertModel({ source, outDir: o.outDir, precision: "fp32", textLen: dit.textLen, tiny: true, name: o.name, log });
   return fitModelPreview(o.outDir, log);
 }

@@ -18,6 +18,7 @@ import {
 import type { Precision } from "../nn.ts";
 import type { WanDiTConfig } from "../wan/dit.ts";
 import { ConvertProgress, type ConvertProgressEvent } from "./progress.ts";
+import { convertImageEncoder } from "./image-encoder.ts";
 import { describeKind, discoverSources, type ComponentKind } from "./sources.ts";
 import { convertTextEncoder } from "./text-encoder.ts";
 import { convertTransformer } from "./transformer.ts";
@@ -63,7 +64,7 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
           progress,
         });
       } else {
-        log(`${describeKind(kind)}: not converted (CLIP conversion is not available yet)`);
+        components.imageEncoder = await convertImageEncoder(src, o.outDir, { precision: o.precision, progress });
       }
     } catch (e) {
       // Name the files, so the user knows which of several sources is wrong.

@@ -8,7 +8,8 @@
  *   t_sinusoid   [B, freq_dim]          timestep sinusoid, computed in float64 outside (rope.ts)
  *   context      [B, text_len, text_dim] umT5 output zero-padded to text_len (padded rows are attended, §1.3 item 9)
  *   rope_cos/sin [L, head_dim/2]        3-D RoPE tables for the L = F'·H'·W' tokens (rope.ts)
- *   clip_fea     [B, 257, 1280]         image-to-video only: CLIP features
+ *   clip_fea     [B, clip_tokens, image_dim]  image-to-video only: CLIP features (257 × 1280 for Wan's ViT-H/14,
+ *                                       §1.3 item 7; symbolic, so smaller CLIPs such as the tiny model's 17 tokens work)
  * Output:
  *   out          [B, out_dim, F, H, W]  flow velocity, float32
  */
@@ -33,6 +34,7 @@ export type WanDiTConfig = {
   imageDim: number | null;
 };
 
+/** CLIP tokens of Wan's ViT-H/14 at 224 px: 16 × 16 patches + the class token (§6.1 step 3). The graph's dimension is symbolic. */
 export const CLIP_TOKENS = 257;
 
 export function headDim(cfg: WanDiTConfig): number {
@@ -44,7 +46,7 @@ type Conditioning = {
   /** e0 = time_projection(SiLU(e)) as [B, 6, D]; each block adds its modulation table. */
   e0: Tensor;
   context: Tensor;
-  /** Projected CLIP tokens [B, 257, D] (i2v). */
+  /** Projected CLIP tokens [B, clip_tokens, D] (i2v). */
   imageContext: Tensor | null;
   ropeCos: Tensor;
   ropeSin: Tensor;
@@ -58,7 +60,7 @@ export function buildWanDiT(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void
   const context = g.input("context", "float32", ["batch", "text_len", cfg.textDim]);
   const ropeCos = g.input("rope_cos", "float32", ["tokens", headDim(cfg) / 2]);
   const ropeSin = g.input("rope_sin", "float32", ["tokens", headDim(cfg) / 2]);
-  const clipFea = cfg.modelType === "i2v" ? g.input("clip_fea", "float32", ["batch", CLIP_TOKENS, cfg.imageDim!]) : null;
+  const clipFea = cfg.modelType === "i2v" ? g.input("clip_fea", "float32", ["batch", "clip_tokens", cfg.imageDim!]) : null;
 
   // Patch grid sizes at run time: F' = F/pt, H' = H/ph, W' = W/pw.
   const gridF = x.dim(2).div(g.int64s([pt]));

@@ -58,10 +58,12 @@ describe("models convert", () => {
   it("converts a Diffusers pipeline root: every component present, with a manifest", async () => {
     const m = await readManifest(diffusers);
     expect(m).toMatchObject({ architecture: "wan2.1", variant: "t2v", textLen: 16, tiny: false });
-    expect(Object.keys(m.components).sort()).toEqual(["textEncoder", "transformer", "vae"]);
+    // image_encoder/ (the CLIP vision tower, HF layout) sits beside the T2V components in the fixture root.
+    expect(Object.keys(m.components).sort()).toEqual(["imageEncoder", "textEncoder", "transformer", "vae"]);
     expect(m.components.vae).toMatchObject({ zDim: 16, scaleSpatial: 8, scaleTemporal: 4 });
     expect(m.components.vae!.latentsMean[0]).toBeCloseTo(-0.7571, 6);
-    for (const f of ["transformer.onnx", "transformer.onnx.data", "vae.onnx.data", "text_encoder.onnx", ...Object.values(m.components.vae!.files)]) {
+    expect(m.components.imageEncoder).toMatchObject({ file: "image_encoder.onnx", precision: "fp32", config: { imageSize: 56, dim: 32, numLayers: 3 } });
+    for (const f of ["transformer.onnx", "transformer.onnx.data", "vae.onnx.data", "text_encoder.onnx", "image_encoder.onnx", ...Object.values(m.components.vae!.files)]) {
       expect(existsSync(path.join(diffusers, f)), f).toBe(true);
     }
   });
@@ -91,6 +93,16 @@ describe("models convert", () => {
       }
     });
   }
+
+  it("reproduces the CLIP goldens through the engine runner (image → pixels → clip_fea, ≤ 1e-4)", async () => {
+    const out = await runComponent("clip", diffusers, await from("goldens_clip.safetensors", { image: "clip_image" }));
+    const G = await goldens("goldens_clip.safetensors");
+    expect(out.get("pixels")!.shape).toEqual([3, 56, 56]);
+    expect(maxAbsDiff(out.get("pixels")!.data as Float32Array, await G.readFloat32("clip_pixels"))).toBeLessThanOrEqual(1e-4);
+    expect(out.get("clip_fea")!.shape).toEqual([17, 32]);
+    expect(maxAbsDiff(out.get("clip_fea")!.data as Float32Array, await G.readFloat32("clip_fea"))).toBeLessThanOrEqual(1e-4);
+    await expect(runComponent("clip", official, await from("goldens_clip.safetensors", { image: "clip_image" }))).rejects.toThrow(/has no image encoder/);
+  });
 
   it("reproduces the whole text-to-video loop (e2e goldens: latents ≤ 1e-4, video ≤ 1e-3)", async () => {
     const out = await runComponent(
