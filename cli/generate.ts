@@ -2,11 +2,13 @@
  * `npm run generate -- --prompt "..." [--negative ...] [--model <dir>] [--width --height --frames|--seconds
  *   --steps --guidance --shift --solver --seed --grid] --out out.mp4`
  *
- * Generates one video with the same engine and the same parameter schema the studio uses. Without --model
+ * Generates one video with the same engine and the same parameter schema the studio uses; with --image it
+ * animates an image (image-to-video), with --video it restyles a clip (video-to-video). Without --model
  * it uses the studio's models folder (MODELS_DIR), preparing the built-in tiny model first when none is
  * installed. Defaults come from the model: the official ones for Wan2.1-T2V-1.3B (832×480, 81 frames, 50
  * steps, guidance 6, shift 8, UniPC), small ones for the tiny model.
  */
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -25,11 +27,13 @@ import { ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage: npm run generate -- --prompt "..." --out out.mp4 [--negative "..."] [--model <dir>]
        [--width W --height H] [--frames N | --seconds S] [--steps N] [--guidance G] [--shift S]
-       [--solver unipc|dpmpp|euler] [--grid official|diffusers] [--seed N] [--threads N]`;
+       [--solver unipc|dpmpp|euler] [--grid official|diffusers] [--seed N] [--threads N]
+       [--image in.png [--fit crop|pad]] [--video in.mp4 [--strength 0.6]]
+  With --image (or --video), --width/--height is the pixel budget; the output keeps the input's aspect.`;
 
 class UsageError extends Error {}
 
-const NUMBER_FLAGS = ["width", "height", "frames", "seconds", "steps", "guidance", "shift", "seed", "threads"] as const;
+const NUMBER_FLAGS = ["width", "height", "frames", "seconds", "steps", "guidance", "shift", "seed", "threads", "strength"] as const;
 
 async function resolveModelDir(model: string | undefined): Promise<string> {
   if (model) return path.resolve(model);
@@ -50,6 +54,9 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       solver: { type: "string" },
       grid: { type: "string" },
+      image: { type: "string" },
+      video: { type: "string" },
+      fit: { type: "string" },
       ...Object.fromEntries(NUMBER_FLAGS.map((f) => [f, { type: "string" as const }])),
       help: { type: "boolean", short: "h" },
     },
@@ -68,6 +75,16 @@ async function main(argv: string[]): Promise<number> {
     numbers[flag] = n;
   }
   if (numbers.frames !== undefined && numbers.seconds !== undefined) throw new UsageError("give --frames or --seconds, not both");
+  if (values.image && values.video) throw new UsageError("give --image or --video, not both");
+  if (values.fit !== undefined && values.fit !== "crop" && values.fit !== "pad") throw new UsageError(`--fit must be crop or pad (got "${values.fit}")`);
+  if (values.fit !== undefined && !values.image) throw new UsageError("--fit applies to --image");
+  if (numbers.strength !== undefined && !values.video) throw new UsageError("--strength applies to --video");
+  if (numbers.strength !== undefined && !(numbers.strength >= 0 && numbers.strength <= 1)) {
+    throw new UsageError(`--strength must be between 0 and 1 (got ${numbers.strength})`);
+  }
+  const kind = values.image ? "i2v" : values.video ? "v2v" : "t2v";
+  const input = values.image ?? values.video;
+  if (input && !existsSync(input)) throw new UsageError(`--${values.image ? "image" : "video"}: ${input} does not exist`);
 
   const modelDir = await resolveModelDir(values.model);
   const manifest = await readManifest(modelDir);
@@ -109,7 +126,8 @@ async function main(argv: string[]): Promise<number> {
   });
   const bar = new ProgressBar();
   try {
-    const result = await new WanPipeline(model).generate(params, work, {
+    const request = { ...params, kind, input: input && path.resolve(input), fit: values.fit as "crop" | "pad" | undefined, strength: numbers.strength } as const;
+    const result = await new WanPipeline(model).generate(request, work, {
       signal: controller.signal,
       onSeed: (seed) => console.error(`seed ${seed}`),
       onProgress: (p) => {

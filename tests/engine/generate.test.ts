@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CanceledError } from "../../lib/engine/denoise.ts";
 import { loadModel, type LoadedModel } from "../../lib/engine/model.ts";
@@ -68,6 +69,23 @@ describe("npm run generate", () => {
     expect(settings).toMatchObject({ prompt: "a red kite", seed: 99, steps: 4, guidance: 5, shift: 5, solver: "unipc", width: 112, height: 80, frames: 9, model: model.name });
     expect(String(settings!.negativePrompt)).toMatch(/^色调艳丽/);
     expect(String(settings!.version)).toMatch(/^wan-studio /);
+  });
+
+  it("animates an image with --image and restyles a clip with --video --strength", async () => {
+    const png = path.join(work, "in.png");
+    await sharp({ create: { width: 120, height: 90, channels: 3, background: { r: 30, g: 160, b: 220 } } }).png().toFile(png);
+    const i2v = path.join(work, "cli", "i2v.mp4");
+    const cli = (args: string[]) => run(process.execPath, ["--import", "tsx", "cli/generate.ts", "--model", modelDir, "--prompt", "sky", "--steps", "3", ...args]);
+    const fromImage = JSON.parse((await cli(["--image", png, "--fit", "pad", "--out", i2v])).stdout);
+    expect(fromImage.settings).toMatchObject({ kind: "i2v", fit: "pad", imageMode: "first-frame" });
+    expect(await probeVideo(i2v)).toMatchObject({ width: fromImage.width, height: fromImage.height, frames: 9 });
+    const v2v = path.join(work, "cli", "v2v.mp4");
+    const fromVideo = JSON.parse((await cli(["--video", i2v, "--strength", "0.6", "--out", v2v])).stdout);
+    expect(fromVideo.settings).toMatchObject({ kind: "v2v", strength: 0.6 });
+    expect((await probeVideo(v2v)).frames).toBe(9);
+    await expect(cli(["--video", i2v, "--strength", "2", "--out", v2v])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--strength must be between 0 and 1/),
+    });
   });
 
   it("rejects a bad value with a message naming it", async () => {
