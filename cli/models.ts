@@ -1,6 +1,6 @@
 /**
  * `npm run models -- <command>`
- *   convert <source> --out <dir> [--dtype fp32|fp16] [--text-len N] [--tokenizer <dir>]
+ *   convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
  *       official / ComfyUI single file, or a folder of such files. Converting into a folder that already holds
  *       a model adds or replaces components.
@@ -21,7 +21,8 @@ import { readManifest } from "../models/manifest.ts";
 import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
-  npm run models -- convert <source> --out <dir> [--dtype fp32|fp16] [--text-len N] [--tokenizer <dir>]
+  npm run models -- convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype fp32|fp16|int8]
+                               [--text-len N] [--tokenizer <dir>]
   npm run models -- tiny --out <dir> [--seed N] [--i2v]
   npm run models -- list`;
 
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       out: { type: "string" },
       dtype: { type: "string", default: "fp32" },
+      "text-dtype": { type: "string" },
       "text-len": { type: "string" },
       tokenizer: { type: "string" },
       seed: { type: "string" },
@@ -72,12 +74,20 @@ async function main(argv: string[]): Promise<number> {
   const out = path.resolve(values.out);
   if (command === "convert") {
     if (!source) throw new UsageError("convert needs a <source>");
-    if (values.dtype !== "fp32" && values.dtype !== "fp16") throw new UsageError(`--dtype must be fp32 or fp16 (got "${values.dtype}")`);
+    const precisions = ["fp32", "fp16", "int8"] as const;
+    const precision = (flag: string, v: string | undefined) => {
+      if (v === undefined) return undefined;
+      if (!(precisions as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be fp32, fp16 or int8 (got "${v}")`);
+      return v as (typeof precisions)[number];
+    };
+    const dtype = precision("dtype", values.dtype)!;
+    const textDtype = precision("text-dtype", values["text-dtype"]);
     const bar = new ProgressBar();
     const manifest = await convertModel({
       source: path.resolve(source),
       outDir: out,
-      precision: values.dtype,
+      precision: dtype,
+      textPrecision: textDtype,
       textLen: int("text-len", values["text-len"]),
       tokenizerDir: values.tokenizer ? path.resolve(values.tokenizer) : undefined,
       log,

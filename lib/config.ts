@@ -48,6 +48,11 @@ const envSchema = z.object({
     ),
   /** Intra-op threads for ONNX Runtime on CPU; 0 lets ONNX Runtime use every core. */
   ORT_THREADS: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(0).default(0),
+  /**
+   * Where the umT5 text encoder runs: "cpu" (default) keeps its 11 GB (fp16) off the GPU — it runs once per
+   * prompt and its embeddings are cached, as the official 8 GB recipe does with --t5_cpu — or "gpu".
+   */
+  TEXT_ENCODER_DEVICE: z.enum(["cpu", "gpu"], { error: 'must be "cpu" or "gpu"' }).default("cpu"),
   /** Jobs one worker process runs at once (one per device; the default fits one GPU or the CPU). */
   WORKER_CONCURRENCY: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(1).max(8).default(1),
   /**
@@ -75,6 +80,7 @@ export type StudioConfig = {
   exposed: boolean;
   executionProviders: "auto" | (typeof EXECUTION_PROVIDERS)[number][];
   ortThreads: number;
+  textEncoderDevice: "cpu" | "gpu";
   workerConcurrency: number;
   /** Job lock duration = stalled-check interval (ms): how soon a crashed worker's job is picked up again. */
   lockMs: number;
@@ -133,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? "auto"
         : (e.EXECUTION_PROVIDERS.split(",").map((p) => p.trim()) as (typeof EXECUTION_PROVIDERS)[number][]),
     ortThreads: e.ORT_THREADS,
+    textEncoderDevice: e.TEXT_ENCODER_DEVICE,
     workerConcurrency: e.WORKER_CONCURRENCY,
     lockMs: e.STUDIO_LOCK_MS,
   };

@@ -169,6 +169,11 @@ class HFClipWeights implements Weights {
     };
   }
 
+  markUsed(key: string): void {
+    const view = clipHFView(key);
+    for (const k of view.kind === "rows" ? view.hf : [view.hf]) this.store.markUsed(k);
+  }
+
   async float32(key: string, expectedShape?: number[]): Promise<Float32Array> {
     const view = clipHFView(key);
     const shape = this.info(key, expectedShape).shape;

@@ -9,7 +9,7 @@ import { z } from "zod";
 
 export const MANIFEST_FILE = "manifest.json";
 
-const precision = z.enum(["fp32", "fp16"]);
+const precision = z.enum(["fp32", "fp16", "int8"]);
 
 export const ditConfigSchema = z.object({
   modelType: z.enum(["t2v", "i2v"]),

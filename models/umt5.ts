@@ -58,9 +58,9 @@ export function buildUMT5Encoder(g: GraphBuilder, p: Params, cfg: UMT5Config): v
   const ids = g.input("input_ids", "int64", ["batch", "tokens"]);
   const buckets = g.input("rel_buckets", "int64", ["tokens", "tokens"]);
 
-  // Token embedding, no scaling (§4.1). In fp16 graphs the 256k-row table is stored in float16 and only the
-  // gathered rows are widened: the residual stream is float32.
-  const table = p.sub("shared").tensor("weight", [cfg.vocab, cfg.dModel], { dtype: p.halfDtype });
+  // Token embedding, no scaling (§4.1). In fp16 and int8 graphs the 256k-row table is stored in float16 and
+  // only the gathered rows are widened: the residual stream is float32.
+  const table = p.sub("shared").tensor("weight", [cfg.vocab, cfg.dModel], { dtype: p.precision === "fp32" ? "float32" : "float16" });
   let x = g.scope("embed", () => table.gather(ids).cast("float32"));
 
   const encoder = p.sub("encoder");

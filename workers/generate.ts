@@ -16,7 +16,12 @@ async function main(): Promise<void> {
 
   // A worker on another machine (or in a container) may be the first to see the shared models folder.
   await ensureDefaultModel(cfg.modelsDir, (line) => console.log(line));
-  const runner = createGenerationRunner({ modelsDir: cfg.modelsDir, runtime, log: (line) => console.log(line) });
+  const runner = createGenerationRunner({
+    modelsDir: cfg.modelsDir,
+    runtime,
+    textEncoderOnCpu: cfg.textEncoderDevice === "cpu",
+    log: (line) => console.log(line),
+  });
   const worker = await startGenerationWorker({
     cfg,
     runGeneration: runner.run,

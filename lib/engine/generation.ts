@@ -40,7 +40,12 @@ export type RunGeneration = (job: GenerationJob, ctx: GenerationContext) => Prom
 export type GenerationRunner = { run: RunGeneration; loaded(): string | null; release(): Promise<void> };
 
 /** A runner over the models in `modelsDir`, on the resolved execution providers. */
-export function createGenerationRunner(opts: { modelsDir: string; runtime: ResolvedRuntime; log?: (line: string) => void }): GenerationRunner {
+export function createGenerationRunner(opts: {
+  modelsDir: string;
+  runtime: ResolvedRuntime;
+  textEncoderOnCpu?: boolean;
+  log?: (line: string) => void;
+}): GenerationRunner {
   const log = opts.log ?? (() => {});
   let current: { name: string; model: Promise<LoadedModel> } | undefined;
 
@@ -52,7 +57,7 @@ export function createGenerationRunner(opts: { modelsDir: string; runtime: Resol
       current = { name, model: (async () => {
         if (previous) await (await previous.model.catch(() => undefined))?.release();
         const started = performance.now();
-        const model = await loadModel(dir, opts.runtime);
+        const model = await loadModel(dir, opts.runtime, { textEncoderOnCpu: opts.textEncoderOnCpu });
         log(`model ${name} loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
         return model;
       })() };

@@ -41,7 +41,12 @@ export class ModelLoadError extends Error {
   }
 }
 
-export async function loadModel(dir: string, runtime: ResolvedRuntime): Promise<LoadedModel> {
+export type LoadOptions = {
+  /** Run the text encoder on the CPU even when the rest uses a GPU (the default; see TEXT_ENCODER_DEVICE). */
+  textEncoderOnCpu?: boolean;
+};
+
+export async function loadModel(dir: string, runtime: ResolvedRuntime, opts: LoadOptions = {}): Promise<LoadedModel> {
   const manifest = await readManifest(dir);
   const { transformer, vae, textEncoder } = manifest.components;
   const missing = [!transformer && "transformer", !vae && "VAE", !textEncoder && "text encoder"].filter(Boolean);
@@ -54,7 +59,8 @@ export async function loadModel(dir: string, runtime: ResolvedRuntime): Promise<
   const vaeSessions = await createVaeSessions(dir, vae!.files, options, "decoder");
   let encoder: Promise<VaeEncoderSessions> | undefined;
   let clip: Promise<ort.InferenceSession> | undefined;
-  const textSession = await ort.InferenceSession.create(path.join(dir, textEncoder!.file), options);
+  const textRuntime = (opts.textEncoderOnCpu ?? true) ? { ...runtime, providers: ["cpu" as const] } : runtime;
+  const textSession = await ort.InferenceSession.create(path.join(dir, textEncoder!.file), sessionOptions(textRuntime));
   const tokenizer = await loadTokenizer(path.join(dir, textEncoder!.tokenizer));
   const t5 = textEncoder!.config as { numBuckets?: number; maxDistance?: number };
   const prompts = new PromptEncoder(manifest.name, textSession, tokenizer, manifest.textLen, {

@@ -28,6 +28,8 @@ export type ConvertOptions = {
   source: string;
   outDir: string;
   precision: Precision;
+  /** The text encoder's precision when it should differ (e.g. int8 to run umT5-XXL on a CPU with little RAM). */
+  textPrecision?: Precision;
   /** The DiT's text length (Diffusers configs do not record it; official ones do). */
   textLen?: number;
   /** A folder with tokenizer.json, when the source has none (e.g. ComfyUI's umT5 file). */
@@ -59,7 +61,7 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
         components.vae = await convertVae(src, o.outDir, { precision: o.precision, progress });
       } else if (kind === "textEncoder") {
         components.textEncoder = await convertTextEncoder(src, o.outDir, {
-          precision: o.precision,
+          precision: o.textPrecision ?? o.precision,
           tokenizerDir: o.tokenizerDir,
           progress,
         });

@@ -56,6 +56,8 @@ export class RecordingWeights implements Weights {
     };
   }
 
+  markUsed(): void {}
+
   async float32(key: string, expectedShape?: number[]): Promise<Float32Array> {
     const shape = this.info(key, expectedShape).shape;
     return new Float32Array(shape.reduce((a, b) => a * b, 1));

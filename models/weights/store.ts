@@ -7,6 +7,7 @@
 import path from "node:path";
 import { convertFloats, isFloat, type DType } from "../graph/dtype.ts";
 import type { InitializerData } from "../graph/builder.ts";
+import { quantizeBlockwise, QUANT_BLOCK, type QuantizedWeight } from "./quantize.ts";
 import { SafetensorsFile, type TensorInfo } from "./safetensors.ts";
 
 export class WeightError extends Error {
@@ -35,6 +36,51 @@ export interface Weights {
   info(key: string, expectedShape?: number[]): TensorInfo;
   initializer(key: string, expectedShape: number[] | undefined, t: WeightTransform): InitializerData;
   float32(key: string, expectedShape?: number[]): Promise<Float32Array>;
+  /** Records that the model reads `key` (for reads that happen later, when the graph is saved). */
+  markUsed(key: string): void;
+}
+
+/**
+ * The two initializers of a block-quantized Linear weight [out, in] (models/weights/quantize.ts), computed
+ * from one read of the tensor: the bytes are quantized when the first of the two is written and dropped
+ * after the second, so only one tensor is in memory at a time.
+ */
+export function quantizedInitializers(
+  weights: Weights,
+  key: string,
+  shape: [number, number],
+): { blob: InitializerData; scales: InitializerData } {
+  const [N, K] = shape;
+  weights.info(key, shape);
+  weights.markUsed(key);
+  const blocks = Math.ceil(K / QUANT_BLOCK);
+  let pending: Promise<QuantizedWeight> | undefined;
+  let taken = 0;
+  const quantized = () => {
+    pending ??= weights.float32(key, shape).then((w) => quantizeBlockwise(w, N, K));
+    const result = pending;
+    if (++taken === 2) pending = undefined;
+    return result;
+  };
+  return {
+    blob: {
+      dtype: "uint8",
+      dims: [N, blocks, QUANT_BLOCK],
+      shared: true,
+      async *chunks() {
+        yield (await quantized()).blob;
+      },
+    },
+    scales: {
+      dtype: "float32",
+      dims: [N * blocks],
+      shared: true,
+      async *chunks() {
+        const q = await quantized();
+        yield new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength);
+      },
+    },
+  };
 }
 
 export class WeightStore implements Weights {
@@ -134,6 +180,10 @@ export class WeightStore implements Weights {
     const e = this.info(key, expectedShape) as Entry;
     this.used.add(key);
     return e.file.readFloat32(e.storedName);
+  }
+
+  markUsed(key: string): void {
+    this.used.add(key);
   }
 
   /** Keys present in the checkpoint that the model never asked for. */
