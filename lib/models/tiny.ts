@@ -24,8 +24,7 @@ import {
   buildVaeDecoderStep,
   buildVaeEncoderFirst,
   buildVaeEncoderStep,
-  WAN21_LATENTS_MEAN,
-  WAN21_LATENTS_STD,
+  WAN21_VAE_CONFIG,
   type WanVaeConfig,
 } from "../../models/wan/vae.ts";
 import { vaeKeyToDiffusers } from "../../models/wan/vae-checkpoint.ts";
@@ -78,15 +77,8 @@ export const TINY_DIT_I2V: WanDiTConfig = {
   imageDim: TINY_CLIP.dim,
 };
 
-export const TINY_VAE: WanVaeConfig = {
-  baseDim: 8,
-  zDim: 16,
-  dimMult: [1, 2, 4, 4],
-  numResBlocks: 2,
-  temporalDownsample: [false, true, true],
-  latentsMean: WAN21_LATENTS_MEAN,
-  latentsStd: WAN21_LATENTS_STD,
-};
+/** The real Wan 2.1 VAE (stages, temporal layout, latent statistics) at base dim 8 instead of 96. */
+export const TINY_VAE: WanVaeConfig = { ...WAN21_VAE_CONFIG, baseDim: 8 };
 
 export const TINY_T5: UMT5Config = {
   vocab: 128,

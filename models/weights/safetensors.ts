@@ -137,23 +137,18 @@ export class SafetensorsFile {
 }
 
 export type TensorToWrite = { name: string; dtype: DType; shape: number[]; data: ArrayBufferView };
+type TensorSpec = { name: string; dtype: DType; shape: number[] };
 
-/** Writes tensors (in the given order) as one safetensors file. */
-export async function writeSafetensors(
-  path: string,
-  tensors: TensorToWrite[],
-  metadata: Record<string, string> = {},
-): Promise<void> {
+const byteSize = (s: TensorSpec) => s.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype];
+
+/** The 8-byte length and the JSON header for tensors laid out in the given order. */
+function encodeHeader(specs: TensorSpec[], metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
-  for (const t of tensors) {
-    const expected = t.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[t.dtype];
-    if (t.data.byteLength !== expected) {
-      throw new Error(`tensor ${t.name}: ${t.data.byteLength} bytes for shape [${t.shape}] ${t.dtype}`);
-    }
-    header[t.name] = { dtype: SAFETENSORS_NAME[t.dtype], shape: t.shape, data_offsets: [offset, offset + expected] };
-    offset += expected;
+  for (const s of specs) {
+    header[s.name] = { dtype: SAFETENSORS_NAME[s.dtype], shape: s.shape, data_offsets: [offset, offset + byteSize(s)] };
+    offset += byteSize(s);
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
@@ -161,7 +156,19 @@ export async function writeSafetensors(
   const headerBytes = Buffer.from(json, "utf8");
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
-  const parts = [len, headerBytes, ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+  return Buffer.concat([len, headerBytes]);
+}
+
+/** Writes tensors (in the given order) as one safetensors file. */
+export async function writeSafetensors(
+  path: string,
+  tensors: TensorToWrite[],
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  for (const t of tensors) {
+    if (t.data.byteLength !== byteSize(t)) throw new Error(`tensor ${t.name}: ${t.data.byteLength} bytes for shape [${t.shape}] ${t.dtype}`);
+  }
+  const parts = [encodeHeader(tensors, metadata), ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
   await writeFile(path, Buffer.concat(parts));
 }
 
@@ -175,33 +182,17 @@ export class SafetensorsWriter {
 
   private constructor(
     private readonly handle: FileHandle,
-    specs: { name: string; dtype: DType; shape: number[] }[],
+    specs: TensorSpec[],
     private position: number,
   ) {
-    this.specs = specs.map((s) => ({ ...s, bytes: s.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype] }));
+    this.specs = specs.map((s) => ({ ...s, bytes: byteSize(s) }));
   }
 
-  static async create(
-    path: string,
-    specs: { name: string; dtype: DType; shape: number[] }[],
-    metadata: Record<string, string> = {},
-  ): Promise<SafetensorsWriter> {
-    const header: Record<string, unknown> = {};
-    if (Object.keys(metadata).length) header.__metadata__ = metadata;
-    let offset = 0;
-    for (const s of specs) {
-      const bytes = s.shape.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[s.dtype];
-      header[s.name] = { dtype: SAFETENSORS_NAME[s.dtype], shape: s.shape, data_offsets: [offset, offset + bytes] };
-      offset += bytes;
-    }
-    let json = JSON.stringify(header);
-    json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-    const headerBytes = Buffer.from(json, "utf8");
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+  static async create(path: string, specs: TensorSpec[], metadata: Record<string, string> = {}): Promise<SafetensorsWriter> {
+    const header = encodeHeader(specs, metadata);
     const handle = await open(path, "w");
-    await handle.write(Buffer.concat([len, headerBytes]), 0, 8 + headerBytes.byteLength, 0);
-    return new SafetensorsWriter(handle, specs, 8 + headerBytes.byteLength);
+    await handle.write(header, 0, header.byteLength, 0);
+    return new SafetensorsWriter(handle, specs, header.byteLength);
   }
 
   /** Appends the next tensor's bytes (tensors must come in the declared order; several calls per tensor are fine). */
