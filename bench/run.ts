@@ -10,6 +10,8 @@
  *                   (target ≤ 45 s)
  *   vae-9 / vae-81  peak RSS decoding 9 vs 81 frames with the real-size VAE at 96×160 (target ratio ≤ 1.15)
  *   ffmpeg          H.264 encode of 832×480 frames
+ *   attention-480p  the DiT's self-attention at 480p (32,760 tokens, 12 heads of 128): peak RSS shows that the
+ *                   12 × 32,760² score matrix (51.5 GB) is never materialised
  *
  *   npm run bench [-- --only tiny,dit-mid] [-- --threads N]
  * Targets refer to the official PyTorch code on the same 2-core machines (fp32, 2 threads): 10.5 s for the
@@ -29,8 +31,8 @@ import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../lib/eng
 import { generateTinyModel } from "../lib/models/tiny.ts";
 import { createMp4Encoder } from "../lib/video/encoder.ts";
 import { GraphBuilder } from "../models/graph/builder.ts";
-import { saveGraph } from "../models/graph/save.ts";
-import { Params } from "../models/nn.ts";
+import { saveGraph, serializeInline } from "../models/graph/save.ts";
+import { multiHeadAttention, Params } from "../models/nn.ts";
 import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
 import { WAN21_VAE_CONFIG } from "../models/wan/vae.ts";
 import { buildVaeGraphs, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
@@ -166,6 +168,18 @@ async function stageFfmpeg(): Promise<Row> {
   return { encodeFps: n / seconds(t0), size: `${w}x${h}`, frames: n };
 }
 
+async function stageAttention480p(): Promise<Row> {
+  const [L, heads, d] = [32760, 12, 128];
+  const g = new GraphBuilder("attention");
+  const q = g.input("q", "float32", [1, L, heads * d]);
+  g.output(multiHeadAttention(q, q, q, heads), "y", [1, L, heads * d]);
+  const session = await ort.InferenceSession.create(await serializeInline(g), sessionOptions(await runtime()));
+  const x = new ort.Tensor("float32", Float32Array.from({ length: L * heads * d }, (_, i) => Math.sin(i) * 0.1), [1, L, heads * d]);
+  const t0 = performance.now();
+  await session.run({ q: x });
+  return { seconds: seconds(t0), tokens: L, heads, headDim: d, fullScoreMatrixGB: (heads * L * L * 4) / 1e9 };
+}
+
 const STAGES: Record<string, () => Promise<Row>> = {
   tiny: stageTiny,
   "dit-mid": stageDitMid,
@@ -173,6 +187,7 @@ const STAGES: Record<string, () => Promise<Row>> = {
   "vae-9": () => stageVaeFrames(3),
   "vae-81": () => stageVaeFrames(21),
   ffmpeg: stageFfmpeg,
+  "attention-480p": stageAttention480p,
 };
 
 async function main(): Promise<void> {
