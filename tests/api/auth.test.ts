@@ -21,6 +21,7 @@ let base: string;
 const dataDir = tempDir("studio-auth");
 
 beforeAll(async () => {
+  // A manifest is enough: no worker runs here, so the model is never loaded.
   await writeTestModel(path.join(dataDir, "models"));
   const redisUrl = redisDbUrl(inject("redisUrl"), 9);
   const redis = createRedis(redisUrl, "auth-test-setup");

@@ -1,21 +1,19 @@
 /**
- * The HTTP API of a real `next start` of the built app, on a temporary DATA_DIR (SQLite inside) and a
- * Redis database of its own: validation (every field of the request schema), 404/409/413/415/422,
- * uploads, byte ranges, event streams, models and the OpenAPI document. The last part adds a worker
- * process (the queue worker with the test generation function, not the engine) and follows a job
- * through the API from creation to a playable, seekable MP4.
+ * The HTTP API of a real `next start` of the built app, on a temporary DATA_DIR (SQLite inside, the real
+ * tiny model installed) and a Redis database of its own: validation (every field of the request schema),
+ * 404/409/413/415/422, uploads, byte ranges, event streams, models and the OpenAPI document. No worker
+ * runs here, so jobs stay queued; tests/api/real-worker.test.ts runs jobs through real worker processes.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createJobRequestSchema, jobSchema, modelSchema, uploadSchema, type JobJson } from "../../lib/jobs/schemas.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { createMp4Encoder } from "../../lib/video/encoder.ts";
-import { probeVideo } from "../../lib/video/probe.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { redisDbUrl, tinyRequest, waitFor } from "../helpers/jobs-context.ts";
-import { writeTestModel } from "../helpers/models.ts";
+import { redisDbUrl, tinyRequest } from "../helpers/jobs-context.ts";
+import { installTinyModel } from "../helpers/models.ts";
 import { startStudioProcesses, type StudioProcesses } from "../helpers/studio.ts";
 import { call, readEvents } from "./helpers.ts";
 
@@ -24,12 +22,12 @@ let base: string;
 const dataDir = tempDir("studio-api");
 
 beforeAll(async () => {
-  await writeTestModel(path.join(dataDir, "models"));
+  await installTinyModel(path.join(dataDir, "models"));
   const redisUrl = redisDbUrl(inject("redisUrl"), 8);
   const redis = createRedis(redisUrl, "api-test-setup");
   await redis.flushdb();
   redis.disconnect();
-  studio = await startStudioProcesses({ dataDir, redisUrl, workerScript: "tests/jobs/queue-worker.ts", env: { TEST_STEP_MS: "40" } });
+  studio = await startStudioProcesses({ dataDir, redisUrl });
   base = studio.url;
 });
 afterAll(async () => {
@@ -286,57 +284,5 @@ describe("models, OpenAPI, login state", () => {
 
   it("GET /api/login says no token is needed on loopback without STUDIO_TOKEN", async () => {
     expect((await call(base, "/api/login")).body).toEqual({ authRequired: false, authenticated: true });
-  });
-});
-
-describe("with a worker process", () => {
-  beforeAll(async () => {
-    // Leave the worker only the job below.
-    const queued = await call<{ jobs: JobJson[] }>(base, "/api/jobs?status=queued&limit=100");
-    for (const j of queued.body.jobs) await call(base, `/api/jobs/${j.id}/cancel`, { method: "POST" });
-    await studio.startWorker();
-  });
-
-  it("follows a job from POST to a seekable MP4: live events, then video, poster and preview over HTTP", async () => {
-    let job: JobJson | undefined;
-    // Listening before the job exists, so every one of its events is seen.
-    const { events } = await readEvents(
-      `${base}/api/events`,
-      (ev) => ev.some((e) => job && (e.data as { jobId?: string }).jobId === job.id && (e.event === "succeeded" || e.event === "failed")),
-      { timeoutMs: 60_000, onOpen: async () => void (job = await createTiny({ seed: 11 })) },
-    );
-    const mine = events.filter((e) => (e.data as { jobId?: string }).jobId === job!.id).map((e) => e.event);
-    expect(mine[0]).toBe("queued");
-    expect(mine).toContain("started");
-    expect(mine.filter((t) => t === "progress").length).toBeGreaterThanOrEqual(8);
-    expect(mine).toContain("preview");
-    expect(mine.at(-1)).toBe("succeeded");
-
-    const done = (await call<JobJson>(base, `/api/jobs/${job!.id}`)).body;
-    expect(done).toMatchObject({ status: "succeeded", seed: 11, progress: 1, attempts: 1 });
-    const video = await fetch(base + done.videoUrl!);
-    expect(video.status).toBe(200);
-    expect(video.headers.get("content-type")).toBe("video/mp4");
-    const bytes = Buffer.from(await video.arrayBuffer());
-    const head = await fetch(base + done.videoUrl!, { headers: { range: "bytes=0-1023" } });
-    expect(head.status).toBe(206);
-    expect(Buffer.from(await head.arrayBuffer()).equals(bytes.subarray(0, 1024))).toBe(true);
-    const dir = tempDir("api-result");
-    const saved = path.join(dir, "result.mp4");
-    writeFileSync(saved, bytes);
-    expect(await probeVideo(saved, { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 9 });
-    rmSync(dir, { recursive: true, force: true });
-
-    const poster = await fetch(base + done.posterUrl!);
-    expect(poster.headers.get("content-type")).toBe("image/jpeg");
-    expect((await sharp(Buffer.from(await poster.arrayBuffer())).metadata()).width).toBe(160);
-    const preview = await fetch(base + done.previewUrl!);
-    expect(preview.headers.get("content-type")).toBe("image/webp");
-    expect(preview.headers.get("cache-control")).toBe("no-store");
-    await preview.arrayBuffer();
-    await waitFor("the worker to be listed as live", async () => {
-      const health = (await call<{ workers: unknown[] }>(base, "/api/health")).body;
-      return health.workers.length > 0 ? true : undefined;
-    });
   });
 });

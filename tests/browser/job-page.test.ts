@@ -1,19 +1,24 @@
 /**
- * The job page in a real browser, with a worker running the stand-in generation function: live phase,
+ * The job page in a real browser, with a real worker running the engine on the tiny model: live phase,
  * step, ETA, preview and the progress in the tab title; the player once done (the MP4 seeks through
- * byte ranges); cancel; a failure with its message and retry; the fallback to polling when the event
- * stream is unavailable; delete behind a confirmation.
+ * byte ranges); cancel; a real failure (a model installed without its graphs) with its message and retry;
+ * the fallback to polling when the event stream is unavailable; delete behind a confirmation. Jobs that
+ * must be watched while they run use real settings that take several seconds (33 frames, 100 steps).
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BROKEN_MODEL } from "../helpers/models.ts";
 import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
+
+/** Long enough to watch and cancel: 100 denoising steps of 33 frames, then 9 decode chunks. */
+const LONG = { frames: 33, steps: 100 } as const;
 
 let studio: UiStudio;
 let page: Page;
 
 beforeAll(async () => {
-  studio = await startUiStudio("job", { redisDb: 15, worker: true, stepMs: 300 });
+  studio = await startUiStudio("job", { redisDb: 15, worker: true, broken: true });
   page = await studio.browser.newPage();
 });
 afterAll(async () => {
@@ -24,17 +29,16 @@ const progressValue = () => page.locator("[data-testid=job-progress] [role=progr
 
 describe("the job page", () => {
   it("follows a running job live, then plays the video with seeking", async () => {
-    const job = await studio.createJob({ prompt: "a hot air balloon rising over a misty valley at sunrise", steps: 12, seed: 4242 });
+    const job = await studio.createJob({ prompt: "a hot air balloon rising over a misty valley at sunrise", ...LONG, seed: 4242 });
     await page.goto(`${studio.url}/jobs/${job.id}`);
-    await expect.poll(() => page.locator("[data-testid=job-progress]").textContent(), { timeout: 20_000 }).toMatch(/step \d+\/12/);
+    await expect.poll(() => page.locator("[data-testid=job-progress]").textContent(), { timeout: 30_000 }).toMatch(/step \d+\/100 · ETA /);
     await page.getByTestId("job-preview").waitFor();
     await expect.poll(async () => Number(await progressValue())).toBeGreaterThan(0);
-    expect(await page.locator("[data-testid=job-progress]").textContent()).toMatch(/ETA/);
     await expect.poll(() => page.title()).toMatch(/^\d{1,3}% · Wan Studio$/);
     expect(await screenshots(page, "job-running")).toEqual(NO_OVERFLOW);
 
     const player = page.getByTestId("video-player");
-    await player.waitFor({ timeout: 30_000 });
+    await player.waitFor({ timeout: 60_000 });
     expect(await player.getAttribute("src")).toBe(`/api/jobs/${job.id}/video`);
     // Seeking works because the server answers byte ranges.
     await page.waitForFunction(() => ((document.querySelector("video") as HTMLVideoElement | null)?.readyState ?? 0) >= 1);
@@ -65,20 +69,24 @@ describe("the job page", () => {
   });
 
   it("cancels a running job from its page", async () => {
-    const job = await studio.createJob({ prompt: "a long train crossing a bridge", steps: 60 });
+    const job = await studio.createJob({ prompt: "a long train crossing a bridge", ...LONG });
     await page.goto(`${studio.url}/jobs/${job.id}`);
-    await expect.poll(() => page.locator("[data-testid=job-progress]").textContent(), { timeout: 20_000 }).toMatch(/step \d+\/60/);
+    await expect.poll(() => page.locator("[data-testid=job-progress]").textContent(), { timeout: 30_000 }).toMatch(/step \d+\/100/);
     await page.getByRole("button", { name: "Cancel", exact: true }).click();
     await expect.poll(() => page.locator(".job-header .badge").textContent(), { timeout: 15_000 }).toBe("Canceled");
     expect(await page.locator(".callout").textContent()).toContain("stopped before it finished");
-    expect((await studio.waitForJob(job.id, (j) => j.status === "canceled")).status).toBe("canceled");
+    const canceled = await studio.waitForJob(job.id, (j) => j.status === "canceled");
+    // The worker stopped it mid-denoise (it records its time spent once it has): no video.
+    const stopped = await studio.waitForJob(job.id, (j) => j.timings?.denoise !== undefined);
+    expect(stopped).toMatchObject({ status: "canceled", videoUrl: null });
+    expect(canceled.step).toBeLessThan(LONG.steps);
   });
 
   it("shows why a job failed, and Retry queues a new job with the same settings", async () => {
-    const job = await studio.createJob({ prompt: "a city at night [fail]", steps: 6, seed: 77 });
+    const job = await studio.createJob({ prompt: "a city at night", steps: 6, seed: 77, model: BROKEN_MODEL });
     await page.goto(`${studio.url}/jobs/${job.id}`);
-    await page.getByTestId("job-error").waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId("job-error").textContent()).toContain("the generation failed at step 2");
+    await page.getByTestId("job-error").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("job-error").textContent()).toContain(`${BROKEN_MODEL}: the model lacks a transformer, VAE, text encoder`);
     expect(await page.title()).toBe("Failed · Wan Studio");
     expect(await screenshots(page, "job-failed")).toEqual(NO_OVERFLOW);
 
@@ -86,18 +94,18 @@ describe("the job page", () => {
     await page.waitForURL((url) => url.pathname.startsWith("/jobs/") && !url.pathname.endsWith(job.id));
     const retryId = new URL(page.url()).pathname.split("/").pop()!;
     const retry = (await studio.getJob(retryId)).body;
-    expect(retry).toMatchObject({ retryOfId: job.id, prompt: job.prompt, seed: 77 });
+    expect(retry).toMatchObject({ retryOfId: job.id, prompt: job.prompt, seed: 77, model: BROKEN_MODEL });
     expect(await page.getByRole("link", { name: "retry of an earlier job" }).getAttribute("href")).toBe(`/jobs/${job.id}`);
   });
 
   it("keeps updating by polling when the event stream is unavailable", async () => {
     const polling = await studio.browser.newPage();
     await polling.route("**/api/jobs/*/events", (route) => route.abort());
-    const job = await studio.createJob({ prompt: "snow falling on a quiet street", steps: 12 });
+    const job = await studio.createJob({ prompt: "snow falling on a quiet street", ...LONG });
     await polling.goto(`${studio.url}/jobs/${job.id}`);
     await polling.getByText(/Live updates reconnecting/).waitFor();
-    await expect.poll(() => polling.locator("[data-testid=job-progress]").textContent(), { timeout: 20_000 }).toMatch(/step \d+\/12/);
-    await polling.getByTestId("video-player").waitFor({ timeout: 30_000 });
+    await expect.poll(() => polling.locator("[data-testid=job-progress]").textContent(), { timeout: 30_000 }).toMatch(/step \d+\/100/);
+    await polling.getByTestId("video-player").waitFor({ timeout: 60_000 });
     await polling.close();
   });
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_NEGATIVE_PROMPT } from "../../lib/engine/text/negative-prompt.ts";
-import { writeTestModel } from "../helpers/models.ts";
+import { installTinyModel } from "../helpers/models.ts";
 import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
@@ -123,14 +123,14 @@ describe("the studio page", () => {
   it("shows a server error next to its field (the model was removed after the page loaded)", async () => {
     await openStudio();
     await page.locator("#prompt").fill("a quiet forest");
-    const modelDir = path.join(studio.dataDir, "models", "wan-tiny");
+    const modelDir = path.join(studio.modelsDir, "wan-tiny");
     rmSync(modelDir, { recursive: true, force: true });
     try {
       await page.getByRole("button", { name: /Generate/ }).click();
       await expect.poll(() => page.locator("#model-error").textContent()).toMatch(/model/);
       expect(await page.locator("#model").getAttribute("aria-invalid")).toBe("true");
     } finally {
-      await writeTestModel(path.join(studio.dataDir, "models"));
+      await installTinyModel(studio.modelsDir);
     }
   });
 

@@ -1,8 +1,9 @@
 /**
  * One real studio per browser test file: the built app under `next start` (tests/helpers/studio.ts) on a
- * temporary DATA_DIR with the tiny model's manifest, its own Redis database, optionally a worker running
- * the stand-in generation function (ui-worker.ts), and a fresh Chromium. Plus the few API calls the
- * tests use to arrange and check state behind the pages' backs.
+ * temporary DATA_DIR with the real tiny model installed (and, when asked, the tiny image-to-video model and
+ * a broken install whose jobs fail at model load), its own Redis database, optionally a real worker
+ * process (workers/generate.ts, the engine), and a fresh Chromium. Plus the few API calls the tests use
+ * to arrange and check state behind the pages' backs.
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -12,13 +13,14 @@ import { createRedis } from "../../lib/redis/connection.ts";
 import { call } from "../api/helpers.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 import { redisDbUrl, tinyRequest, waitFor } from "../helpers/jobs-context.ts";
-import { writeTestModel } from "../helpers/models.ts";
+import { BROKEN_MODEL, installTinyModel, writeTestModel } from "../helpers/models.ts";
 import { startStudioProcesses, type StudioProcesses } from "../helpers/studio.ts";
 import { openBrowser, type TestBrowser } from "./browser.ts";
 
 export type UiStudio = {
   url: string;
   dataDir: string;
+  modelsDir: string;
   processes: StudioProcesses;
   browser: TestBrowser;
   /** POST /api/jobs with the tiny model's valid request plus overrides. */
@@ -32,10 +34,21 @@ export type UiStudio = {
 
 export async function startUiStudio(
   name: string,
-  opts: { redisDb: number; worker?: boolean; stepMs?: number; env?: Record<string, string> },
+  opts: {
+    redisDb: number;
+    worker?: boolean;
+    /** Also install the tiny image-to-video model (TINY_I2V). */
+    i2v?: boolean;
+    /** Also install BROKEN_MODEL: a manifest without graphs, so its jobs fail for real in the worker. */
+    broken?: boolean;
+    env?: Record<string, string>;
+  },
 ): Promise<UiStudio> {
   const dataDir = tempDir(`studio-ui-${name}`);
-  await writeTestModel(path.join(dataDir, "models"));
+  const modelsDir = path.join(dataDir, "models");
+  await installTinyModel(modelsDir);
+  if (opts.i2v) await installTinyModel(modelsDir, { i2v: true });
+  if (opts.broken) await writeTestModel(modelsDir, BROKEN_MODEL);
   const redisUrl = redisDbUrl(inject("redisUrl"), opts.redisDb);
   const redis = createRedis(redisUrl, `ui-${name}`);
   await redis.flushdb();
@@ -44,8 +57,7 @@ export async function startUiStudio(
     dataDir,
     redisUrl,
     workers: opts.worker ? 1 : 0,
-    workerScript: "tests/browser/ui-worker.ts",
-    env: { UI_STEP_MS: String(opts.stepMs ?? 150), ...opts.env },
+    env: { EXECUTION_PROVIDERS: "cpu", ...opts.env },
   });
   const browser = await openBrowser().catch(async (e) => {
     await processes.stop();
@@ -59,6 +71,7 @@ export async function startUiStudio(
   return {
     url,
     dataDir,
+    modelsDir,
     processes,
     browser,
     async createJob(overrides = {}) {
@@ -70,7 +83,7 @@ export async function startUiStudio(
     async listJobs(query = "") {
       return (await call<{ jobs: JobJson[] }>(url, `/api/jobs${query}`)).body.jobs;
     },
-    waitForJob: (id, done, timeoutMs = 30_000) =>
+    waitForJob: (id, done, timeoutMs = 60_000) =>
       waitFor(`job ${id}`, async () => {
         const { body } = await getJob(id);
         return done(body) ? body : undefined;

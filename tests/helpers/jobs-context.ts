@@ -1,7 +1,8 @@
 /**
  * A jobs service on real services for tests: a fresh SQLite file migrated with the committed migrations,
  * a Redis database of its own on the test Redis (emptied first), a temporary DATA_DIR and a models folder
- * with the tiny model's manifest.
+ * with the tiny model: the real one (graphs and all) for tests that run jobs, or only its manifest for
+ * tests that never load a model.
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -12,7 +13,7 @@ import { createGenerateQueue } from "../../lib/queue/generate-queue.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { createStorage } from "../../lib/storage/storage.ts";
 import { tempDir } from "./fixtures.ts";
-import { writeTestModel } from "./models.ts";
+import { installTinyModel, writeTestModel } from "./models.ts";
 
 /** The same Redis server, another logical database (0–15): test files cannot see each other's queues. */
 export function redisDbUrl(base: string, db: number): string {
@@ -28,12 +29,19 @@ export type TestJobsContext = JobsContext & {
   close(): Promise<void>;
 };
 
-export async function createTestJobsContext(opts: { redisUrl: string; redisDb: number; prefix?: string }): Promise<TestJobsContext> {
+export async function createTestJobsContext(opts: {
+  redisUrl: string;
+  redisDb: number;
+  prefix?: string;
+  /** "tiny": the real tiny model, for tests that run jobs; "manifest" (default): a manifest only. */
+  model?: "tiny" | "manifest";
+}): Promise<TestJobsContext> {
   const dataDir = tempDir(opts.prefix ?? "studio-jobs");
   const databaseUrl = `file:${path.join(dataDir, "studio.db")}`;
   await migrateDatabase({ ...process.env, DATABASE_URL: databaseUrl });
   const modelsDir = path.join(dataDir, "models");
-  await writeTestModel(modelsDir);
+  if (opts.model === "tiny") await installTinyModel(modelsDir);
+  else await writeTestModel(modelsDir);
   const redisUrl = redisDbUrl(opts.redisUrl, opts.redisDb);
   const redis = createRedis(redisUrl, "test");
   await redis.flushdb();

@@ -1,9 +1,8 @@
 /**
- * Runs a real studio for HTTP tests: the built web app under `next start` and, if asked, worker
- * processes, all on a given DATA_DIR (SQLite file inside, migrated first) and Redis. The web app is
- * built once per source change (cli/web-build.ts), so only the first test run pays for the build.
- *
- * Workers run `workers/generate.ts` (the engine) by default; queue tests pass the test worker script.
+ * Runs a real studio for HTTP and browser tests: the built web app under `next start` and, if asked,
+ * worker processes (`workers/generate.ts`: the real queue worker running the engine on the models in
+ * DATA_DIR/models), all on a given DATA_DIR (SQLite file inside, migrated first) and Redis. The web app
+ * is built once per source change (cli/web-build.ts), so only the first test run pays for the build.
  */
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -20,8 +19,6 @@ export type StudioProcessesOptions = {
   redisUrl: string;
   port?: number;
   workers?: number;
-  /** Worker entry point, relative to the repository root (default workers/generate.ts). */
-  workerScript?: string;
   /** More environment (HOST, STUDIO_TOKEN, MODELS_DIR, STUDIO_LOCK_MS, …). */
   env?: Record<string, string>;
   /** Output lines of the processes (default: kept for `lines`, not printed). */
@@ -84,7 +81,7 @@ export async function startStudioProcesses(opts: StudioProcessesOptions): Promis
     lines,
     async startWorker() {
       const name = `worker${workers.length + 1}`;
-      const child = startChild(name, process.execPath, [tsxCli, opts.workerScript ?? "workers/generate.ts"], { env, onLine: record(name) });
+      const child = startChild(name, process.execPath, [tsxCli, "workers/generate.ts"], { env, onLine: record(name) });
       workers.push(child);
       await waitUntil(`${name} to be ready`, async () => lines.some((l) => l.startsWith(`[${name}] worker `) && l.includes(" ready")), child, 60_000);
       return child;

@@ -1,14 +1,18 @@
 /**
  * Queue behaviour: the job processor driven by real BullMQ workers on the test Redis, with a SQLite job
- * history. The generation function is the test one (encode-generation.ts: real MP4 writes, honours the
- * AbortSignal); these tests prove what the queue does with jobs — success, cancel, failure, retries,
- * crash recovery, no double runs, persistence — not what the engine computes.
+ * history, running the real engine (createGenerationRunner, as workers/generate.ts does) on the built-in
+ * tiny model: success, cancel, a real engine failure (a broken model install), retries, crash recovery of
+ * a worker process killed mid-job, no double runs, persistence. Long jobs use real settings (33 frames,
+ * up to 100 steps) to stay running long enough to cancel or kill.
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { UnrecoverableError, Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Db } from "../../lib/db/client.ts";
+import { createGenerationRunner } from "../../lib/engine/generation.ts";
+import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
+import { latentFrameCount } from "../../lib/engine/vae.ts";
 import { cancelJob } from "../../lib/jobs/actions.ts";
 import { createJob } from "../../lib/jobs/create.ts";
 import { jobFilePath } from "../../lib/jobs/files.ts";
@@ -24,19 +28,24 @@ import { isPartialFile } from "../../lib/video/atomic-file.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { BROKEN_MODEL, writeTestModel } from "../helpers/models.ts";
 import { freePort } from "../helpers/ports.ts";
-import { encodeGeneration, type EncodeGenerationOptions } from "./encode-generation.ts";
 
 /** Short locks so that a dead worker's job is taken over within seconds (the same in every worker). */
 const LOCK_MS = 2000;
 
+/** A job that runs for several seconds on this machine (denoising 100 steps of 33 frames, then 9 decode chunks). */
+const LONG = { frames: 33, steps: 100 } as const;
+
 let ctx: TestJobsContext;
+let runtime: ResolvedRuntime;
 const events: StudioEvent[] = [];
 let stopEvents: () => Promise<void>;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 7, prefix: "jobs-processor" });
+  ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 7, prefix: "jobs-processor", model: "tiny" });
+  runtime = await resolveRuntime({ executionProviders: ["cpu"], threads: 0 });
   stopEvents = await subscribeEvents(ctx.redis, (e) => events.push(e));
 });
 afterEach(async () => {
@@ -49,19 +58,23 @@ afterAll(async () => {
 
 type TestWorker = { id: string; runs: string[]; close(): Promise<void> };
 
-/** An in-process worker: the studio's processor and BullMQ settings around the test generation function. */
-async function startWorker(
-  c: TestJobsContext,
-  opts: EncodeGenerationOptions & { concurrency?: number; db?: Db; progressWriteMs?: number } = {},
-): Promise<TestWorker> {
+/**
+ * An in-process worker: the studio's processor and BullMQ settings around the engine's runner on the
+ * context's models folder, as workers/generate.ts builds it. `runs` records each run the engine starts.
+ */
+async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?: Db; progressWriteMs?: number } = {}): Promise<TestWorker> {
   const id = `test-worker-${Math.random().toString(36).slice(2, 8)}`;
   const runs: string[] = [];
   const redis = createRedis(c.redisUrl, id);
+  const runner = createGenerationRunner({ modelsDir: c.modelsDir, runtime });
   const processor = await createJobProcessor({
     db: opts.db ?? c.db,
     redis,
     storage: c.storage,
-    runGeneration: encodeGeneration({ ...opts, onRun: (jobId) => runs.push(jobId) }),
+    runGeneration: (job, context) => {
+      runs.push(job.id);
+      return runner.run(job, context);
+    },
     workerId: id,
     progressWriteMs: opts.progressWriteMs,
   });
@@ -73,7 +86,10 @@ async function startWorker(
     runs,
     async close() {
       await worker.close(true);
+      // A forced close does not wait for a run in progress; its sessions must not be released under it.
+      await waitFor(`${id} to finish its runs`, () => (processor.running().length === 0 ? true : undefined), 60_000).catch(() => {});
       await processor.close();
+      await runner.release();
       connection.disconnect();
       redis.disconnect();
     },
@@ -104,6 +120,11 @@ function folder(id: string, c = ctx): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Progress reports of one run on a freshly started worker: model load, text, denoise 0…steps, decode 0…latent frames. */
+function progressReports(p: { steps: number; frames: number }): number {
+  return 1 + 1 + (p.steps + 1) + (latentFrameCount(p.frames) + 1);
+}
+
 describe("job processor on a real queue", () => {
   it("runs a job once to success: row, events, video, poster and preview", async () => {
     const worker = await startWorker(ctx);
@@ -113,10 +134,10 @@ describe("job processor on a real queue", () => {
     expect(done.seed).not.toBeNull(); // drawn by the run and recorded
     const timings = JSON.parse(done.timings!);
     expect(timings.denoise).toBeGreaterThan(0);
-    expect(Object.keys(timings)).toEqual(expect.arrayContaining(["load", "denoise", "decode"]));
+    expect(Object.keys(timings).sort()).toEqual(["decode", "denoise", "load", "text"]);
     expect(worker.runs).toEqual([job.id]);
     expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
-    expect(await probeVideo(await jobFilePath(ctx, job.id, "video"))).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 9 });
+    expect(await probeVideo(await jobFilePath(ctx, job.id, "video"), { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 9 });
     expect(jobJson(done)).toMatchObject({ progress: 1, videoUrl: `/api/jobs/${job.id}/video`, seed: Number(done.seed) });
 
     await waitFor("the succeeded event", () => eventsOf(job.id).find((e) => e.type === "succeeded"));
@@ -124,8 +145,8 @@ describe("job processor on a real queue", () => {
     expect(types[0]).toBe("queued");
     expect(types[1]).toBe("started");
     expect(types.at(-1)).toBe("succeeded");
-    // Every progress report is published: load, 8 denoising steps, decode.
-    expect(types.filter((t) => t === "progress")).toHaveLength(10);
+    // Every progress report of the engine is published.
+    expect(types.filter((t) => t === "progress")).toHaveLength(progressReports({ steps: 8, frames: 9 }));
     expect(types).toContain("preview");
     const succeeded = eventsOf(job.id).at(-1) as Extract<StudioEvent, { type: "succeeded" }>;
     expect(succeeded).toMatchObject({ videoUrl: `/api/jobs/${job.id}/video`, seed: Number(done.seed) });
@@ -149,21 +170,23 @@ describe("job processor on a real queue", () => {
         });
       },
     }) as Db;
-    await startWorker(ctx, { db: counting, stepMs: 60 });
-    const job = await createJob(ctx, tinyRequest({ steps: 40 }));
-    await waitStatus(job.id, "succeeded");
+    await startWorker(ctx, { db: counting });
+    const job = await createJob(ctx, tinyRequest(LONG));
+    await waitStatus(job.id, "succeeded", 120_000);
     const progressEvents = eventsOf(job.id).filter((e) => e.type === "progress");
-    expect(progressEvents).toHaveLength(42);
-    // 40 steps × 60 ms ≈ 2.4 s of progress → at most a handful of writes, each ≥ 1 s after the previous.
-    expect(writes.length).toBeGreaterThanOrEqual(2);
-    expect(writes.length).toBeLessThanOrEqual(5);
+    expect(progressEvents).toHaveLength(progressReports(LONG));
+    // The reports span several seconds: about one write per second of them, each ≥ 1 s after the previous.
+    const spanS = (Date.parse(progressEvents.at(-1)!.at) - Date.parse(progressEvents[0].at)) / 1000;
+    expect(spanS).toBeGreaterThan(2);
+    expect(writes.length).toBeGreaterThanOrEqual(Math.max(2, Math.floor(spanS / 2)));
+    expect(writes.length).toBeLessThanOrEqual(Math.floor(spanS + 0.5) + 1);
     for (let i = 1; i < writes.length; i++) expect(writes[i] - writes[i - 1]).toBeGreaterThanOrEqual(990);
   });
 
   it("cancel of a running job: ends canceled, not retried, no video or partial file left", async () => {
-    const worker = await startWorker(ctx, { stepMs: 100 });
-    const job = await createJob(ctx, tinyRequest({ steps: 40 }));
-    await waitFor("step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3));
+    const worker = await startWorker(ctx);
+    const job = await createJob(ctx, tinyRequest(LONG));
+    await waitFor("step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3), 60_000);
     const answer = await cancelJob(ctx, job.id);
     expect(answer.status).toBe("canceled");
     const queued = await ctx.queue.getJob(job.id);
@@ -176,23 +199,29 @@ describe("job processor on a real queue", () => {
     expect(failedQueueJob?.failedReason).toBe("canceled");
     const r = await row(job.id);
     expect(r.status).toBe("canceled");
-    expect(JSON.parse(r.timings!).denoise).toBeGreaterThan(0.1);
+    expect(JSON.parse(r.timings!).denoise).toBeGreaterThan(0);
+    // It stopped at the next step, long before the end of the 100.
+    const lastStep = Math.max(...eventsOf(job.id).flatMap((e) => (e.type === "progress" && e.phase === "denoise" ? [e.step] : [])));
+    expect(lastStep).toBeLessThan(50);
+    expect(eventsOf(job.id).some((e) => e.type === "progress" && e.phase === "decode")).toBe(false);
     expect(folder(job.id).filter((f) => f !== "preview.webp")).toEqual([]);
     expect(eventsOf(job.id).filter((e) => e.type === "canceled")).toHaveLength(1);
   });
 
   it("cancel of a queued job removes it from the queue, and no worker runs it", async () => {
-    const worker = await startWorker(ctx, { stepMs: 100 });
-    const busy = await createJob(ctx, tinyRequest({ steps: 40 }));
+    const worker = await startWorker(ctx);
+    const busy = await createJob(ctx, tinyRequest(LONG));
     const waiting = await createJob(ctx, tinyRequest());
     await waitFor("the first job to start", () => eventsOf(busy.id).find((e) => e.type === "started"));
     expect((await cancelJob(ctx, waiting.id)).status).toBe("canceled");
     expect(await ctx.queue.getJob(waiting.id)).toBeUndefined();
     await cancelJob(ctx, busy.id);
     await waitStatus(busy.id, "canceled");
+    await waitFor("the busy job's run to end", () => (eventsOf(busy.id).some((e) => e.type === "canceled") ? true : undefined));
     await sleep(500);
     expect(worker.runs).toEqual([busy.id]);
     expect((await row(waiting.id)).attempts).toBe(0);
+    expect(eventsOf(waiting.id).map((e) => e.type)).toEqual(["queued", "canceled"]);
   });
 
   it("a job canceled while still on the queue (the cancel lost the race to remove it) is skipped", async () => {
@@ -204,16 +233,21 @@ describe("job processor on a real queue", () => {
     expect(await row(job.id)).toMatchObject({ status: "canceled", attempts: 0 });
   });
 
-  it("an engine error fails the job once, without retries", async () => {
-    const worker = await startWorker(ctx, { failAtStep: 2 });
-    const job = await createJob(ctx, tinyRequest());
+  it("an engine error (a model installed without its graphs) fails the job once, without retries", async () => {
+    await writeTestModel(ctx.modelsDir, BROKEN_MODEL);
+    const worker = await startWorker(ctx);
+    const job = await createJob(ctx, tinyRequest({ model: BROKEN_MODEL }));
     const failed = await waitStatus(job.id, "failed");
-    expect(failed.error).toBe("the generation failed at step 2");
+    expect(failed.error).toBe(`${path.join(ctx.modelsDir, BROKEN_MODEL)}: the model lacks a transformer, VAE, text encoder (convert it into this folder)`);
     await sleep(1500);
     expect(worker.runs).toEqual([job.id]);
     expect((await ctx.queue.getJob(job.id))?.attemptsMade).toBe(1);
-    expect(folder(job.id).filter((f) => f.endsWith(".mp4") || isPartialFile(f))).toEqual([]);
+    expect(folder(job.id)).toEqual([]);
     await waitFor("the failed event", () => eventsOf(job.id).find((e) => e.type === "failed" && e.error === failed.error));
+    // The worker is not stuck on the broken model: the next job, on the working one, runs.
+    const next = await createJob(ctx, tinyRequest());
+    await waitStatus(next.id, "succeeded");
+    expect(worker.runs).toEqual([job.id, next.id]);
   });
 
   it("a failure outside the engine (the database write of the outcome) is retried by BullMQ and the job completes", async () => {
@@ -243,39 +277,45 @@ describe("job processor on a real queue", () => {
   });
 
   it("two workers never run the same job twice", async () => {
-    const a = await startWorker(ctx, { concurrency: 2, stepMs: 30 });
-    const b = await startWorker(ctx, { concurrency: 2, stepMs: 30 });
+    const a = await startWorker(ctx, { concurrency: 2 });
+    const b = await startWorker(ctx, { concurrency: 2 });
     const jobs = [];
-    for (let i = 0; i < 8; i++) jobs.push(await createJob(ctx, tinyRequest({ prompt: `job ${i}` })));
-    for (const job of jobs) await waitStatus(job.id, "succeeded");
+    for (let i = 0; i < 8; i++) jobs.push(await createJob(ctx, tinyRequest({ prompt: `job ${i}`, frames: 5, steps: 4 })));
+    for (const job of jobs) await waitStatus(job.id, "succeeded", 60_000);
     const runs = [...a.runs, ...b.runs].sort();
     expect(runs).toEqual(jobs.map((j) => j.id).sort());
     for (const job of jobs) expect((await row(job.id)).attempts).toBe(1);
+    // Both took part (each had a free slot when the jobs arrived).
+    expect(a.runs.length).toBeGreaterThan(0);
+    expect(b.runs.length).toBeGreaterThan(0);
   });
 });
 
 describe("crash recovery", () => {
-  it("a worker killed with SIGKILL mid-job is recovered by a second worker; no partial file is ever served", async () => {
-    const job = await createJob(ctx, tinyRequest({ steps: 30 }));
+  it("a worker process killed with SIGKILL mid-job is recovered by a second worker; no partial file is ever served", async () => {
+    const job = await createJob(ctx, tinyRequest({ frames: 33, steps: 20 }));
     const lines: string[] = [];
-    const crashing: Child = startChild("doomed-worker", process.execPath, ["--import", "tsx", "tests/jobs/queue-worker.ts"], {
+    // The studio's own worker process on this context's DATA_DIR (models inside), with the short lock.
+    const crashing: Child = startChild("doomed-worker", process.execPath, ["--import", "tsx", "workers/generate.ts"], {
       env: {
         ...process.env,
         DATABASE_URL: ctx.databaseUrl,
         REDIS_URL: ctx.redisUrl,
         DATA_DIR: ctx.dataDir,
         STUDIO_LOCK_MS: String(LOCK_MS),
-        TEST_STEP_MS: "300",
+        EXECUTION_PROVIDERS: "cpu",
         HOST: "127.0.0.1",
       },
       onLine: (line) => lines.push(line),
     });
     cleanups.push(() => crashing.stop("SIGKILL"));
-    await waitFor("the worker to run step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3), 60_000);
+    // Killed while it decodes: the MP4 is being written (a temporary file, with ffmpeg running).
+    await waitFor("the worker to decode", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "decode" && e.step >= 2), 90_000);
 
     // The whole process group, as a power cut would: the worker and its ffmpeg.
     process.kill(-crashing.process.pid!, "SIGKILL");
     await crashing.exited;
+    expect(eventsOf(job.id).some((e) => e.type === "succeeded")).toBe(false);
     const orphaned = await row(job.id);
     expect(orphaned).toMatchObject({ status: "running", attempts: 1 });
     expect(orphaned.workerId).toMatch(/^.+-\d+-[0-9a-f]{8}$/);
@@ -285,12 +325,12 @@ describe("crash recovery", () => {
     await expect(jobFilePath(ctx, job.id, "video")).rejects.toThrow(/not found/);
 
     const rescuer = await startWorker(ctx);
-    const done = await waitStatus(job.id, "succeeded", 30_000);
+    const done = await waitStatus(job.id, "succeeded", 90_000);
     expect(done).toMatchObject({ attempts: 2, workerId: rescuer.id });
     expect(rescuer.runs).toEqual([job.id]);
     expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
-    expect((await probeVideo(path.join(ctx.storage.jobDir(job.id), "video.mp4"), { countFrames: true })).frames).toBe(9);
-    expect(lines.join("\n")).toMatch(/ready/);
+    expect(await probeVideo(path.join(ctx.storage.jobDir(job.id), "video.mp4"), { countFrames: true })).toMatchObject({ codec: "h264", frames: 33 });
+    expect(lines.join("\n")).toMatch(/worker .* ready \(lock 2000 ms/);
   });
 
   it("jobs Redis lost are put back on the queue by reconcileQueue and then run", async () => {
@@ -338,7 +378,7 @@ describe("crash recovery", () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     let server = await ensureRedis({ url, dataDir: redisDir });
     expect(server.private).toBe(true);
-    const c = await createTestJobsContext({ redisUrl: url, redisDb: 0, prefix: "jobs-aof" });
+    const c = await createTestJobsContext({ redisUrl: url, redisDb: 0, prefix: "jobs-aof", model: "tiny" });
     cleanups.push(async () => {
       await c.close();
       await server.stop();

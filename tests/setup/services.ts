@@ -1,7 +1,8 @@
 /**
  * Runs once before the tests: checks that the real services the tests use are present, and says exactly
  * what is missing (and how to install it) instead of letting tests fail obscurely. Redis: the one at
- * REDIS_URL when it answers, else a private redis-server on a free port for this run.
+ * REDIS_URL when it answers, else a private redis-server on a free port for this run. Also makes the
+ * folder where tests/helpers/models.ts keeps the generated tiny models for this run, and removes it after.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -13,6 +14,8 @@ import { freePort } from "../helpers/ports.ts";
 declare module "vitest" {
   export interface ProvidedContext {
     redisUrl: string;
+    /** Where the tiny models generated for tests are kept during this run (tests/helpers/models.ts). */
+    tinyModelCache: string;
   }
 }
 
@@ -20,6 +23,7 @@ export const CHROMIUM_CANDIDATES = ["chromium", "chromium-browser", "google-chro
 
 let redis: RedisHandle | undefined;
 let redisDir: string | undefined;
+let modelCache: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const missing: string[] = [];
@@ -45,9 +49,12 @@ export async function setup(project: TestProject): Promise<void> {
     throw new Error(`The tests need services that are missing on this machine:\n  - ${missing.join("\n  - ")}`);
   }
   project.provide("redisUrl", url!);
+  modelCache = mkdtempSync(path.join(os.tmpdir(), "studio-test-models-"));
+  project.provide("tinyModelCache", modelCache);
 }
 
 export async function teardown(): Promise<void> {
   await redis?.stop();
   if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  if (modelCache) rmSync(modelCache, { recursive: true, force: true });
 }

@@ -38,8 +38,8 @@ describe("live job state", () => {
     expect(j.startedAt).toBe("2026-01-01T00:01:00Z");
     j = applyEvent(j, ev({ type: "progress", phase: "denoise", step: 21, total: 50, elapsedS: 10, etaS: 14 }));
     expect(j).toMatchObject({ phase: "denoise", step: 21, totalSteps: 50, etaS: 14 });
-    // Denoising is the 10–90 % slice of the whole job (lib/jobs/progress.ts): 0.1 + 0.8 · 21/50.
-    expect(progressOf(j)).toBeCloseTo(0.436);
+    // Denoising is the 15–90 % slice of the whole job (lib/jobs/progress.ts, after load, text and input): 0.15 + 0.75 · 21/50.
+    expect(progressOf(j)).toBeCloseTo(0.465);
     // The API's own figure wins when the event carries it.
     expect(applyEvent(j, ev({ type: "progress", phase: "decode", step: 1, total: 9, progress: 0.93 })).progress).toBe(0.93);
     j = applyEvent(j, ev({ type: "preview", url: "/api/jobs/job-12345678/preview?step=21", step: 21 }));
