@@ -216,6 +216,8 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     let failure: unknown;
     try {
       if (row.kind !== "t2v" && !input) throw new Error("the input upload of this job no longer exists");
+      // Name the upload, not the server path, when its file is gone (e.g. removed from shared storage).
+      if (job.input && !existsSync(job.input.file)) throw new Error(`the file of input upload ${input!.id} is missing from storage`);
       signal.throwIfAborted();
       result = await runGeneration(job, {
         outputDir,

@@ -294,7 +294,7 @@ describe("image and video to video through the API and a real worker", () => {
     rmSync(storage.uploadPath(image.id, storage.uploadFileName(image.id, "png")));
     const job = await create(tinyRequest({ kind: "i2v", imageUploadId: image.id }));
     const failed = await waitForStatus(job.id, "failed");
-    expect(failed.error).toMatch(/Input file is missing/);
+    expect(failed.error).toBe(`the file of input upload ${image.id} is missing from storage`);
     expect(failed.attempts).toBe(1);
     expect(outputs(job.id).filter((f) => f.endsWith(".mp4") || isPartialFile(f))).toEqual([]);
   });
