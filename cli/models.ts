@@ -13,7 +13,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
-import { installedModels } from "../lib/models/default-model.ts";
+import { installedModels } from "../lib/models/installed.ts";
 import { fitModelPreview } from "../lib/models/preview-fit.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
 import { convertModel } from "../models/convert/convert.ts";

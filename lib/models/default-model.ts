@@ -4,20 +4,10 @@
  * It is built in a temporary folder and renamed into place, so a crash never leaves half a model, and a
  * lock folder keeps two processes (the studio and a worker on the same storage) from building it twice.
  */
-import { existsSync, readdirSync } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { MANIFEST_FILE } from "../../models/manifest.ts";
+import { installedModels } from "./installed.ts";
 import { generateTinyModel, TINY_MODEL_NAME } from "./tiny.ts";
-
-/** Names of the model folders (those holding a manifest) under `modelsDir`. */
-export function installedModels(modelsDir: string): string[] {
-  if (!existsSync(modelsDir)) return [];
-  return readdirSync(modelsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith(".") && existsSync(path.join(modelsDir, d.name, MANIFEST_FILE)))
-    .map((d) => d.name)
-    .sort();
-}
 
 /** A lock older than this belongs to a process that died while building. */
 const STALE_LOCK_MS = 10 * 60_000;

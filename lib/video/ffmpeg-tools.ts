@@ -55,7 +55,8 @@ export class StderrTail {
 export async function runFfprobeJson(args: string[], file: string): Promise<unknown> {
   const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
     execFile(
-      ffprobePath(),
+      // A program on the PATH, not a project file: keep Next's output tracing out of it.
+      /*turbopackIgnore: true*/ ffprobePath(),
       ["-v", "error", ...args, "-print_format", "json", file],
       { maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
       (error, stdout, stderr) => {
