@@ -106,7 +106,7 @@ export type VaeGraphOptions = {
  * with other jobs): stack2d 40–42 s (77–82 CPU-seconds), taps2d 42 s (81–89), conv3d 48 s (91–100). ORT runs
  * 2-D convs in its blocked NCHWc kernels; 3-D convs fall back to im2col + GEMM. Every variant passes the
  * parity tests. (Measured with the unsplit graphs; with the per-frame split stack2d decodes that in 38 s,
- * 75 CPU-seconds. taps2d per-frame graphs hold more memory at their peak, 9.5 vs 7.6 full-resolution frames.)
+ * 75 CPU-seconds; taps2d in the per-frame graph needs as much memory there, 1.5 GB at 480×832, and 3% more time.)
  */
 export const DEFAULT_VAE_CONV: VaeConvVariant = "stack2d";
 
