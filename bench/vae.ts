@@ -30,8 +30,9 @@ const work = path.join(os.tmpdir(), "wan-vae-bench");
 type Settings = {
   optimization: "disabled" | "basic" | "extended" | "all";
   threads: number;
-  /** CPU memory arena of the step session / of the first-chunk session (which runs once). */
+  /** CPU memory arena of the per-frame session (4 runs per latent) / the step session / the first-chunk session (which runs once). */
   arena: boolean;
+  stepArena: boolean;
   firstArena: boolean;
   memPattern: boolean;
   spinning: boolean;
@@ -41,6 +42,7 @@ const DEFAULT_SETTINGS: Settings = {
   optimization: "all",
   threads: 2,
   arena: true,
+  stepArena: true,
   firstArena: false,
   memPattern: false,
   spinning: true,
@@ -93,7 +95,8 @@ async function randomCheckpoint(file: string): Promise<void> {
 
 async function buildDecoder(checkpoint: string, variant: VaeConvVariant): Promise<string> {
   const dir = path.join(work, variant);
-  if (existsSync(path.join(dir, VAE_GRAPH_FILES.decoderStep))) return dir;
+  // The newest graph file: a folder from before the per-frame split is rebuilt.
+  if (existsSync(path.join(dir, VAE_GRAPH_FILES.decoderFrame))) return dir;
   mkdirSync(dir, { recursive: true });
   const ck = await openVaeCheckpoint(checkpoint);
   try {
@@ -106,14 +109,14 @@ async function buildDecoder(checkpoint: string, variant: VaeConvVariant): Promis
 
 // --- one measurement (child process) ------------------------------------------------------------------------
 
-function sessionOptions(s: Settings, first: boolean): ort.InferenceSession.SessionOptions {
+function sessionOptions(s: Settings, graph: "first" | "step" | "frame"): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ["cpu"],
     graphOptimizationLevel: s.optimization,
     intraOpNumThreads: s.threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
-    enableCpuMemArena: first ? s.firstArena : s.arena,
+    enableCpuMemArena: { first: s.firstArena, step: s.stepArena, frame: s.arena }[graph],
     enableMemPattern: s.memPattern,
     logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: s.spinning ? "1" : "0" } } },
@@ -123,8 +126,11 @@ function sessionOptions(s: Settings, first: boolean): ort.InferenceSession.Sessi
 async function child(job: Job): Promise<Result> {
   const dir = path.join(work, job.variant);
   const t0 = performance.now();
-  const first = await ort.InferenceSession.create(path.join(dir, VAE_GRAPH_FILES.decoderFirst), sessionOptions(job.settings, true));
-  const step = await ort.InferenceSession.create(path.join(dir, VAE_GRAPH_FILES.decoderStep), sessionOptions(job.settings, false));
+  const open = (graph: "first" | "step" | "frame", file: string) =>
+    ort.InferenceSession.create(path.join(dir, file), sessionOptions(job.settings, graph));
+  const first = await open("first", VAE_GRAPH_FILES.decoderFirst);
+  const step = await open("step", VAE_GRAPH_FILES.decoderStep);
+  const frame = await open("frame", VAE_GRAPH_FILES.decoderFrame);
   const sessionSeconds = (performance.now() - t0) / 1000;
   const [F, h, w] = job.latent;
   const z = normals(SEED + 1);
@@ -136,7 +142,7 @@ async function child(job: Job): Promise<Result> {
   let frames = 0;
   let last = t1;
   const saved: Float32Array[] = [];
-  for await (const chunk of decodeLatents({ decoderFirst: first, decoderStep: step }, latent, F, h, w)) {
+  for await (const chunk of decodeLatents({ decoderFirst: first, decoderStep: step, decoderFrame: frame }, latent, F, h, w)) {
     const now = performance.now();
     chunkSeconds.push((now - last) / 1000);
     chunkRssMiB.push(Math.round(process.memoryUsage().rss / 2 ** 20));
@@ -147,8 +153,7 @@ async function child(job: Job): Promise<Result> {
   const decodeSeconds = (performance.now() - t1) / 1000;
   const cpu = process.cpuUsage(cpu0);
   if (job.save) writeFileSync(job.save, Buffer.concat(saved.map((s) => Buffer.from(s.buffer, s.byteOffset, s.byteLength))));
-  await first.release();
-  await step.release();
+  await Promise.all([first, step, frame].map((s) => s.release()));
   return {
     ...job,
     sessionSeconds,
@@ -213,7 +218,8 @@ async function main(): Promise<void> {
       ["1 thread", { threads: 1 }],
       ["memory patterns on", { memPattern: true }],
       ["arena on for the first-chunk graph too", { firstArena: true }],
-      ["no memory arena", { arena: false }],
+      ["no arena for the step graph", { stepArena: false }],
+      ["no memory arena", { arena: false, stepArena: false }],
       ["no spinning", { spinning: false }],
     ];
     for (const [label, s] of variantsOf) {

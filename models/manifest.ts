@@ -34,11 +34,17 @@ const transformerSchema = z.object({
 });
 
 const vaeSchema = z.object({
+  /**
+   * The streaming graphs (models/wan/vae.ts). The per-frame graphs are absent from folders converted before
+   * the per-frame split, whose step graphs run the whole network (the engine runs both forms).
+   */
   files: z.object({
     encoderFirst: z.string(),
+    encoderFrame: z.string().optional(),
     encoderStep: z.string(),
     decoderFirst: z.string(),
     decoderStep: z.string(),
+    decoderFrame: z.string().optional(),
   }),
   precision,
   zDim: z.number().int().positive(),

@@ -1,17 +1,28 @@
 /**
  * Runs the streaming Wan VAE graphs (models/wan/vae.ts): encoding a video chunk by chunk and decoding latents
- * one latent frame at a time, carrying the explicit feature cache from call to call (reference §3.3).
+ * one latent frame at a time, carrying the explicit feature cache from call to call (reference §3.3), with
+ * the full-resolution layers one frame per call where the model folder has per-frame graphs.
  *
- * Memory stays flat however long the video: the step graphs write their `cache_out.*` into pre-allocated
- * tensors that alternate with the `cache_in.*` ones (two cache sets in total, no per-step garbage), and
+ * Memory stays flat however long the video: the caches live in pre-allocated tensors that graphs write in
+ * turn (vae-cache.ts), the per-frame graphs read and write frames as views of the step graphs' tensors, and
  * each decoded chunk is handed to the caller as soon as it exists.
  */
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { VaeGraphFiles } from "../../models/wan/vae-export.ts";
+import { VaeCache } from "./vae-cache.ts";
 
-export type VaeEncoderSessions = { encoderFirst: ort.InferenceSession; encoderStep: ort.InferenceSession };
-export type VaeDecoderSessions = { decoderFirst: ort.InferenceSession; decoderStep: ort.InferenceSession };
+/** The per-frame graphs are absent for model folders converted before the split; their step graphs are unsplit. */
+export type VaeEncoderSessions = {
+  encoderFirst: ort.InferenceSession;
+  encoderFrame?: ort.InferenceSession;
+  encoderStep: ort.InferenceSession;
+};
+export type VaeDecoderSessions = {
+  decoderFirst: ort.InferenceSession;
+  decoderStep: ort.InferenceSession;
+  decoderFrame?: ort.InferenceSession;
+};
 export type VaeSessions = VaeEncoderSessions & VaeDecoderSessions;
 
 /** Pixels per latent cell (§3.4) and frames per chunk after the first (§3.3) of the Wan 2.1 VAE. */
@@ -31,20 +42,23 @@ export function videoFrameCount(latentFrames: number): number {
 /**
  * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`), measured in
  * bench/vae.ts: no memory patterns (with symbolic spatial sizes ORT plans a second, separate block on the
- * second run: peak RSS 10.1 instead of 7.4 GB decoding 240×416, plus page-fault time), and no arena for the
- * first-chunk graphs, which run once per video (their arena would only hold memory the step graph cannot
- * reuse: +1.1 GB).
+ * second run: peak RSS 10.1 instead of 7.4 GB decoding 240×416 with the unsplit graphs, plus page-fault
+ * time), and no arena for the first-chunk graphs, which run once per video (their arena would only hold
+ * memory the other graphs cannot reuse: +1.1 GB). The step and per-frame graphs keep their arenas: without
+ * the step graph's, decoding 480×832 peaked higher (11.9 instead of 11.1 GB, its transient buffers then add
+ * to the per-frame arena) and took 4% more CPU time; without the per-frame graph's (4 runs per latent frame)
+ * CPU time rose by a quarter (240×416).
  */
 export function vaeSessionOptions(
   options: ort.InferenceSession.SessionOptions,
-  graph: "first" | "step",
+  graph: "first" | "step" | "frame",
 ): ort.InferenceSession.SessionOptions {
   return { ...options, enableMemPattern: false, ...(graph === "first" ? { enableCpuMemArena: false } : {}) };
 }
 
 /**
- * Creates sessions for the graphs listed (a manifest's `vae.files`, relative to `dir`): the decoder pair, the
- * encoder pair, or both. Text-to-video never encodes, so workers open the encoder only when a job needs it.
+ * Creates sessions for the graphs listed (a manifest's `vae.files`, relative to `dir`): the decoder graphs,
+ * the encoder graphs, or both (with the per-frame graphs where the folder has them). Text-to-video never encodes, so workers open the encoder only when a job needs it.
  */
 export async function createVaeSessions(
   dir: string,
@@ -70,7 +84,7 @@ export async function createVaeSessions(
   parts: "encoder" | "decoder" | "both" = "both",
 ): Promise<Partial<VaeSessions>> {
   const created: ort.InferenceSession[] = [];
-  const open = async (file: string, graph: "first" | "step") => {
+  const open = async (file: string, graph: "first" | "step" | "frame") => {
     const s = await ort.InferenceSession.create(path.join(dir, file), vaeSessionOptions(options, graph));
     created.push(s);
     return s;
@@ -79,11 +93,13 @@ export async function createVaeSessions(
     const sessions: Partial<VaeSessions> = {};
     if (parts !== "decoder") {
       sessions.encoderFirst = await open(files.encoderFirst, "first");
+      if (files.encoderFrame) sessions.encoderFrame = await open(files.encoderFrame, "frame");
       sessions.encoderStep = await open(files.encoderStep, "step");
     }
     if (parts !== "encoder") {
       sessions.decoderFirst = await open(files.decoderFirst, "first");
       sessions.decoderStep = await open(files.decoderStep, "step");
+      if (files.decoderFrame) sessions.decoderFrame = await open(files.decoderFrame, "frame");
     }
     return sessions;
   } catch (e) {
@@ -130,9 +146,12 @@ export async function encodeVideo(
 }
 
 /**
- * The same, with frames supplied chunk by chunk (1, then 4 at a time), so a long input is never held as one
- * float tensor: the image-to-video conditioning video is one image and zeros, a video-to-video input is
- * converted from bytes as it is needed.
+ * The same, with frames supplied as they are needed (one at a time, or 1 then 4 at a time for an unsplit
+ * model folder), so a long input is never held as one float tensor: the image-to-video conditioning video is
+ * one image and zeros, a video-to-video input is converted from bytes as it is needed.
+ *
+ * With a per-frame graph (models/wan/vae.ts) each chunk's 4 frames go through it one by one, writing their
+ * `features` straight into the 4 frame slots of the step graph's input, then the step graph encodes them.
  */
 export async function encodeFrames(
   sessions: VaeEncoderSessions,
@@ -154,12 +173,28 @@ export async function encodeFrames(
     return new ort.Tensor("float32", data, [1, 3, count, H, W]);
   };
   let latent: Float32Array | undefined;
-  const cache = new StreamingCache(sessions.encoderFirst, sessions.encoderStep, "encoder");
+  const cache = new VaeCache(sessions.encoderFirst, sessions.encoderStep, sessions.encoderFrame, "encoder");
+  /** The step graph's input [4, C, H/4, W/4] and a view of each frame, which the per-frame graph writes. */
+  let features: { all: ort.Tensor; frames: ort.Tensor[] } | undefined;
   try {
     for (let f = 0; f < F; f++) {
       opts.signal?.throwIfAborted();
-      const input = f === 0 ? chunk(0, 1) : chunk(1 + VAE_TEMPORAL_SCALE * (f - 1), VAE_TEMPORAL_SCALE);
-      const out = await cache.run({ video: input }, "latent");
+      const start = 1 + VAE_TEMPORAL_SCALE * (f - 1);
+      let out: ort.Tensor;
+      if (f === 0) {
+        const first = await sessions.encoderFirst.run({ video: chunk(0, 1) }, ["latent", ...cache.outputs]);
+        cache.seed(first);
+        out = first.latent as ort.Tensor;
+      } else if (!cache.frame) {
+        out = (await cache.step.run({ video: chunk(start, VAE_TEMPORAL_SCALE) }, { latent: null })).latent as ort.Tensor;
+      } else {
+        for (let k = 0; k < VAE_TEMPORAL_SCALE; k++) {
+          if (k > 0) opts.signal?.throwIfAborted();
+          const o = await cache.frame.run({ video: chunk(start + k, 1) }, { features: features?.frames[k] ?? null });
+          features ??= frameSlots(o.features as ort.Tensor, VAE_TEMPORAL_SCALE);
+        }
+        out = (await cache.step.run({ features: features!.all }, { latent: null })).latent as ort.Tensor;
+      }
       const [, z, t, lh, lw] = out.dims;
       if (t !== 1 || lh !== h || lw !== w) throw new Error(`encoder returned a latent of shape [${out.dims}]`);
       latent ??= new Float32Array(z * F * h * w);
@@ -174,6 +209,21 @@ export async function encodeFrames(
   return latent!;
 }
 
+/**
+ * A frames-first tensor [n, C, H', W'] for `n` outputs shaped like `frame` [1, C, H', W'], with a view of
+ * each frame to fetch into (frame 0 takes `frame`'s values).
+ */
+function frameSlots(frame: ort.Tensor, n: number): { all: ort.Tensor; frames: ort.Tensor[] } {
+  const data = new Float32Array(n * frame.size);
+  data.set(frame.data as Float32Array);
+  const [, ...rest] = frame.dims;
+  const frames = Array.from(
+    { length: n },
+    (_, k) => new ort.Tensor("float32", data.subarray(k * frame.size, (k + 1) * frame.size), frame.dims),
+  );
+  return { all: new ort.Tensor("float32", data, [n, ...rest]), frames };
+}
+
 export type DecodedChunk = {
   /** [3, t, 8h, 8w], clamped to [-1, 1]. */
   frames: Float32Array;
@@ -182,7 +232,10 @@ export type DecodedChunk = {
 
 /**
  * Decodes a NORMALISED latent [z, F, h, w] one latent frame at a time, yielding each chunk as it is ready:
- * 1 frame for latent 0, then 4 per latent (§3.3). `signal` is checked before every chunk.
+ * 1 frame for latent 0, then 4 per latent (§3.3). With a per-frame graph (models/wan/vae.ts) the step graph
+ * yields the 4 frames at the last upsampler's resolution, and the per-frame graph takes them to full
+ * resolution one at a time (reading each as a view of the step's output). `signal` is checked before every
+ * chunk and every frame.
  */
 export async function* decodeLatents(
   sessions: VaeDecoderSessions,
@@ -196,75 +249,50 @@ export async function* decodeLatents(
     throw new Error(`decodeLatents: ${latent.length} values do not form a latent of ${F}×${h}×${w} frames`);
   }
   const z = latent.length / (F * h * w);
-  const cache = new StreamingCache(sessions.decoderFirst, sessions.decoderStep, "decoder");
+  const [H, W] = [h * VAE_SPATIAL_SCALE, w * VAE_SPATIAL_SCALE];
+  const cache = new VaeCache(sessions.decoderFirst, sessions.decoderStep, sessions.decoderFrame, "decoder");
+  const checkVideo = (t: ort.Tensor, frames: number, f: number) => {
+    if (t.dims.length !== 5 || t.dims[2] !== frames || t.dims[3] !== H || t.dims[4] !== W) {
+      throw new Error(`decoder returned video of shape [${t.dims}] for latent frame ${f}`);
+    }
+  };
+  // Output buffers reused from call to call: the step's `features`, the per-frame graph's `video`.
+  let features: ort.Tensor | undefined;
+  let frameVideo: ort.Tensor | undefined;
   try {
     for (let f = 0; f < F; f++) {
       opts.signal?.throwIfAborted();
       const frame = new Float32Array(z * h * w);
       for (let c = 0; c < z; c++) frame.set(latent.subarray((c * F + f) * h * w, (c * F + f + 1) * h * w), c * h * w);
-      const out = await cache.run({ latent: new ort.Tensor("float32", frame, [1, z, 1, h, w]) }, "video");
-      const t = out.dims[2];
-      const expected = f === 0 ? 1 : VAE_TEMPORAL_SCALE;
-      if (t !== expected || out.dims[3] !== h * VAE_SPATIAL_SCALE || out.dims[4] !== w * VAE_SPATIAL_SCALE) {
-        throw new Error(`decoder returned video of shape [${out.dims}] for latent frame ${f}`);
+      const input = { latent: new ort.Tensor("float32", frame, [1, z, 1, h, w]) };
+      if (f === 0) {
+        const out = await sessions.decoderFirst.run(input, ["video", ...cache.outputs]);
+        cache.seed(out);
+        checkVideo(out.video as ort.Tensor, 1, f);
+        yield { frames: out.video.data as Float32Array, t: 1 };
+      } else if (!cache.frame) {
+        const video = (await cache.step.run(input, { video: null })).video as ort.Tensor;
+        checkVideo(video, VAE_TEMPORAL_SCALE, f);
+        yield { frames: video.data as Float32Array, t: VAE_TEMPORAL_SCALE };
+      } else {
+        features = (await cache.step.run(input, { features: features ?? null })).features as ort.Tensor;
+        const [T, ...rest] = features.dims;
+        if (T !== VAE_TEMPORAL_SCALE) throw new Error(`decoder step returned features of shape [${features.dims}]`);
+        const n = features.size / T;
+        const chunk = new Float32Array(3 * T * H * W);
+        for (let k = 0; k < T; k++) {
+          if (k > 0) opts.signal?.throwIfAborted();
+          const view = new ort.Tensor("float32", (features.data as Float32Array).subarray(k * n, (k + 1) * n), [1, ...rest]);
+          frameVideo = (await cache.frame.run({ features: view }, { video: frameVideo ?? null })).video as ort.Tensor;
+          checkVideo(frameVideo, 1, f);
+          const data = frameVideo.data as Float32Array;
+          for (let c = 0; c < 3; c++) chunk.set(data.subarray(c * H * W, (c + 1) * H * W), (c * T + k) * H * W);
+        }
+        yield { frames: chunk, t: T };
       }
-      yield { frames: out.data as Float32Array, t };
     }
   } finally {
     cache.dispose();
-  }
-}
-
-/**
- * The feature cache between a first-chunk graph and a step graph: `cache_out.<i>` of one call feeds
- * `cache_in.<i>` of the next. Step outputs go into a second, pre-allocated set of tensors, and the two sets
- * swap roles after every call.
- */
-class StreamingCache {
-  private current: ort.Tensor[] | undefined;
-  private spare: ort.Tensor[] | undefined;
-  private readonly slots: number[];
-
-  constructor(
-    private readonly first: ort.InferenceSession,
-    private readonly step: ort.InferenceSession,
-    what: string,
-  ) {
-    this.slots = first.outputNames
-      .map((n) => /^cache_out\.(\d+)$/.exec(n)?.[1])
-      .filter((i) => i !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
-    const missing = this.slots.filter(
-      (i) => !step.inputNames.includes(`cache_in.${i}`) || !step.outputNames.includes(`cache_out.${i}`),
-    );
-    if (!this.slots.length || missing.length || step.inputNames.length !== this.slots.length + 1) {
-      throw new Error(`the ${what} first and step graphs do not share one cache layout`);
-    }
-  }
-
-  /** Runs the next chunk; returns the output `main` (the caches are kept here). */
-  async run(feeds: Record<string, ort.Tensor>, main: string): Promise<ort.Tensor> {
-    const outNames = this.slots.map((i) => `cache_out.${i}`);
-    if (!this.current) {
-      const out = await this.first.run(feeds, [main, ...outNames]);
-      this.current = outNames.map((n) => out[n] as ort.Tensor);
-      return out[main] as ort.Tensor;
-    }
-    this.spare ??= this.current.map((t) => new ort.Tensor("float32", new Float32Array(t.size), t.dims));
-    const fetches: Record<string, ort.Tensor | null> = { [main]: null };
-    this.slots.forEach((i, k) => (fetches[`cache_out.${i}`] = this.spare![k]));
-    const inputs: Record<string, ort.Tensor> = { ...feeds };
-    this.slots.forEach((i, k) => (inputs[`cache_in.${i}`] = this.current![k]));
-    const out = await this.step.run(inputs, fetches);
-    [this.current, this.spare] = [this.spare, this.current];
-    return out[main] as ort.Tensor;
-  }
-
-  /** Drops both cache sets (the largest allocations of a decode). */
-  dispose(): void {
-    for (const t of [...(this.current ?? []), ...(this.spare ?? [])]) t.dispose?.();
-    this.current = this.spare = undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * Turns a Wan VAE checkpoint (a Diffusers `vae/` folder or one official-layout safetensors file) into the four
- * streaming graphs of vae.ts, saved side by side with ONE shared external-data file, so each weight is
- * stored once although two graphs use it.
+ * Turns a Wan VAE checkpoint (a Diffusers `vae/` folder or one official-layout safetensors file) into the six
+ * streaming graphs of vae.ts (first, per-frame and step graph per side), saved side by side with ONE shared
+ * external-data file, so each weight is stored once although two graphs use it.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -12,22 +12,31 @@ import { SafetensorsFile } from "../weights/safetensors.ts";
 import { WeightStore } from "../weights/store.ts";
 import {
   buildVaeDecoderFirst,
+  buildVaeDecoderFrame,
   buildVaeDecoderStep,
   buildVaeEncoderFirst,
+  buildVaeEncoderFrame,
   buildVaeEncoderStep,
   type VaeGraphOptions,
   type WanVaeConfig,
 } from "./vae.ts";
 import { isDiffusersVae, vaeConfigFromDiffusers, vaeConfigFromShapes, vaeKeyFromDiffusers } from "./vae-checkpoint.ts";
 
-export type VaeGraphName = "encoderFirst" | "encoderStep" | "decoderFirst" | "decoderStep";
-export type VaeGraphFiles = Record<VaeGraphName, string>;
+export type VaeGraphName = "encoderFirst" | "encoderFrame" | "encoderStep" | "decoderFirst" | "decoderStep" | "decoderFrame";
+/**
+ * A model folder's VAE graphs (manifest `vae.files`). The per-frame graphs are absent from folders converted
+ * before the per-frame split: their step graphs are unsplit, which lib/engine/vae.ts still runs.
+ */
+export type VaeGraphFiles = Record<Exclude<VaeGraphName, "encoderFrame" | "decoderFrame">, string> &
+  Partial<Record<"encoderFrame" | "decoderFrame", string>>;
 
-export const VAE_GRAPH_FILES: VaeGraphFiles = {
+export const VAE_GRAPH_FILES: Required<VaeGraphFiles> = {
   encoderFirst: "vae_encoder_first.onnx",
+  encoderFrame: "vae_encoder_frame.onnx",
   encoderStep: "vae_encoder_step.onnx",
   decoderFirst: "vae_decoder_first.onnx",
   decoderStep: "vae_decoder_step.onnx",
+  decoderFrame: "vae_decoder_frame.onnx",
 };
 export const VAE_DATA_FILE = "vae.onnx.data";
 
@@ -65,8 +74,9 @@ export async function openVaeCheckpoint(source: string): Promise<VaeCheckpoint> 
 }
 
 /**
- * Builds the four graphs. With `parts` only the encoder or decoder pair is built; the check that every
- * checkpoint tensor was used (naming any unexpected one) runs when both are.
+ * Builds the six graphs (four with `perFrame: false`: the unsplit first and step graphs). With `parts` only
+ * the encoder or decoder graphs are built; the check that every checkpoint tensor was used (naming any
+ * unexpected one) runs when both are.
  */
 export function buildVaeGraphs(
   store: WeightStore,
@@ -80,13 +90,16 @@ export function buildVaeGraphs(
     fn(g, new Params(g, store, "", "fp32"), cfg, opts);
     graphs[name] = g;
   };
+  const perFrame = opts.perFrame ?? true;
   if (parts.includes("encoder")) {
     build("encoderFirst", buildVaeEncoderFirst);
+    if (perFrame) build("encoderFrame", buildVaeEncoderFrame);
     build("encoderStep", buildVaeEncoderStep);
   }
   if (parts.includes("decoder")) {
     build("decoderFirst", buildVaeDecoderFirst);
     build("decoderStep", buildVaeDecoderStep);
+    if (perFrame) build("decoderFrame", buildVaeDecoderFrame);
   }
   if (parts.includes("encoder") && parts.includes("decoder")) store.assertAllUsed();
   return graphs;
@@ -96,7 +109,7 @@ export function buildVaeGraphs(
 export async function saveVaeGraphs(
   graphs: Partial<Record<VaeGraphName, GraphBuilder>>,
   dir: string,
-  files: VaeGraphFiles = VAE_GRAPH_FILES,
+  files: Required<VaeGraphFiles> = VAE_GRAPH_FILES,
   onInitializer?: (init: Initializer) => void,
 ): Promise<Partial<VaeGraphFiles>> {
   const data = new ExternalDataFile(dir, VAE_DATA_FILE);

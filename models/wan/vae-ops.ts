@@ -52,6 +52,20 @@ export class VideoOps {
     return this.layout === "ncthw" ? v.x : v.x.transpose([1, 0, 2, 3]).unsqueeze([0]);
   }
 
+  /**
+   * Frames-first [T, C, H, W] at the boundary between a step graph and a per-frame graph (vae.ts), whatever
+   * the internal layout: frame k is then one contiguous block, which the engine passes on without a copy.
+   */
+  fromFrames(x: Tensor, c: number, t: number): Act {
+    if (this.layout === "tchw") return { x, c, t };
+    return { x: t === 1 ? x.unsqueeze([2]) : x.transpose([1, 0, 2, 3]).unsqueeze([0]), c, t };
+  }
+
+  toFrames(v: Act): Tensor {
+    if (this.layout === "tchw") return v.x;
+    return v.t === 1 ? v.x.squeeze([2]) : v.x.squeeze([0]).transpose([1, 0, 2, 3]);
+  }
+
   // --- time axis ----------------------------------------------------------------------------------------
 
   concatTime(parts: Act[]): Act {
@@ -175,6 +189,10 @@ export class VideoOps {
     let stacked: Tensor;
     if (taps === 1) {
       stacked = span(firstTap).x;
+    } else if (tOut === 1 && taps === seq.t) {
+      // One output frame over the whole input (a one-frame chunk): the stack IS the input, tap-major, and no
+      // Gather copy is needed. The target shape is constant (0 = keep that dim), so no Shape node reads it.
+      stacked = seq.all().x.reshape([1, taps * cin, 0, 0]);
     } else {
       const xc = seq.all().x;
       const windows = Array.from({ length: tOut }, (_, j) => Array.from({ length: taps }, (_, i) => firstTap + i + s * j));
@@ -239,19 +257,21 @@ export class VideoOps {
 
 /**
  * A conv input seen as the time concatenation [lead, x] without building it unless needed: `lead` is the
- * cached frames, or (null) `leadFrames` zero frames (an empty cache / causal padding, §3.2). Frame ranges
- * that lie inside `x` are sliced from `x` directly, so e.g. the current-frame tap costs no copy.
+ * cached frames (one tensor, or one per frame in the per-frame graphs), or (null) `leadFrames` zero frames
+ * (an empty cache / causal padding, §3.2). Frame ranges that lie inside `x` are sliced from `x` directly,
+ * so e.g. the current-frame tap costs no copy; the full input is one Concat however many parts.
  */
 export class TimeSeq {
   private materialised: Act | undefined;
 
   constructor(
     private readonly ops: VideoOps,
-    private readonly lead: Act | null,
+    private readonly lead: readonly Act[] | null,
     private readonly leadFrames: number,
     readonly x: Act,
   ) {
-    if (lead && lead.t !== leadFrames) throw new Error(`cache has ${lead.t} frames, expected ${leadFrames}`);
+    const t = lead?.reduce((a, p) => a + p.t, 0);
+    if (t !== undefined && t !== leadFrames) throw new Error(`cache has ${t} frames, expected ${leadFrames}`);
   }
 
   get t(): number {
@@ -265,7 +285,7 @@ export class TimeSeq {
 
   all(): Act {
     this.materialised ??= this.lead
-      ? this.ops.concatTime([this.lead, this.x])
+      ? this.ops.concatTime([...this.lead, this.x])
       : this.leadFrames
         ? this.ops.padTimeFront(this.x, this.leadFrames)
         : this.x;
@@ -274,6 +294,12 @@ export class TimeSeq {
 
   frames(start: number, end: number, step = 1): Act {
     if (start >= this.leadFrames) return this.ops.sliceTime(this.x, start - this.leadFrames, end - this.leadFrames, step);
+    // A range inside one cached part (a per-frame graph's single frames) is sliced from that part alone.
+    let offset = 0;
+    for (const part of this.lead ?? []) {
+      if (start >= offset && end <= offset + part.t) return this.ops.sliceTime(part, start - offset, end - offset, step);
+      offset += part.t;
+    }
     return this.ops.sliceTime(this.all(), start, end, step);
   }
 

@@ -4,26 +4,55 @@
  * (normalisation). Module paths are the official checkpoint names (`decoder.upsamples.4.residual.2`);
  * Diffusers checkpoints are renamed on load (vae-checkpoint.ts).
  *
- * Four graphs (§3.3 "Streaming/ONNX recipe"): the official code runs the encoder on frame 0 and then on
- * chunks of 4 frames, and the decoder on one latent frame at a time, carrying a feature cache between calls.
- * Here the cache is explicit: every cached conv is a slot with a `cache_in.<i>` input (step graphs) and a
- * `cache_out.<i>` output (all graphs), in the fixed order of `vaeCacheSlots`. Two equivalences make two
- * graphs per side enough: a 1-frame cache c equals the 2-frame cache [0, c], and the sentinel 'Rep' equals a
- * zero cache. So the first-chunk graph emits every cache zero-pre-padded to 2 frames (the upsample3d slots as
- * zeros), and the step graph always takes 2-frame caches (the encoder's downsample3d slots hold 1 frame).
+ * The official code runs the encoder on frame 0 and then on chunks of 4 frames, and the decoder on one latent
+ * frame at a time, carrying a feature cache between calls (§3.3). Here the cache is explicit: every cached
+ * conv is a slot with `cache_in.<i>` inputs (all graphs but the first) and a `cache_out.<i>` output (all
+ * graphs), numbered in the official `feat_idx` order of `vaeCacheSlots`. Two equivalences make one first
+ * graph per side enough: a 1-frame cache c equals the 2-frame cache [0, c], and the sentinel 'Rep' equals a
+ * zero cache (§3.3 "Streaming/ONNX recipe").
  *
- *   encoder first  video [1,3,1,H,W] in [-1,1]            → latent [1,z,1,H/8,W/8] normalised, cache_out.*
- *   encoder step   video [1,3,4,H,W], cache_in.*           → latent [1,z,1,H/8,W/8], cache_out.*
- *   decoder first  latent [1,z,1,h,w] normalised           → video [1,3,1,8h,8w] clamped, cache_out.*
- *   decoder step   latent [1,z,1,h,w], cache_in.*          → video [1,3,4,8h,8w] clamped, cache_out.*
+ * Per-frame split (memory). Chunking matters only at the temporal resamplers: every other layer is a causal
+ * conv with a cache or a per-frame op, and for those "chunked processing equals one causal pass" (§3.3). So
+ * the high-resolution layers — in the encoder everything before the first downsample3d's `time_conv`, in the
+ * decoder everything after the last upsample3d's `time_conv` — run ONE frame per call instead of four, in a
+ * per-frame graph whose slots (`perFrame` in `vaeCacheSlots`: encoder 0–8, decoder 19–31 for Wan 2.1) carry
+ * their state from frame to frame. The step graph keeps the low-resolution rest and the other slots:
  *
- * Cache tensors are [1, C, F, H', W'] with the Conv 3-D variant and [F, C, H', W'] (frames first) with the
- * 2-D variants — the internal layout of each (vae-ops.ts); a first graph and a step graph built with the
- * same variant always agree. Debug builds add `encoder_out` / `mean_raw` (encoder) and `video_unclamped`
- * (decoder) outputs, which the goldens record per chunk.
+ *   encoder first  video [1,3,1,H,W] in [-1,1]              → latent [1,z,1,H/8,W/8] normalised, all slots
+ *   encoder frame  video [1,3,1,H,W], per-frame slots        → features [1,192,H/4,W/4], per-frame slots
+ *   encoder step   features [4,192,H/4,W/4], other slots     → latent [1,z,1,H/8,W/8], other slots
+ *   decoder first  latent [1,z,1,h,w] normalised             → video [1,3,1,8h,8w] clamped, all slots
+ *   decoder step   latent [1,z,1,h,w], other slots           → features [4,384,2h,2w], other slots
+ *   decoder frame  features [1,384,2h,2w], per-frame slots   → video [1,3,1,8h,8w] clamped, per-frame slots
+ *
+ * (Channels for Wan 2.1, `vaeSplitFeatures`.) The cut lies inside a resampler on both sides — after the
+ * encoder's spatial downsampling conv, before the decoder's nearest ×2 + conv — so the 4-frame tensors stay at
+ * the lower resolution. `features` are frames-first [T, C, H', W'] in every variant, so the engine passes
+ * frame k between the graphs as a view, without copying. The first graphs still run the whole network: their
+ * single frame already is one frame per call, and with an empty cache they skip the taps that see only
+ * zeros, which the per-frame graph fed a zero cache would compute; the price is a second copy of the
+ * per-frame part's weights in memory (about 32 MB).
+ *
+ * Slot tensors. A per-frame slot's state is the last two input frames of its conv, passed as two single-frame
+ * inputs `cache_in.<i>.0` (older) and `cache_in.<i>.1` (newer); the graph returns only the frame it consumed
+ * now as `cache_out.<i>`, which becomes the next call's `.1` while `.1` becomes `.0` — so the engine rotates
+ * three frame buffers per slot and never copies a frame. A first graph emits a per-frame slot as that single
+ * frame too (the one before it is zero). Every other slot is one tensor `cache_in.<i>` → `cache_out.<i>` of
+ * `frames` frames (the first graphs zero-pre-pad to 2 frames; the upsample3d slots are zeros; the encoder's
+ * downsample3d slots hold 1 frame). Cache tensors are [1, C, F, H', W'] with the Conv 3-D variant and
+ * [F, C, H', W'] (frames first) with the 2-D variants — the internal layout of each (vae-ops.ts); graphs built
+ * with the same variant always agree.
+ *
+ * `perFrame: false` builds the unsplit form instead — first graph plus a step graph through the whole network
+ * (4 frames at full resolution, every slot one tensor): the graph set of model folders converted before the
+ * split, which the engine still runs, and the reference the tests compare the split against.
+ *
+ * Debug builds add `encoder_out` / `mean_raw` (encoder first/step) and `video_unclamped` (decoder first,
+ * frame, unsplit step) outputs, which the goldens record per chunk.
  */
 import type { Dim } from "../graph/tensor.ts";
 import type { GraphBuilder } from "../graph/builder.ts";
+import { writeOutputsDirectly } from "../graph/direct-outputs.ts";
 import { multiHeadAttention, type Params } from "../nn.ts";
 import { TimeSeq, VideoOps, type Act, type VaeConvVariant } from "./vae-ops.ts";
 
@@ -66,6 +95,8 @@ const CACHE_T = 2;
 export type VaeGraphOptions = {
   /** Implementation of the 3-tap temporal convs (vae-ops.ts); all are exact. */
   conv?: VaeConvVariant;
+  /** Run the full-resolution layers one frame per call in separate per-frame graphs (default true; see above). */
+  perFrame?: boolean;
   /** Also output the per-chunk intermediates the goldens record. */
   debug?: boolean;
 };
@@ -74,7 +105,8 @@ export type VaeGraphOptions = {
  * Fastest on CPU in bench/vae.ts (real-size decoder, 9 frames of 240×416, ORT 1.30, 2 Zen 4 cores shared
  * with other jobs): stack2d 40–42 s (77–82 CPU-seconds), taps2d 42 s (81–89), conv3d 48 s (91–100). ORT runs
  * 2-D convs in its blocked NCHWc kernels; 3-D convs fall back to im2col + GEMM. Every variant passes the
- * parity tests.
+ * parity tests. (Measured with the unsplit graphs; with the per-frame split stack2d decodes that in 38 s,
+ * 75 CPU-seconds; taps2d in the per-frame graph needs as much memory there, 1.5 GB at 480×832, and 3% more time.)
  */
 export const DEFAULT_VAE_CONV: VaeConvVariant = "stack2d";
 
@@ -154,6 +186,33 @@ export function decoderLayers(cfg: WanVaeConfig): VaeLayer[] {
   return layers;
 }
 
+/** Index in `encoder.downsamples` of the first downsample3d: its `time_conv` starts the chunked part. */
+function encoderSplit(layers: VaeLayer[]): number {
+  const i = layers.findIndex((l) => l.kind === "down3d");
+  if (i < 0) throw new Error("the VAE encoder has no temporal downsampler");
+  return i;
+}
+
+/** Index in `decoder.upsamples` of the last upsample3d: the per-frame part starts after it. */
+function decoderSplit(layers: VaeLayer[]): number {
+  const i = layers.findLastIndex((l) => l.kind === "up3d");
+  if (i < 0) throw new Error("the VAE decoder has no temporal upsampler");
+  return i;
+}
+
+/**
+ * The `features` tensor between a step graph and a per-frame graph: channels, and the spatial size relative
+ * to the graph input. Encoder: after the first downsample3d's spatial conv, 192 ch at H/4 for Wan 2.1;
+ * decoder: after the last upsample3d's `time_conv`, before its spatial half, 384 ch at 2h.
+ */
+export function vaeSplitFeatures(cfg: WanVaeConfig, side: "encoder" | "decoder"): { channels: number; scale: number } {
+  const layers = side === "encoder" ? encoderLayers(cfg) : decoderLayers(cfg);
+  const split = side === "encoder" ? encoderSplit(layers) : decoderSplit(layers);
+  const at = layers[split] as { dim: number };
+  if (side === "encoder") return { channels: at.dim, scale: 2 ** -layers.slice(0, split + 1).filter((l) => l.kind !== "res").length };
+  return { channels: at.dim, scale: 2 ** layers.slice(0, split).filter((l) => l.kind !== "res").length };
+}
+
 export type VaeCacheSlot = {
   index: number;
   /** The module whose input the slot caches (official name). */
@@ -163,17 +222,24 @@ export type VaeCacheSlot = {
   frames: number;
   /** Spatial size relative to the graph's input: the video H×W (encoder, ≤ 1) or the latent h×w (decoder, ≥ 1). */
   scale: number;
+  /**
+   * In the per-frame part: encoder layers before the first downsample3d's `time_conv`, decoder layers after
+   * the last upsample3d (module doc). Its state travels as single frames in the split graph set.
+   */
+  perFrame: boolean;
 };
 
 /**
  * The cache slots in graph order — the official `feat_idx` order (§3.3 slot table): encoder 24 slots, decoder
- * 32 for the Wan 2.1 configuration. Cache memory per slot = channels · frames · (scale·H) · (scale·W) floats.
+ * 32 for the Wan 2.1 configuration, of which encoder 0–8 and decoder 19–31 are per-frame. Cache memory per
+ * slot = channels · frames · (scale·H) · (scale·W) floats.
  */
 export function vaeCacheSlots(cfg: WanVaeConfig, side: "encoder" | "decoder"): VaeCacheSlot[] {
   const slots: VaeCacheSlot[] = [];
   let scale = 1;
+  let perFrame = side === "encoder";
   const add = (module: string, channels: number, frames = CACHE_T) =>
-    slots.push({ index: slots.length, module, channels, frames, scale });
+    slots.push({ index: slots.length, module, channels, frames, scale, perFrame });
   const res = (path: string, inDim: number, outDim: number) => {
     add(`${path}.residual.2`, inDim);
     add(`${path}.residual.6`, outDim);
@@ -190,22 +256,28 @@ export function vaeCacheSlots(cfg: WanVaeConfig, side: "encoder" | "decoder"): V
       if (l.kind === "res") res(path, l.inDim, l.outDim);
       else if (l.kind === "down2d" || l.kind === "down3d") {
         scale /= 2;
-        if (l.kind === "down3d") add(`${path}.time_conv`, l.dim, 1);
+        if (l.kind === "down3d") {
+          perFrame = false;
+          add(`${path}.time_conv`, l.dim, 1);
+        }
       }
     }
     middle(dims[dims.length - 1]);
     add("encoder.head.2", dims[dims.length - 1]);
   } else {
     const dims = decoderDims(cfg);
+    const layers = decoderLayers(cfg);
+    const split = decoderSplit(layers);
     add("decoder.conv1", cfg.zDim);
     middle(dims[0]);
-    for (const l of decoderLayers(cfg)) {
+    for (const l of layers) {
       const path = `decoder.upsamples.${l.index}`;
       if (l.kind === "res") res(path, l.inDim, l.outDim);
       else if (l.kind === "up3d" || l.kind === "up2d") {
         if (l.kind === "up3d") add(`${path}.time_conv`, l.dim);
         scale *= 2;
       }
+      if (l.index === split) perFrame = true;
     }
     add("decoder.head.2", dims[dims.length - 1]);
   }
@@ -277,25 +349,39 @@ export function vaeParameterShapes(cfg: WanVaeConfig): Map<string, number[]> {
 
 // --- the explicit feature cache ------------------------------------------------------------------------------
 
-type Mode = "first" | "step";
+/** Which graph is being built: a first graph (no cache inputs), a step graph, or a per-frame graph. */
+type Mode = "first" | "step" | "frame";
 
 /**
- * Hands out the cache slots in order while a graph is built, checking each against `vaeCacheSlots`: in a
- * step graph a slot is a `cache_in.<i>` input; in every graph it ends as a `cache_out.<i>` output.
+ * The layers a graph computes: the whole network (first graphs; unsplit step graphs), the chunked part
+ * (split step graphs) or the per-frame part (per-frame graphs) — module doc.
+ */
+type Part = "whole" | "chunk" | "frame";
+
+/**
+ * Hands out the cache slots in order while a graph is built, checking each against `vaeCacheSlots`: outside
+ * a first graph a slot is a `cache_in.<i>` input (or `.0`/`.1` for a per-frame slot); in every graph it ends
+ * as a `cache_out.<i>` output.
  */
 class CacheSlots {
   private next = 0;
+  private readonly expected: VaeCacheSlot[];
 
   constructor(
     private readonly g: GraphBuilder,
     private readonly ops: VideoOps,
-    private readonly expected: VaeCacheSlot[],
+    all: VaeCacheSlot[],
     private readonly mode: Mode,
-    /** Symbolic name of the graph input's height/width, and whether caches scale down (encoder) or up. */
+    part: Part,
+    /** Whether per-frame slots travel as single frames (the split graph set). */
+    private readonly split: boolean,
+    /** Symbolic names of the graph input's height/width, which the slot scales multiply. */
     private readonly base: { h: string; w: string },
-  ) {}
+  ) {
+    this.expected = part === "whole" ? all : all.filter((s) => s.perFrame === (part === "frame"));
+  }
 
-  take(module: string, channels: number, frames: number): { index: number; cache: Act | null } {
+  take(module: string, channels: number, frames: number): { index: number; cache: Act[] | null; single: boolean } {
     const slot = this.expected[this.next];
     if (!slot || slot.module !== module || slot.channels !== channels || slot.frames !== frames) {
       throw new Error(
@@ -305,15 +391,26 @@ class CacheSlots {
       );
     }
     this.next++;
-    if (this.mode === "first") return { index: slot.index, cache: null };
-    const x = this.g.input(`cache_in.${slot.index}`, "float32", this.dims(slot));
-    return { index: slot.index, cache: { x, c: channels, t: frames } };
+    const single = this.single(slot);
+    if (this.mode === "first") return { index: slot.index, cache: null, single };
+    if (!single) {
+      const x = this.g.input(`cache_in.${slot.index}`, "float32", this.dims(slot, frames));
+      return { index: slot.index, cache: [{ x, c: channels, t: frames }], single };
+    }
+    // Oldest first: `.0` is frame t−2, `.1` frame t−1 of the conv's input.
+    const cache = Array.from({ length: frames }, (_, k) => ({
+      x: this.g.input(`cache_in.${slot.index}.${k}`, "float32", this.dims(slot, 1)),
+      c: channels,
+      t: 1,
+    }));
+    return { index: slot.index, cache, single };
   }
 
   emit(index: number, v: Act): void {
-    const slot = this.expected[index];
-    if (v.t !== slot.frames) throw new Error(`VAE cache slot ${index}: emitting ${v.t} frames, expected ${slot.frames}`);
-    this.g.output(v.x, `cache_out.${index}`, this.dims(slot));
+    const slot = this.expected.find((s) => s.index === index)!;
+    const frames = this.single(slot) ? 1 : slot.frames;
+    if (v.t !== frames) throw new Error(`VAE cache slot ${index}: emitting ${v.t} frames, expected ${frames}`);
+    this.g.output(v.x, `cache_out.${index}`, this.dims(slot, frames));
   }
 
   finish(): void {
@@ -322,10 +419,14 @@ class CacheSlots {
     }
   }
 
-  private dims(slot: VaeCacheSlot): Dim[] {
+  private single(slot: VaeCacheSlot): boolean {
+    return this.split && slot.perFrame;
+  }
+
+  private dims(slot: VaeCacheSlot, frames: number): Dim[] {
     const h = scaledDim(this.base.h, slot.scale);
     const w = scaledDim(this.base.w, slot.scale);
-    return this.ops.layout === "ncthw" ? [1, slot.channels, slot.frames, h, w] : [slot.frames, slot.channels, h, w];
+    return this.ops.layout === "ncthw" ? [1, slot.channels, frames, h, w] : [frames, slot.channels, h, w];
   }
 }
 
@@ -335,19 +436,20 @@ function scaledDim(name: string, scale: number): string {
 }
 
 /** What the blocks share while one graph is built. */
-type Ctx = { g: GraphBuilder; ops: VideoOps; mode: Mode; slots: CacheSlots };
+type Ctx = { g: GraphBuilder; ops: VideoOps; mode: Mode; part: Part; slots: CacheSlots };
 
 // --- building blocks (§3.2) ------------------------------------------------------------------------------------
 
 /**
  * CausalConv3d with a cache slot: the conv sees concat(cache or 2 zero frames, x) with no temporal padding,
  * and the slot then keeps the last 2 frames of that input — which is the official rule in every case
- * (x[-2:] when x has ≥ 2 frames, [previous last frame, x] or [0, x] when it has one, §3.3).
+ * (x[-2:] when x has ≥ 2 frames, [previous last frame, x] or [0, x] when it has one, §3.3). A per-frame slot
+ * emits only x (one frame): the engine already holds the frame before it.
  */
 function causalConv(m: Ctx, p: Params, x: Act, cout: number, kernel: [number, number, number]): Act {
   const slot = m.slots.take(p.path, x.c, CACHE_T);
   const seq = new TimeSeq(m.ops, slot.cache, CACHE_T, x);
-  m.slots.emit(slot.index, seq.last(CACHE_T));
+  m.slots.emit(slot.index, slot.single ? x : seq.last(CACHE_T));
   return m.ops.temporalConv(p, seq, { cout, kernel });
 }
 
@@ -393,79 +495,141 @@ function head(m: Ctx, p: Params, x: Act, cout: number): Act {
   return causalConv(m, p.sub(2), y, cout, [3, 3, 3]);
 }
 
+/** Downsamplers' spatial half (§3.2): zero-pad right and bottom by 1, then a stride-2 3×3 conv per frame. */
+function spatialDownsample(m: Ctx, p: Params, x: Act, dim: number): Act {
+  return m.ops.frameConv(p.sub("resample").sub(1), x, { cout: dim, stride: 2, pads: [0, 0, 1, 1] });
+}
+
 /**
- * Resample (§3.2). Downsamplers: zero-pad right and bottom by 1, then a stride-2 3×3 conv per frame;
- * downsample3d then halves time with `time_conv` (3×1×1, stride 2) over [last cached frame, x], except on
- * the first chunk, whose single frame is only cached. Upsamplers: upsample3d first doubles time with the
- * causal `time_conv` (C → 2C, channel halves interleaved in time) — skipped on the first latent, whose slot
- * becomes 'Rep' ≡ zeros — then nearest ×2 and a 3×3 conv C → C/2 per frame.
+ * downsample3d's temporal half (§3.2, §3.3): `time_conv` (3×1×1, stride 2) over [last cached frame, x] halves
+ * time, except on the first chunk, whose single frame is only cached.
  */
-function resample(m: Ctx, p: Params, x: Act, kind: "down2d" | "down3d" | "up2d" | "up3d", dim: number): Act {
-  if (kind === "down2d" || kind === "down3d") {
-    const xd = m.ops.frameConv(p.sub("resample").sub(1), x, { cout: dim, stride: 2, pads: [0, 0, 1, 1] });
-    if (kind === "down2d") return xd;
-    const slot = m.slots.take(p.sub("time_conv").path, dim, 1);
-    m.slots.emit(slot.index, m.ops.sliceTime(xd, xd.t - 1, xd.t));
-    if (!slot.cache) return xd;
-    return m.ops.temporalConv(p.sub("time_conv"), new TimeSeq(m.ops, slot.cache, 1, xd), {
-      cout: dim,
-      kernel: [3, 1, 1],
-      tStride: 2,
-    });
+function temporalDownsample(m: Ctx, p: Params, xd: Act, dim: number): Act {
+  const slot = m.slots.take(p.sub("time_conv").path, dim, 1);
+  m.slots.emit(slot.index, m.ops.sliceTime(xd, xd.t - 1, xd.t));
+  if (!slot.cache) return xd;
+  return m.ops.temporalConv(p.sub("time_conv"), new TimeSeq(m.ops, slot.cache, 1, xd), {
+    cout: dim,
+    kernel: [3, 1, 1],
+    tStride: 2,
+  });
+}
+
+/**
+ * upsample3d's temporal half (§3.2, §3.3): the causal `time_conv` (C → 2C, channel halves interleaved in
+ * time) doubles time — skipped on the first latent, whose slot becomes 'Rep' ≡ zeros.
+ */
+function temporalUpsample(m: Ctx, p: Params, x: Act, dim: number): Act {
+  if (m.mode === "first") {
+    const slot = m.slots.take(p.sub("time_conv").path, dim, CACHE_T);
+    m.slots.emit(slot.index, m.ops.zerosLike(x, CACHE_T));
+    return x;
   }
-  if (kind === "up3d") {
-    if (m.mode === "first") {
-      const slot = m.slots.take(p.sub("time_conv").path, dim, CACHE_T);
-      m.slots.emit(slot.index, m.ops.zerosLike(x, CACHE_T));
-    } else {
-      x = m.ops.interleaveChannelHalvesInTime(causalConv(m, p.sub("time_conv"), x, 2 * dim, [3, 1, 1]));
-    }
-  }
+  return m.ops.interleaveChannelHalvesInTime(causalConv(m, p.sub("time_conv"), x, 2 * dim, [3, 1, 1]));
+}
+
+/** Upsamplers' spatial half (§3.2): nearest ×2 and a 3×3 conv C → C/2, per frame. */
+function spatialUpsample(m: Ctx, p: Params, x: Act, dim: number): Act {
   const up = m.ops.upsampleNearest2x(x);
   return m.ops.frameConv(p.sub("resample").sub(1), up, { cout: dim / 2, stride: 1, pads: [1, 1, 1, 1] });
+}
+
+/** Resample (§3.2): a downsampler's spatial then (downsample3d) temporal half; an upsampler's temporal (upsample3d) then spatial half. */
+function resample(m: Ctx, p: Params, x: Act, kind: "down2d" | "down3d" | "up2d" | "up3d", dim: number): Act {
+  if (kind === "down2d" || kind === "down3d") {
+    const xd = spatialDownsample(m, p, x, dim);
+    return kind === "down3d" ? temporalDownsample(m, p, xd, dim) : xd;
+  }
+  return spatialUpsample(m, p, kind === "up3d" ? temporalUpsample(m, p, x, dim) : x, dim);
 }
 
 function layer(m: Ctx, p: Params, l: VaeLayer, x: Act): Act {
   return l.kind === "res" ? residualBlock(m, p, x, l.inDim, l.outDim) : resample(m, p, x, l.kind, l.dim);
 }
 
-/** Encoder3d (§3.1 encoder table): conv1, downsamples, middle, head → 2·z channels. */
+/**
+ * Encoder3d (§3.1 encoder table): conv1, downsamples, middle, head → 2·z channels. The per-frame part ends
+ * inside the first downsample3d, after its spatial conv: only its `time_conv` mixes frames.
+ */
 function encoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
-  x = m.g.scope("conv1", () => causalConv(m, p.sub("conv1"), x, cfg.baseDim, [3, 3, 3]));
-  for (const l of encoderLayers(cfg)) {
-    x = m.g.scope(`downsamples.${l.index}`, () => layer(m, p.sub("downsamples").sub(l.index), l, x));
+  const layers = encoderLayers(cfg);
+  const split = encoderSplit(layers);
+  const at = layers[split] as { index: number; dim: number };
+  const down = (l: { index: number }, fn: (q: Params) => Act) =>
+    m.g.scope(`downsamples.${l.index}`, () => fn(p.sub("downsamples").sub(l.index)));
+  if (m.part !== "chunk") {
+    x = m.g.scope("conv1", () => causalConv(m, p.sub("conv1"), x, cfg.baseDim, [3, 3, 3]));
+    for (const l of layers.slice(0, split)) x = down(l, (q) => layer(m, q, l, x));
+    x = down(at, (q) => spatialDownsample(m, q, x, at.dim));
+    if (m.part === "frame") return x;
   }
+  x = down(at, (q) => temporalDownsample(m, q, x, at.dim));
+  for (const l of layers.slice(split + 1)) x = down(l, (q) => layer(m, q, l, x));
   x = m.g.scope("middle", () => middle(m, p.sub("middle"), x));
   return m.g.scope("head", () => head(m, p.sub("head"), x, 2 * cfg.zDim));
 }
 
-/** Decoder3d (§3.1 decoder table): conv1, middle, upsamples, head → 3 channels. */
+/**
+ * Decoder3d (§3.1 decoder table): conv1, middle, upsamples, head → 3 channels. The per-frame part starts
+ * inside the last upsample3d, after its `time_conv`: its spatial half (nearest ×2 + conv) is per frame, and
+ * running it there keeps the step graph's largest tensors at half the resolution.
+ */
 function decoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
   const dims = decoderDims(cfg);
-  x = m.g.scope("conv1", () => causalConv(m, p.sub("conv1"), x, dims[0], [3, 3, 3]));
-  x = m.g.scope("middle", () => middle(m, p.sub("middle"), x));
-  for (const l of decoderLayers(cfg)) {
-    x = m.g.scope(`upsamples.${l.index}`, () => layer(m, p.sub("upsamples").sub(l.index), l, x));
+  const layers = decoderLayers(cfg);
+  const split = decoderSplit(layers);
+  const at = layers[split] as { index: number; dim: number };
+  const up = (l: { index: number }, fn: (q: Params) => Act) =>
+    m.g.scope(`upsamples.${l.index}`, () => fn(p.sub("upsamples").sub(l.index)));
+  if (m.part !== "frame") {
+    x = m.g.scope("conv1", () => causalConv(m, p.sub("conv1"), x, dims[0], [3, 3, 3]));
+    x = m.g.scope("middle", () => middle(m, p.sub("middle"), x));
+    for (const l of layers.slice(0, split)) x = up(l, (q) => layer(m, q, l, x));
+    x = up(at, (q) => temporalUpsample(m, q, x, at.dim));
+    if (m.part === "chunk") return x;
   }
+  x = up(at, (q) => spatialUpsample(m, q, x, at.dim));
+  for (const l of layers.slice(split + 1)) x = up(l, (q) => layer(m, q, l, x));
   return m.g.scope("head", () => head(m, p.sub("head"), x, 3));
 }
 
-// --- the four graphs (§3.3) -------------------------------------------------------------------------------
+// --- the graphs (§3.3) ------------------------------------------------------------------------------------
 
 function context(g: GraphBuilder, cfg: WanVaeConfig, side: "encoder" | "decoder", mode: Mode, opts: VaeGraphOptions): Ctx {
   validateVaeConfig(cfg);
+  const split = opts.perFrame ?? true;
+  if (mode === "frame" && !split) throw new Error("per-frame VAE graphs exist only in the split graph set (perFrame: true)");
+  const part: Part = mode === "first" ? "whole" : mode === "frame" ? "frame" : split ? "chunk" : "whole";
   const ops = new VideoOps(g, opts.conv ?? DEFAULT_VAE_CONV);
-  const slots = new CacheSlots(g, ops, vaeCacheSlots(cfg, side), mode, { h: "height", w: "width" });
-  return { g, ops, mode, slots };
+  const slots = new CacheSlots(g, ops, vaeCacheSlots(cfg, side), mode, part, split, { h: "height", w: "width" });
+  return { g, ops, mode, part, slots };
+}
+
+/** Frames a graph takes (encoder) or yields (decoder) per call: 4 for a step graph, else 1. */
+function framesPerCall(mode: Mode): number {
+  return mode === "step" ? VAE_CHUNK_FRAMES : 1;
+}
+
+/** `features` dims: frames-first, spatial sizes relative to the graph's height/width. */
+function featureDims(frames: number, f: { channels: number; scale: number }): Dim[] {
+  return [frames, f.channels, scaledDim("height", f.scale), scaledDim("width", f.scale)];
 }
 
 function buildEncoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode, opts: VaeGraphOptions): void {
   const m = context(g, cfg, "encoder", mode, opts);
-  const frames = mode === "first" ? 1 : VAE_CHUNK_FRAMES;
+  const frames = framesPerCall(mode);
   const s = vaeSpatialScale(cfg);
-  const video = g.input("video", "float32", [1, 3, frames, "height", "width"]);
-  const out = g.scope("encoder", () => encoder(m, p.sub("encoder"), cfg, m.ops.fromNCTHW(video, 3, frames)));
+  const f = vaeSplitFeatures(cfg, "encoder");
+  const x =
+    m.part === "chunk"
+      ? m.ops.fromFrames(g.input("features", "float32", featureDims(frames, f)), f.channels, frames)
+      : m.ops.fromNCTHW(g.input("video", "float32", [1, 3, frames, "height", "width"]), 3, frames);
+  const out = g.scope("encoder", () => encoder(m, p.sub("encoder"), cfg, x));
   m.slots.finish();
+  if (m.part === "frame") {
+    g.output(m.ops.toFrames(out), "features", featureDims(1, f));
+    return;
+  }
   if (out.t !== 1) throw new Error(`encoder ${mode} graph yields ${out.t} latent frames, expected 1`);
   // The 1×1×1 quant conv (`conv1`) is per frame, so applying it per chunk equals applying it after concatenation.
   const moments = g.scope("conv1", () => m.ops.pointConv(p.sub("conv1"), out, 2 * cfg.zDim));
@@ -483,39 +647,64 @@ function buildEncoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode,
 
 function buildDecoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode, opts: VaeGraphOptions): void {
   const m = context(g, cfg, "decoder", mode, opts);
+  const frames = framesPerCall(mode);
   const s = vaeSpatialScale(cfg);
-  const latent = g.input("latent", "float32", [1, cfg.zDim, 1, "height", "width"]);
-  const z = m.ops.fromNCTHW(latent, cfg.zDim, 1);
-  // §3.4: μ = z·std + mean, computed as the official code does: z / (1/std) + mean with 1/std in float32.
-  const invStd = cfg.latentsStd.map((s) => Math.fround(1 / Math.fround(s)));
-  const mu: Act = { ...z, x: z.x.div(m.ops.channelConstant(invStd)).add(m.ops.channelConstant(cfg.latentsMean)) };
-  const x = g.scope("conv2", () => m.ops.pointConv(p.sub("conv2"), mu, cfg.zDim));
+  const f = vaeSplitFeatures(cfg, "decoder");
+  let x: Act;
+  if (m.part === "frame") {
+    x = m.ops.fromFrames(g.input("features", "float32", featureDims(1, f)), f.channels, 1);
+  } else {
+    const latent = g.input("latent", "float32", [1, cfg.zDim, 1, "height", "width"]);
+    const z = m.ops.fromNCTHW(latent, cfg.zDim, 1);
+    // §3.4: μ = z·std + mean, computed as the official code does: z / (1/std) + mean with 1/std in float32.
+    const invStd = cfg.latentsStd.map((s) => Math.fround(1 / Math.fround(s)));
+    const mu: Act = { ...z, x: z.x.div(m.ops.channelConstant(invStd)).add(m.ops.channelConstant(cfg.latentsMean)) };
+    x = g.scope("conv2", () => m.ops.pointConv(p.sub("conv2"), mu, cfg.zDim));
+  }
   const out = g.scope("decoder", () => decoder(m, p.sub("decoder"), cfg, x));
   m.slots.finish();
-  const frames = mode === "first" ? 1 : VAE_CHUNK_FRAMES;
   if (out.t !== frames) throw new Error(`decoder ${mode} graph yields ${out.t} frames, expected ${frames}`);
+  if (m.part === "chunk") {
+    g.output(m.ops.toFrames(out), "features", featureDims(frames, f));
+    return;
+  }
   const videoDims: Dim[] = [1, 3, frames, `height*${s}`, `width*${s}`];
   const unclamped = m.ops.toNCTHW(out);
   g.output(unclamped.clip(-1, 1), "video", videoDims);
   if (opts.debug) g.output(unclamped, "video_unclamped", videoDims);
 }
 
-/** Encoder graph for frame 0 alone: `video` [1,3,1,H,W] → normalised `latent` + `cache_out.*`. */
-export function buildVaeEncoderFirst(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
-  buildEncoder(g, p, cfg, "first", opts);
+/**
+ * Every graph ends with its outputs written by the nodes that compute them (graph/direct-outputs.ts): else
+ * each cache slot's value would stay allocated until the end of the run.
+ */
+function build(fn: typeof buildEncoder, mode: Mode) {
+  return (g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void => {
+    fn(g, p, cfg, mode, opts);
+    writeOutputsDirectly(g);
+  };
 }
 
-/** Encoder graph for each later chunk of 4 frames: `video` [1,3,4,H,W] + `cache_in.*` → `latent` + `cache_out.*`. */
-export function buildVaeEncoderStep(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
-  buildEncoder(g, p, cfg, "step", opts);
-}
+/** Encoder graph for frame 0 alone: `video` [1,3,1,H,W] → normalised `latent` + `cache_out.*` (all slots). */
+export const buildVaeEncoderFirst = build(buildEncoder, "first");
 
-/** Decoder graph for latent frame 0: normalised `latent` [1,z,1,h,w] → `video` [1,3,1,8h,8w] clamped + `cache_out.*`. */
-export function buildVaeDecoderFirst(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
-  buildDecoder(g, p, cfg, "first", opts);
-}
+/** Encoder per-frame graph: `video` [1,3,1,H,W] + per-frame slots → `features` [1,C,H/4,W/4] + per-frame slots. */
+export const buildVaeEncoderFrame = build(buildEncoder, "frame");
 
-/** Decoder graph for each later latent frame: `latent` + `cache_in.*` → `video` [1,3,4,8h,8w] clamped + `cache_out.*`. */
-export function buildVaeDecoderStep(g: GraphBuilder, p: Params, cfg: WanVaeConfig, opts: VaeGraphOptions = {}): void {
-  buildDecoder(g, p, cfg, "step", opts);
-}
+/**
+ * Encoder graph for each later chunk of 4 frames: `features` [4,C,H/4,W/4] (4 per-frame graph outputs) + the
+ * other slots → `latent` + those slots; unsplit, `video` [1,3,4,H,W] + every slot.
+ */
+export const buildVaeEncoderStep = build(buildEncoder, "step");
+
+/** Decoder graph for latent frame 0: normalised `latent` [1,z,1,h,w] → `video` [1,3,1,8h,8w] clamped + `cache_out.*` (all slots). */
+export const buildVaeDecoderFirst = build(buildDecoder, "first");
+
+/**
+ * Decoder graph for each later latent frame: `latent` + the chunked part's slots → `features` [4,C,4h,4w] for
+ * four per-frame graph calls; unsplit, every slot → `video` [1,3,4,8h,8w] clamped.
+ */
+export const buildVaeDecoderStep = build(buildDecoder, "step");
+
+/** Decoder per-frame graph: `features` [1,C,4h,4w] + per-frame slots → `video` [1,3,1,8h,8w] clamped + per-frame slots. */
+export const buildVaeDecoderFrame = build(buildDecoder, "frame");

@@ -1,7 +1,8 @@
 /**
  * Wan VAE streaming graphs vs the official Wan 2.1 goldens (fixtures/wan-tiny): built from both checkpoint
  * layouts, saved with one shared data file, run through lib/engine/vae.ts; per-chunk intermediates for every
- * conv variant; the cache slot layout; key and config parsing; named errors for wrong checkpoints.
+ * conv variant; the per-frame split against the unsplit graphs; the cache slot layout; key and config
+ * parsing; named errors for wrong checkpoints.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
@@ -13,6 +14,7 @@ import {
   vaeCacheSlots,
   vaeCacheValues,
   vaeParameterShapes,
+  vaeSplitFeatures,
   WAN21_LATENTS_MEAN,
   WAN21_VAE_CONFIG,
   type WanVaeConfig,
@@ -25,7 +27,14 @@ import {
   vaeKeyFromDiffusers,
   vaeKeyToDiffusers,
 } from "../../models/wan/vae-checkpoint.ts";
-import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_DATA_FILE, VAE_GRAPH_FILES } from "../../models/wan/vae-export.ts";
+import {
+  buildVaeGraphs,
+  openVaeCheckpoint,
+  saveVaeGraphs,
+  VAE_DATA_FILE,
+  VAE_GRAPH_FILES,
+  type VaeGraphFiles,
+} from "../../models/wan/vae-export.ts";
 import { VAE_CONV_VARIANTS, type VaeConvVariant } from "../../models/wan/vae-ops.ts";
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../../models/weights/safetensors.ts";
 
@@ -59,17 +68,19 @@ function frames(x: Float32Array, C: number, T: number, HW: number, from: number,
   return out;
 }
 
-/** Converts a checkpoint into a fresh folder and opens the four sessions. */
-async function convert(source: string, name: string, opts: { conv?: VaeConvVariant; debug?: boolean } = {}) {
+/** Converts a checkpoint into a fresh folder and opens the sessions of the graphs saved. */
+async function convert(source: string, name: string, opts: { conv?: VaeConvVariant; debug?: boolean; perFrame?: boolean } = {}) {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
   const ck = await openVaeCheckpoint(source);
+  let files: VaeGraphFiles;
   try {
-    await saveVaeGraphs(buildVaeGraphs(ck.store, ck.config, opts), dir);
+    // An unsplit folder has no per-frame graphs, like one converted before the split: its manifest lists none.
+    files = (await saveVaeGraphs(buildVaeGraphs(ck.store, ck.config, opts), dir)) as VaeGraphFiles;
   } finally {
     await ck.store.close();
   }
-  const sessions = await createVaeSessions(dir, VAE_GRAPH_FILES, { graphOptimizationLevel: "all", logSeverityLevel: 3 });
+  const sessions = await createVaeSessions(dir, files, { graphOptimizationLevel: "all", logSeverityLevel: 3 });
   return { dir, sessions, config: ck.config, layout: ck.layout };
 }
 
@@ -152,6 +163,22 @@ describe("Wan VAE: names, configuration, architecture", () => {
     expect(vaeCacheValues(WAN21_VAE_CONFIG, "decoder", 60, 104)).toBe(944_286_720);
     expect(vaeCacheValues(WAN21_VAE_CONFIG, "encoder", 480, 832)).toBe(560_701_440);
   });
+
+  it("splits off the per-frame part: decoder slots 19–31 after the last upsample3d, encoder 0–8 before the first time_conv", () => {
+    const perFrame = (side: "encoder" | "decoder") =>
+      vaeCacheSlots(WAN21_VAE_CONFIG, side)
+        .filter((s) => s.perFrame)
+        .map((s) => s.index);
+    expect(perFrame("decoder")).toEqual(Array.from({ length: 13 }, (_, i) => 19 + i));
+    expect(perFrame("encoder")).toEqual(Array.from({ length: 9 }, (_, i) => i));
+    const dec = vaeCacheSlots(WAN21_VAE_CONFIG, "decoder");
+    expect(dec[18].module).toBe("decoder.upsamples.7.time_conv"); // the last slot of the step graph
+    expect(dec[19]).toMatchObject({ module: "decoder.upsamples.8.residual.2", channels: 192, scale: 4 });
+    expect(vaeCacheSlots(WAN21_VAE_CONFIG, "encoder")[9].module).toBe("encoder.downsamples.5.time_conv");
+    // The hand-over tensors: 384 channels at 2h×2w (decoder), 192 at H/4×W/4 (encoder).
+    expect(vaeSplitFeatures(WAN21_VAE_CONFIG, "decoder")).toEqual({ channels: 384, scale: 2 });
+    expect(vaeSplitFeatures(WAN21_VAE_CONFIG, "encoder")).toEqual({ channels: 192, scale: 1 / 4 });
+  });
 });
 
 describe.each(["official", "diffusers"] as const)("Wan VAE from the %s layout, through the engine", (layout) => {
@@ -171,14 +198,25 @@ describe.each(["official", "diffusers"] as const)("Wan VAE from the %s layout, t
     expect(data).toBeGreaterThan(0.9 * weights);
   });
 
-  it("keeps one cache layout across first and step graphs (encoder 24 slots, decoder 32)", () => {
+  it("shares the cache slots between first, per-frame and step graphs (encoder 24 = 9 + 15, decoder 32 = 19 + 13)", () => {
     const { sessions } = conv;
-    const caches = (names: readonly string[], prefix: string) => names.filter((n) => n.startsWith(prefix)).length;
-    expect(caches(sessions.encoderFirst.outputNames, "cache_out.")).toBe(24);
-    expect(caches(sessions.encoderStep.inputNames, "cache_in.")).toBe(24);
-    expect(caches(sessions.decoderFirst.outputNames, "cache_out.")).toBe(32);
-    expect(caches(sessions.decoderStep.inputNames, "cache_in.")).toBe(32);
-    expect(caches(sessions.decoderStep.outputNames, "cache_out.")).toBe(32);
+    const slots = (names: readonly string[], pattern: RegExp) =>
+      names.flatMap((n) => pattern.exec(n)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    const cacheIn = /^cache_in\.(\d+)$/;
+    const out = /^cache_out\.(\d+)$/;
+    expect(slots(sessions.encoderFirst.outputNames, out)).toEqual(range(0, 24));
+    expect(slots(sessions.encoderFrame!.inputNames, /^cache_in\.(\d+)\.0$/)).toEqual(range(0, 9));
+    expect(slots(sessions.encoderFrame!.inputNames, /^cache_in\.(\d+)\.1$/)).toEqual(range(0, 9));
+    expect(slots(sessions.encoderFrame!.outputNames, out)).toEqual(range(0, 9));
+    expect(slots(sessions.encoderStep.inputNames, cacheIn)).toEqual(range(9, 24));
+    expect(slots(sessions.encoderStep.outputNames, out)).toEqual(range(9, 24));
+    expect(slots(sessions.decoderFirst.outputNames, out)).toEqual(range(0, 32));
+    expect(slots(sessions.decoderStep.inputNames, cacheIn)).toEqual(range(0, 19));
+    expect(slots(sessions.decoderStep.outputNames, out)).toEqual(range(0, 19));
+    expect(slots(sessions.decoderFrame!.inputNames, /^cache_in\.(\d+)\.0$/)).toEqual(range(19, 32));
+    expect(slots(sessions.decoderFrame!.outputNames, out)).toEqual(range(19, 32));
+    expect(sessions.decoderFrame!.inputNames.length).toBe(1 + 2 * 13); // features + two frames per slot
   });
 
   it.each(["A", "B"] as const)("encodes vae_enc%s to mean_normalized (max abs err ≤ 1e-4)", async (c) => {
@@ -227,18 +265,86 @@ describe.each(["official", "diffusers"] as const)("Wan VAE from the %s layout, t
   });
 });
 
-/** Runs a first/step graph pair directly (debug outputs included), feeding cache_out.i → cache_in.i. */
-async function runChunks(first: ort.InferenceSession, step: ort.InferenceSession, inputs: Record<string, ort.Tensor>[]) {
-  const results: ort.InferenceSession.OnnxValueMapType[] = [];
-  let caches: Record<string, ort.Tensor> = {};
-  for (const [i, feeds] of inputs.entries()) {
-    const out = await (i === 0 ? first : step).run({ ...feeds, ...caches });
-    caches = Object.fromEntries(
-      Object.entries(out)
-        .filter(([n]) => n.startsWith("cache_out."))
-        .map(([n, t]) => [n.replace("cache_out.", "cache_in."), t as ort.Tensor]),
-    );
-    results.push(out);
+type Outputs = ort.InferenceSession.OnnxValueMapType;
+
+/**
+ * The feature cache as plain name bookkeeping, independent of the engine's buffer reuse: a per-frame slot i
+ * (a graph input `cache_in.i.0`) gets frames (older, newer) = (previous newer, `cache_out.i`) — zero and the
+ * emitted frame after a first graph —, any other slot `cache_in.i` = `cache_out.i`.
+ */
+class NamedCache {
+  private feeds: Record<string, ort.Tensor> = {};
+
+  feedsFor(session: ort.InferenceSession): Record<string, ort.Tensor> {
+    return Object.fromEntries(session.inputNames.filter((n) => n.startsWith("cache_in.")).map((n) => [n, this.feeds[n]]));
+  }
+
+  update(out: Outputs): void {
+    for (const [name, t] of Object.entries(out)) {
+      const i = /^cache_out\.(\d+)$/.exec(name)?.[1];
+      if (i === undefined) continue;
+      const tensor = t as ort.Tensor;
+      this.feeds[`cache_in.${i}`] = tensor;
+      const newer = this.feeds[`cache_in.${i}.1`];
+      this.feeds[`cache_in.${i}.0`] = newer ?? new ort.Tensor("float32", new Float32Array(tensor.size), tensor.dims);
+      this.feeds[`cache_in.${i}.1`] = tensor;
+    }
+  }
+
+  async run(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<Outputs> {
+    const out = await session.run({ ...feeds, ...this.feedsFor(session) });
+    this.update(out);
+    return out;
+  }
+}
+
+/** Concatenates frames-first single-frame tensors [1, …] into [n, …]. */
+function stackFrames(frames: ort.Tensor[]): ort.Tensor {
+  const data = new Float32Array(frames.reduce((a, f) => a + f.size, 0));
+  frames.reduce((at, f) => (data.set(f.data as Float32Array, at), at + f.size), 0);
+  return new ort.Tensor("float32", data, [frames.length, ...frames[0].dims.slice(1)]);
+}
+
+/** Concatenates NCTHW videos [1, 3, t, H, W] in time. */
+function concatVideo(parts: ort.Tensor[]): ort.Tensor {
+  const [, C, , H, W] = parts[0].dims;
+  const T = parts.reduce((a, p) => a + p.dims[2], 0);
+  const data = new Float32Array(C * T * H * W);
+  let t0 = 0;
+  for (const p of parts) {
+    const t = p.dims[2];
+    for (let c = 0; c < C; c++) data.set((p.data as Float32Array).subarray(c * t * H * W, (c + 1) * t * H * W), (c * T + t0) * H * W);
+    t0 += t;
+  }
+  return new ort.Tensor("float32", data, [1, C, T, H, W]);
+}
+
+/** Encoder chunks through the graphs directly: first graph, then per chunk 4 per-frame calls and a step. */
+async function encodeChunks(s: VaeSessions, chunks: ort.Tensor[][]): Promise<Outputs[]> {
+  const cache = new NamedCache();
+  const results = [await cache.run(s.encoderFirst, { video: chunks[0][0] })];
+  for (const frames of chunks.slice(1)) {
+    const features: ort.Tensor[] = [];
+    for (const video of frames) features.push((await cache.run(s.encoderFrame!, { video })).features as ort.Tensor);
+    results.push(await cache.run(s.encoderStep, { features: stackFrames(features) }));
+  }
+  return results;
+}
+
+/** Decoder latents through the graphs directly: first graph, then per latent a step and 4 per-frame calls. */
+async function decodeChunks(s: VaeSessions, latents: ort.Tensor[]): Promise<ort.Tensor[]> {
+  const cache = new NamedCache();
+  const results = [(await cache.run(s.decoderFirst, { latent: latents[0] })).video_unclamped as ort.Tensor];
+  for (const latent of latents.slice(1)) {
+    const features = (await cache.run(s.decoderStep, { latent })).features as ort.Tensor;
+    const [T, ...rest] = features.dims;
+    const n = features.size / T;
+    const frames: ort.Tensor[] = [];
+    for (let k = 0; k < T; k++) {
+      const view = new ort.Tensor("float32", (features.data as Float32Array).slice(k * n, (k + 1) * n), [1, ...rest]);
+      frames.push((await cache.run(s.decoderFrame!, { features: view })).video_unclamped as ort.Tensor);
+    }
+    results.push(concatVideo(frames));
   }
   return results;
 }
@@ -253,14 +359,9 @@ describe.each([...VAE_CONV_VARIANTS])("Wan VAE per-chunk intermediates, conv var
   it.each(["A", "B"] as const)("matches each encoder chunk output and mean_raw of vae_enc%s", async (c) => {
     const [, T, H, W] = shapeOf(`vae_enc${c}_video`);
     const video = await golden(`vae_enc${c}_video`);
-    const chunkFrames = [1, ...Array((T - 1) / 4).fill(4)];
-    let from = 0;
-    const inputs = chunkFrames.map((n) => {
-      const t = new ort.Tensor("float32", frames(video, 3, T, H * W, from, n), [1, 3, n, H, W]);
-      from += n;
-      return { video: t };
-    });
-    const outs = await runChunks(conv.sessions.encoderFirst, conv.sessions.encoderStep, inputs);
+    const frame = (t: number) => new ort.Tensor("float32", frames(video, 3, T, H * W, t, 1), [1, 3, 1, H, W]);
+    const chunks = [[frame(0)], ...Array.from({ length: (T - 1) / 4 }, (_, i) => [1, 2, 3, 4].map((k) => frame(4 * i + k)))];
+    const outs = await encodeChunks(conv.sessions, chunks);
     const meanRaw = await golden(`vae_enc${c}_mean_raw`);
     const [z, F, h, w] = shapeOf(`vae_enc${c}_mean_raw`);
     let worst = 0;
@@ -275,18 +376,80 @@ describe.each([...VAE_CONV_VARIANTS])("Wan VAE per-chunk intermediates, conv var
   it.each(["A", "B"] as const)("matches each decoder chunk output (unclamped) of vae_dec%s", async (c) => {
     const [z, F, h, w] = shapeOf(`vae_dec${c}_latent_normalized`);
     const latent = await golden(`vae_dec${c}_latent_normalized`);
-    const inputs = Array.from({ length: F }, (_, f) => ({
-      latent: new ort.Tensor("float32", frames(latent, z, F, h * w, f, 1), [1, z, 1, h, w]),
-    }));
-    const outs = await runChunks(conv.sessions.decoderFirst, conv.sessions.decoderStep, inputs);
+    const inputs = Array.from({ length: F }, (_, f) => new ort.Tensor("float32", frames(latent, z, F, h * w, f, 1), [1, z, 1, h, w]));
+    const outs = await decodeChunks(conv.sessions, inputs);
     let worst = 0;
     for (const [i, out] of outs.entries()) {
       const ref = await golden(`vae_dec${c}_chunk${i}_decoder_out`);
-      expect(out.video_unclamped.dims).toEqual([1, ...shapeOf(`vae_dec${c}_chunk${i}_decoder_out`)]);
-      worst = Math.max(worst, maxAbsDiff(out.video_unclamped.data as Float32Array, ref));
+      expect(out.dims).toEqual([1, ...shapeOf(`vae_dec${c}_chunk${i}_decoder_out`)]);
+      worst = Math.max(worst, maxAbsDiff(out.data as Float32Array, ref));
     }
     console.log(`[vae ${variant}] dec${c} per-chunk decoder_out max abs err ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+/** Uniform values in [-a, a] from a fixed seed (mulberry32). */
+function seeded(n: number, seed: number, a = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return a * ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1);
+  });
+}
+
+describe.each([...VAE_CONV_VARIANTS])("Wan VAE per-frame split vs the unsplit graphs, conv variant %s", (variant) => {
+  let split: Awaited<ReturnType<typeof convert>>;
+  let whole: Awaited<ReturnType<typeof convert>>;
+  beforeAll(async () => {
+    split = await convert(OFFICIAL_FILE, `split-${variant}`, { conv: variant });
+    whole = await convert(OFFICIAL_FILE, `whole-${variant}`, { conv: variant, perFrame: false });
+  });
+  afterAll(async () => {
+    if (split) await releaseVaeSessions(split.sessions);
+    if (whole) await releaseVaeSessions(whole.sessions);
+  });
+
+  it("builds no per-frame graphs unsplit (a folder converted before the split), and the engine runs both", () => {
+    expect(whole.sessions.decoderFrame).toBeUndefined();
+    expect(whole.sessions.encoderFrame).toBeUndefined();
+    expect(split.sessions.decoderFrame).toBeDefined();
+    expect(split.sessions.encoderFrame).toBeDefined();
+  });
+
+  it("decodes a random 5-frame latent to the same video, chunk by chunk (max abs diff ≤ 1e-6)", async () => {
+    const [F, h, w] = [5, 4, 6];
+    const latent = seeded(16 * F * h * w, 7, 2);
+    const run = async (s: VaeSessions) => {
+      const chunks: { frames: Float32Array; t: number }[] = [];
+      for await (const chunk of decodeLatents(s, latent, F, h, w)) chunks.push({ frames: chunk.frames.slice(), t: chunk.t });
+      return chunks;
+    };
+    const [a, b] = [await run(split.sessions), await run(whole.sessions)];
+    expect(a.map((c) => c.t)).toEqual([1, 4, 4, 4, 4]);
+    expect(b.map((c) => c.t)).toEqual(a.map((c) => c.t));
+    const err = Math.max(...a.map((c, i) => maxAbsDiff(c.frames, b[i].frames)));
+    // Not a degenerate video: most values inside the clamp range, and not all near zero.
+    const values = a.flatMap((c) => [...c.frames]);
+    const inside = values.filter((v) => Math.abs(v) < 1).length / values.length;
+    const mean = values.reduce((m, v) => m + Math.abs(v), 0) / values.length;
+    console.log(`[vae ${variant}] split vs unsplit decode max abs diff ${err.toExponential(2)} (${(100 * inside).toFixed(0)}% unclamped, mean |v| ${mean.toFixed(2)})`);
+    expect(inside).toBeGreaterThan(0.5);
+    expect(mean).toBeGreaterThan(0.05);
+    expect(err).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("encodes a random 13-frame video to the same latent (max abs diff ≤ 1e-6)", async () => {
+    const [T, H, W] = [13, 32, 48];
+    const video = seeded(3 * T * H * W, 11);
+    const a = await encodeVideo(split.sessions, video, T, H, W);
+    const b = await encodeVideo(whole.sessions, video, T, H, W);
+    const err = maxAbsDiff(a, b);
+    console.log(`[vae ${variant}] split vs unsplit encode max abs diff ${err.toExponential(2)}`);
+    expect(a.length).toBe(16 * 4 * (H / 8) * (W / 8));
+    expect(err).toBeLessThanOrEqual(1e-6);
   });
 });
 
