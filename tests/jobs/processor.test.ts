@@ -309,8 +309,17 @@ describe("crash recovery", () => {
       onLine: (line) => lines.push(line),
     });
     cleanups.push(() => crashing.stop("SIGKILL"));
-    // Killed while it decodes: the MP4 is being written (a temporary file, with ffmpeg running).
-    await waitFor("the worker to decode", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "decode" && e.step >= 2), 90_000);
+    // Killed while it decodes and the MP4 is being written: a temporary file, with ffmpeg running. fluent-ffmpeg
+    // spawns ffmpeg asynchronously, so the file can appear a little after the first decoded frames; wait for both.
+    await waitFor(
+      "the worker to decode into a temporary MP4",
+      () =>
+        eventsOf(job.id).some((e) => e.type === "progress" && e.phase === "decode" && e.step >= 2) && folder(job.id).some(isPartialFile)
+          ? true
+          : undefined,
+      90_000,
+      10,
+    );
 
     // The whole process group, as a power cut would: the worker and its ffmpeg.
     process.kill(-crashing.process.pid!, "SIGKILL");
