@@ -12,33 +12,17 @@
  *
  * Scalars are float64 from the float32 sigmas; each element is one float64 expression rounded to float32.
  */
-import { checkGrid, dataPrediction, logSnr, StepCursor, type FlowScheduler } from "./flow-scheduler.ts";
-import type { FlowGrid } from "./sigmas.ts";
+import { dataPrediction, FlowSchedulerBase, logSnr } from "./flow-scheduler.ts";
 
-export class FlowDpmppScheduler implements FlowScheduler {
+export class FlowDpmppScheduler extends FlowSchedulerBase {
   readonly solver = "dpmpp" as const;
-  readonly sigmas: Float64Array;
-  readonly timesteps: number[];
-  readonly numSteps: number;
-  readonly startStep: number;
-  private readonly lambdas: Float64Array;
-  private readonly cursor: StepCursor;
+  /** λ_i = λ(σ_i) for every grid point. */
+  private readonly lambdas = this.sigmas.map(logSnr);
   /** m_{i−1}, the previous step's data prediction. */
   private mPrev: Float32Array | undefined;
 
-  /** @param startStep first step to run; the history starts empty there (first-order step, like step 0). */
-  constructor(grid: FlowGrid, startStep = 0) {
-    checkGrid(grid.sigmas, grid.timesteps);
-    this.sigmas = grid.sigmas;
-    this.timesteps = grid.timesteps;
-    this.numSteps = grid.timesteps.length;
-    this.startStep = startStep;
-    this.cursor = new StepCursor(this.numSteps, startStep);
-    this.lambdas = grid.sigmas.map(logSnr);
-  }
-
-  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
-    this.cursor.take(i, modelOutput, sample);
+  /** A run's first step (no history yet) and its last are first order (lower_order_final). */
+  protected update(modelOutput: Float32Array, i: number, sample: Float32Array, first: boolean): Float32Array {
     const σ = this.sigmas[i];
     const σNext = this.sigmas[i + 1];
     const αNext = 1 - σNext;
@@ -53,7 +37,7 @@ export class FlowDpmppScheduler implements FlowScheduler {
     const expm1h = Math.expm1(-h); // e^{−h} − 1, −1 when h = ∞
     const ratio = last ? 0 : σNext / σ;
 
-    const firstOrder = this.cursor.isFirst(i) || i === this.numSteps - 1;
+    const firstOrder = first || i === this.numSteps - 1;
     const out = new Float32Array(m.length);
     if (firstOrder) {
       for (let j = 0; j < out.length; j++) out[j] = ratio * sample[j] - αNext * expm1h * m[j];

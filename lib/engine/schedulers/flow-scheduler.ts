@@ -9,6 +9,8 @@
  * only happens for grids of ~250+ steps and would skip a sigma there.
  */
 
+import type { FlowGrid } from "./sigmas.ts";
+
 export type SolverName = "unipc" | "dpmpp" | "euler";
 
 export interface FlowScheduler {
@@ -36,7 +38,7 @@ export function logSnr(sigma: number): number {
 }
 
 /** Checks that a grid has the shape every scheduler relies on: N ≥ 1, σ strictly decreasing in [0, 1], σ_N = 0. */
-export function checkGrid(sigmas: Float64Array, timesteps: number[]): void {
+function checkGrid(sigmas: Float64Array, timesteps: number[]): void {
   const n = timesteps.length;
   if (n < 1 || sigmas.length !== n + 1) {
     throw new RangeError(`a grid needs N ≥ 1 timesteps and N+1 sigmas, got ${n} and ${sigmas.length}`);
@@ -57,25 +59,34 @@ export function dataPrediction(sample: Float32Array, velocity: Float32Array, sig
 }
 
 /**
- * Keeps a scheduler's calls in order: the multistep solvers carry history from step to step, so a skipped or
- * repeated step would silently produce a wrong trajectory.
+ * The part every solver shares: the grid (checked once), and the order of the calls. The multistep solvers
+ * carry history from step to step, so a skipped or repeated step would silently produce a wrong trajectory;
+ * `step` refuses it, then hands the solver its update with `first` set on the first step of the run, where
+ * every multistep history starts empty.
  */
-export class StepCursor {
+export abstract class FlowSchedulerBase implements FlowScheduler {
+  abstract readonly solver: SolverName;
+  readonly sigmas: Float64Array;
+  readonly timesteps: number[];
+  readonly numSteps: number;
+  readonly startStep: number;
   private next: number;
   private size = -1;
 
-  constructor(
-    readonly numSteps: number,
-    readonly startStep: number,
-  ) {
-    if (!Number.isInteger(startStep) || startStep < 0 || startStep >= numSteps) {
-      throw new RangeError(`startStep must be an integer in [0, ${numSteps - 1}], got ${startStep}`);
+  /** @param startStep first step to run; the history starts empty there (see forward-noise.ts for the sample). */
+  constructor(grid: FlowGrid, startStep = 0) {
+    checkGrid(grid.sigmas, grid.timesteps);
+    this.sigmas = grid.sigmas;
+    this.timesteps = grid.timesteps;
+    this.numSteps = grid.timesteps.length;
+    if (!Number.isInteger(startStep) || startStep < 0 || startStep >= this.numSteps) {
+      throw new RangeError(`startStep must be an integer in [0, ${this.numSteps - 1}], got ${startStep}`);
     }
+    this.startStep = startStep;
     this.next = startStep;
   }
 
-  /** Validates one step call and advances. */
-  take(i: number, modelOutput: Float32Array, sample: Float32Array): void {
+  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
     if (this.next >= this.numSteps) throw new Error(`step ${i} called after the last step (${this.numSteps - 1})`);
     if (i !== this.next) throw new Error(`step ${i} called out of order: expected step ${this.next}`);
     if (modelOutput.length !== sample.length) {
@@ -86,10 +97,9 @@ export class StepCursor {
     }
     this.size = sample.length;
     this.next++;
+    return this.update(modelOutput, i, sample, i === this.startStep);
   }
 
-  /** True for the first step this run takes, where every multistep history starts empty. */
-  isFirst(i: number): boolean {
-    return i === this.startStep;
-  }
+  /** The solver's update x_i → x_{i+1}, called in order; `first` marks the first step of this run. */
+  protected abstract update(modelOutput: Float32Array, i: number, sample: Float32Array, first: boolean): Float32Array;
 }

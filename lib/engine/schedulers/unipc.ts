@@ -12,20 +12,14 @@
  * expression rounded once to float32. The official code rounds every intermediate tensor to float32, so results
  * differ by a few float32 ulps per step (about 1e-6 over a 10-step run), far inside the 1e-4 golden bar.
  */
-import { checkGrid, dataPrediction, logSnr, StepCursor, type FlowScheduler } from "./flow-scheduler.ts";
-import type { FlowGrid } from "./sigmas.ts";
+import { dataPrediction, FlowSchedulerBase, logSnr } from "./flow-scheduler.ts";
 
 const SOLVER_ORDER = 2;
 
-export class FlowUniPCScheduler implements FlowScheduler {
+export class FlowUniPCScheduler extends FlowSchedulerBase {
   readonly solver = "unipc" as const;
-  readonly sigmas: Float64Array;
-  readonly timesteps: number[];
-  readonly numSteps: number;
-  readonly startStep: number;
   /** λ_i = λ(σ_i) for every grid point, λ_N = +∞. */
-  private readonly lambdas: Float64Array;
-  private readonly cursor: StepCursor;
+  private readonly lambdas = this.sigmas.map(logSnr);
 
   // History carried from step i−1 (and i−2) into step i.
   /** m_{i−1}, m_{i−2}: data predictions of the previous two steps. */
@@ -37,23 +31,10 @@ export class FlowUniPCScheduler implements FlowScheduler {
   private qPrev = 0;
 
   /**
-   * @param startStep first step to run; the history starts empty there, so step k is treated like step 0
-   *   (no corrector, first-order predictor). See forward-noise.ts for how to prepare the sample at σ_k.
+   * On the first step of a run (step 0, or the start step k of image/video-to-video) the history is empty:
+   * no corrector, first-order predictor.
    */
-  constructor(grid: FlowGrid, startStep = 0) {
-    checkGrid(grid.sigmas, grid.timesteps);
-    this.sigmas = grid.sigmas;
-    this.timesteps = grid.timesteps;
-    this.numSteps = grid.timesteps.length;
-    this.startStep = startStep;
-    this.cursor = new StepCursor(this.numSteps, startStep);
-    this.lambdas = grid.sigmas.map(logSnr);
-  }
-
-  step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
-    this.cursor.take(i, modelOutput, sample);
-    const first = this.cursor.isFirst(i);
-
+  protected update(modelOutput: Float32Array, i: number, sample: Float32Array, first: boolean): Float32Array {
     // 1. Data prediction.
     const m = dataPrediction(sample, modelOutput, this.sigmas[i]);
 
