@@ -14,7 +14,7 @@ import {
   modelSchema,
   uploadSchema,
 } from "../jobs/schemas.ts";
-import { EVENT_TYPES } from "../queue/events.ts";
+import { EVENT_TYPES } from "../schemas/job-vocabulary.ts";
 
 type JsonSchema = Record<string, unknown>;
 

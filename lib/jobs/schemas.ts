@@ -5,16 +5,11 @@
  */
 import { z } from "zod";
 import { generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS } from "../schemas/generation.ts";
+import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
 
-export const JOB_KINDS = ["t2v", "i2v", "v2v"] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
-
-export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-/** Statuses a job never leaves. */
-export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "canceled"];
+export type { JobKind, JobStatus } from "../schemas/job-vocabulary.ts";
 
 /** Model folder names: what `models/` writes (letters, digits, dot, dash, underscore). */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

@@ -6,12 +6,11 @@
  */
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { EVENT_TYPES, type EventType } from "../schemas/job-vocabulary.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
 
 export const EVENTS_CHANNEL = "studio:events";
 
-export const EVENT_TYPES = ["queued", "started", "progress", "preview", "succeeded", "failed", "canceled", "deleted"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
 
 export type ProgressPayload = {
   phase: string;

@@ -4,12 +4,7 @@
  * predicates the browser needs without loading the API's schemas.
  */
 import type { JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
-
-export const JOB_KINDS = ["t2v", "i2v", "v2v"] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
-
-export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export { EVENT_TYPES, isActive, isFinal, JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from "../schemas/job-vocabulary.ts";
 
 /** A job as the API returns it (lib/jobs/schemas.ts is the source of truth; these are its types). */
 export type JobView = JobJson;
@@ -24,35 +19,6 @@ export function initialModel(models: ModelView[]): ModelView | undefined {
 
 export type ApiErrorBody = { error: { code: string; message: string; field?: string } };
 
-export const EVENT_TYPES = ["queued", "started", "progress", "preview", "succeeded", "failed", "canceled", "deleted"] as const;
-export type StudioEventType = (typeof EVENT_TYPES)[number];
+/** One message of GET /api/events or GET /api/jobs/:id/events (after the "snapshot"): the events the queue carries. */
+export type { StudioEvent } from "../queue/events.ts";
 
-/** One message of GET /api/events or GET /api/jobs/:id/events (after the "snapshot"). */
-export type StudioEvent = {
-  type: StudioEventType;
-  jobId: string;
-  at: string;
-  phase?: string;
-  step?: number;
-  total?: number;
-  elapsedS?: number;
-  etaS?: number | null;
-  /** Progress events: the whole job's fraction done, as in the job JSON. */
-  progress?: number;
-  /** Queued events: the new job as the API returns it. */
-  job?: unknown;
-  url?: string;
-  videoUrl?: string;
-  posterUrl?: string;
-  seed?: number;
-  timings?: Record<string, number>;
-  error?: string;
-};
-
-export function isActive(status: JobStatus): boolean {
-  return status === "queued" || status === "running";
-}
-
-export function isFinal(status: JobStatus): boolean {
-  return status === "succeeded" || status === "failed" || status === "canceled";
-}

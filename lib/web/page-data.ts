@@ -9,6 +9,7 @@ import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
 import { listModels } from "../jobs/models.ts";
 import { studio } from "../server/studio.ts";
+import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";
 
 export const GALLERY_PAGE_SIZE = 24;
@@ -47,8 +48,8 @@ export const loadJob = cache(async (id: string): Promise<JobView | null> => {
 
 export type GalleryFilters = { q: string; status: string; kind: string };
 
-const STATUS = new Set(["queued", "running", "succeeded", "failed", "canceled"]);
-const KIND = new Set(["t2v", "i2v", "v2v"]);
+const STATUS = new Set<string>(JOB_STATUSES);
+const KIND = new Set<string>(JOB_KINDS);
 
 /** The gallery's filters from the URL; unknown values are dropped rather than sent on to the API. */
 export function galleryFilters(search: Record<string, string | string[] | undefined>): GalleryFilters {
