@@ -9,6 +9,7 @@ import { allEventsStream, jobEventStream } from "../../lib/http/job-events.ts";
 import { createEventHub, type EventHub } from "../../lib/queue/event-hub.ts";
 import { publishEvent } from "../../lib/queue/events.ts";
 import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { takeSseEvents } from "./helpers.ts";
 
 let ctx: TestJobsContext & { hub: EventHub };
 beforeAll(async () => {
@@ -20,21 +21,17 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-async function nextEvents(reader: ReadableStreamDefaultReader<string>, count: number): Promise<{ event: string; data: { type?: string; jobId?: string; id?: string } }[]> {
-  const out: { event: string; data: { type?: string; jobId?: string; id?: string } }[] = [];
+type StreamEvent = { event: string; data: { type?: string; jobId?: string; id?: string } };
+
+async function nextEvents(reader: ReadableStreamDefaultReader<string>, count: number): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
   let buffer = "";
   while (out.length < count) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) out.push({ event, data: JSON.parse(data) });
-    }
+    const taken = takeSseEvents(buffer + value);
+    out.push(...(taken.events as StreamEvent[]));
+    buffer = taken.rest;
   }
   return out;
 }

@@ -14,6 +14,20 @@ export async function call<T = unknown>(base: string, path: string, init: Reques
 
 export type SseEvent = { event: string; data: unknown };
 
+/** Takes the complete `event:`/`data:` blocks off the front of `buffer`; `rest` is what is still incomplete. */
+export function takeSseEvents(buffer: string): { events: SseEvent[]; rest: string } {
+  const events: SseEvent[] = [];
+  let end;
+  while ((end = buffer.indexOf("\n\n")) >= 0) {
+    const block = buffer.slice(0, end);
+    buffer = buffer.slice(end + 2);
+    const event = /^event: (.*)$/m.exec(block)?.[1];
+    const data = /^data: (.*)$/m.exec(block)?.[1];
+    if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
+  }
+  return { events, rest: buffer };
+}
+
 /**
  * Opens an event stream and collects its events until `until` says stop (or the time runs out); the
  * connection is closed afterwards, as a browser tab going away would.
@@ -35,15 +49,9 @@ export async function readEvents(
     while (!until(events)) {
       const { done, value } = await reader.read();
       if (done) break;
-      buffer += value;
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
-      }
+      const taken = takeSseEvents(buffer + value);
+      events.push(...taken.events);
+      buffer = taken.rest;
       if (!opened && events.length > 0) {
         opened = true;
         await opts.onOpen?.();

@@ -98,6 +98,25 @@ async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?
   return w;
 }
 
+type JobUpdate = { data: { status?: string } & Record<string, unknown> };
+
+/** The database with every `job.updateMany` passed through `intercept` first (to count or to fail writes). */
+function interceptJobUpdates(db: Db, intercept: (args: JobUpdate, write: () => Promise<unknown>) => Promise<unknown>): Db {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== "job") return value;
+      return new Proxy(value, {
+        get(t, p, r) {
+          const fn = Reflect.get(t, p, r);
+          if (p !== "updateMany") return fn;
+          return (args: JobUpdate) => intercept(args, () => fn.call(t, args));
+        },
+      });
+    },
+  }) as Db;
+}
+
 async function row(id: string, c = ctx) {
   return await c.db.job.findUniqueOrThrow({ where: { id } });
 }
@@ -154,22 +173,10 @@ describe("job processor on a real queue", () => {
 
   it("writes progress to the database at most once a second while publishing every step", async () => {
     const writes: number[] = [];
-    const counting = new Proxy(ctx.db, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== "job") return value;
-        return new Proxy(value, {
-          get(t, p, r) {
-            const fn = Reflect.get(t, p, r);
-            if (p !== "updateMany") return fn;
-            return (args: { data: Record<string, unknown> }) => {
-              if ("step" in args.data && !("status" in args.data)) writes.push(Date.now());
-              return fn.call(t, args);
-            };
-          },
-        });
-      },
-    }) as Db;
+    const counting = interceptJobUpdates(ctx.db, (args, write) => {
+      if ("step" in args.data && !("status" in args.data)) writes.push(Date.now());
+      return write();
+    });
     await startWorker(ctx, { db: counting });
     const job = await createJob(ctx, tinyRequest(LONG));
     await waitStatus(job.id, "succeeded", 120_000);
@@ -252,22 +259,10 @@ describe("job processor on a real queue", () => {
 
   it("a failure outside the engine (the database write of the outcome) is retried by BullMQ and the job completes", async () => {
     let injected = 0;
-    const flaky = new Proxy(ctx.db, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== "job") return value;
-        return new Proxy(value, {
-          get(t, p, r) {
-            const fn = Reflect.get(t, p, r);
-            if (p !== "updateMany") return fn;
-            return (args: { data: { status?: string } }) => {
-              if (args.data.status === "succeeded" && injected++ === 0) return Promise.reject(new Error("database is locked"));
-              return fn.call(t, args);
-            };
-          },
-        });
-      },
-    }) as Db;
+    const flaky = interceptJobUpdates(ctx.db, (args, write) => {
+      if (args.data.status === "succeeded" && injected++ === 0) return Promise.reject(new Error("database is locked"));
+      return write();
+    });
     const worker = await startWorker(ctx, { db: flaky });
     const job = await createJob(ctx, tinyRequest());
     const done = await waitStatus(job.id, "succeeded");
