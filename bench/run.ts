@@ -36,7 +36,7 @@ import { GraphBuilder } from "../models/graph/builder.ts";
 import { saveGraph, serializeInline } from "../models/graph/save.ts";
 import { multiHeadAttention, Params } from "../models/nn.ts";
 import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
-import { WAN21_VAE_CONFIG } from "../models/wan/vae.ts";
+import { WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
 import type { WeightStore } from "../models/weights/store.ts";

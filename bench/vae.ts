@@ -19,7 +19,8 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { decodeLatents } from "../lib/engine/vae.ts";
 import { writeSafetensors } from "../models/weights/safetensors.ts";
-import { DEFAULT_VAE_CONV, vaeParameterShapes, WAN21_VAE_CONFIG } from "../models/wan/vae.ts";
+import { DEFAULT_VAE_CONV } from "../models/wan/vae.ts";
+import { vaeParameterShapes, WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { VAE_CONV_VARIANTS, type VaeConvVariant } from "../models/wan/vae-ops.ts";
 

@@ -24,9 +24,8 @@ import {
   buildVaeDecoderStep,
   buildVaeEncoderFirst,
   buildVaeEncoderStep,
-  WAN21_VAE_CONFIG,
-  type WanVaeConfig,
 } from "../../models/wan/vae.ts";
+import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../../models/wan/vae-layout.ts";
 import { vaeKeyToDiffusers } from "../../models/wan/vae-checkpoint.ts";
 import { RecordingWeights } from "../../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../../models/weights/safetensors.ts";

@@ -6,7 +6,7 @@
  * recommends; a `--dtype fp16` conversion keeps it that way.
  */
 import type { Precision } from "../nn.ts";
-import { vaeSpatialScale, VAE_CHUNK_FRAMES, type WanVaeConfig } from "../wan/vae.ts";
+import { vaeSpatialScale, VAE_CHUNK_FRAMES, type WanVaeConfig } from "../wan/vae-layout.ts";
 import { vaeConfigFromDiffusers, vaeConfigFromOfficial, vaeConfigFromShapes, vaeKeyFromDiffusers } from "../wan/vae-checkpoint.ts";
 import { buildVaeGraphs, saveVaeGraphs, VAE_GRAPH_FILES, type VaeGraphFiles } from "../wan/vae-export.ts";
 import { WeightStore } from "../weights/store.ts";

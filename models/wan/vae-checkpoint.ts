@@ -3,7 +3,7 @@
  * `WanVAE_`, reference §3.5) and the configuration (Diffusers config.json, the official constructor
  * arguments, or inferred from tensor shapes). The model definition (vae.ts) uses official names.
  */
-import { WAN21_LATENTS_MEAN, WAN21_LATENTS_STD, validateVaeConfig, type WanVaeConfig } from "./vae.ts";
+import { WAN21_LATENTS_MEAN, WAN21_LATENTS_STD, validateVaeConfig, type WanVaeConfig } from "./vae-layout.ts";
 
 /** Residual sub-modules: official `residual.{0,2,3,6}` / `shortcut` ↔ Diffusers names (§3.5). */
 const RESIDUAL_PARTS: [string, string][] = [

@@ -18,8 +18,8 @@ import {
   buildVaeEncoderFrame,
   buildVaeEncoderStep,
   type VaeGraphOptions,
-  type WanVaeConfig,
 } from "./vae.ts";
+import type { WanVaeConfig } from "./vae-layout.ts";
 import { isDiffusersVae, vaeConfigFromDiffusers, vaeConfigFromShapes, vaeKeyFromDiffusers } from "./vae-checkpoint.ts";
 
 export type VaeGraphName = "encoderFirst" | "encoderFrame" | "encoderStep" | "decoderFirst" | "decoderStep" | "decoderFrame";

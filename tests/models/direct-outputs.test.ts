@@ -11,7 +11,8 @@ import { GraphBuilder } from "../../models/graph/builder.ts";
 import { writeOutputsDirectly } from "../../models/graph/direct-outputs.ts";
 import { saveGraph } from "../../models/graph/save.ts";
 import { Params } from "../../models/nn.ts";
-import { buildVaeDecoderFrame, buildVaeEncoderFrame, WAN21_VAE_CONFIG } from "../../models/wan/vae.ts";
+import { buildVaeDecoderFrame, buildVaeEncoderFrame } from "../../models/wan/vae.ts";
+import { WAN21_VAE_CONFIG } from "../../models/wan/vae-layout.ts";
 import { RecordingWeights } from "../../models/weights/recording.ts";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "direct-outputs-"));

@@ -18,7 +18,7 @@ import {
   WAN21_LATENTS_MEAN,
   WAN21_VAE_CONFIG,
   type WanVaeConfig,
-} from "../../models/wan/vae.ts";
+} from "../../models/wan/vae-layout.ts";
 import {
   isDiffusersVae,
   vaeConfigFromDiffusers,
