@@ -25,8 +25,13 @@ export type DiTCall = {
   imageCondition?: { y: Float32Array; clip: Float32Array };
 };
 
+/** The inputs that stay the same from step to step of one generation: padded text contexts and CLIP features. */
+type BatchConditions = { sources: unknown[]; context: ort.Tensor; clip?: ort.Tensor };
+
 export class DiTRunner {
   private readonly ropeCache = new Map<string, { cos: ort.Tensor; sin: ort.Tensor }>();
+  /** The last call's conditions, reused while the same context and CLIP arrays come back (every denoising step). */
+  private conditions: BatchConditions | undefined;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -63,28 +68,47 @@ export class DiTRunner {
     const sinusoid = timestepSinusoid(call.timestep, cfg.freqDim);
     const tSin = new Float32Array(B * cfg.freqDim);
     for (let b = 0; b < B; b++) tSin.set(sinusoid, b * cfg.freqDim);
-    const context = new Float32Array(B * cfg.textLen * cfg.textDim);
-    call.contexts.forEach((c, b) => {
-      if (c.rows > cfg.textLen) throw new Error(`text context has ${c.rows} rows, more than the text length ${cfg.textLen}`);
-      context.set(c.data.subarray(0, c.rows * cfg.textDim), b * cfg.textLen * cfg.textDim); // zero-padded (§1.3 item 6)
-    });
+    const conditions = this.batchConditions(call);
     const rope = this.rope(F / pt, H / ph, W / pw);
     const feeds: Record<string, ort.Tensor> = {
       x: new ort.Tensor("float32", x, [B, cfg.inDim, F, H, W]),
       t_sinusoid: new ort.Tensor("float32", tSin, [B, cfg.freqDim]),
-      context: new ort.Tensor("float32", context, [B, cfg.textLen, cfg.textDim]),
+      context: conditions.context,
       rope_cos: rope.cos,
       rope_sin: rope.sin,
     };
-    if (call.imageCondition) {
-      const clip = new Float32Array(B * call.imageCondition.clip.length);
-      for (let b = 0; b < B; b++) clip.set(call.imageCondition.clip, b * call.imageCondition.clip.length);
-      feeds.clip_fea = new ort.Tensor("float32", clip, [B, call.imageCondition.clip.length / cfg.imageDim!, cfg.imageDim!]);
-    }
+    if (conditions.clip) feeds.clip_fea = conditions.clip;
     const result = await this.session.run(feeds);
     const out = result.out.data as Float32Array;
     const outPer = cfg.outDim * F * H * W;
     return Array.from({ length: B }, (_, b) => out.slice(b * outPer, (b + 1) * outPer));
+  }
+
+  /**
+   * The text contexts zero-padded to the text length (§1.3 item 6) and the CLIP features, one per batch
+   * element. Built once per generation: the arrays are the same objects at every step, so they are compared
+   * by identity (callers never change a context in place).
+   */
+  private batchConditions(call: DiTCall): BatchConditions {
+    const cfg = this.config;
+    const sources = [...call.contexts.flatMap((c) => [c.data, c.rows]), call.imageCondition?.clip];
+    const last = this.conditions;
+    if (last && last.sources.length === sources.length && last.sources.every((v, k) => v === sources[k])) return last;
+    const B = call.contexts.length;
+    const context = new Float32Array(B * cfg.textLen * cfg.textDim);
+    call.contexts.forEach((c, b) => {
+      if (c.rows > cfg.textLen) throw new Error(`text context has ${c.rows} rows, more than the text length ${cfg.textLen}`);
+      context.set(c.data.subarray(0, c.rows * cfg.textDim), b * cfg.textLen * cfg.textDim);
+    });
+    let clip: ort.Tensor | undefined;
+    if (call.imageCondition) {
+      const one = call.imageCondition.clip;
+      const data = new Float32Array(B * one.length);
+      for (let b = 0; b < B; b++) data.set(one, b * one.length);
+      clip = new ort.Tensor("float32", data, [B, one.length / cfg.imageDim!, cfg.imageDim!]);
+    }
+    this.conditions = { sources, context: new ort.Tensor("float32", context, [B, cfg.textLen, cfg.textDim]), clip };
+    return this.conditions;
   }
 
   private rope(f: number, h: number, w: number): { cos: ort.Tensor; sin: ort.Tensor } {
