@@ -5,11 +5,10 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { GraphBuilder } from "../graph/builder.ts";
-import { saveGraph } from "../graph/save.ts";
-import { Params, type Precision } from "../nn.ts";
+import type { Precision } from "../nn.ts";
 import { buildUMT5Encoder, type UMT5Config } from "../umt5.ts";
 import { openUMT5Weights, umt5Config } from "../umt5-checkpoint.ts";
+import { buildAndSaveGraph } from "./component-graph.ts";
 import type { ConvertProgress } from "./progress.ts";
 import type { ComponentSource } from "./sources.ts";
 
@@ -27,16 +26,17 @@ export async function convertTextEncoder(
   const store = await openUMT5Weights(src.files);
   let cfg: UMT5Config;
   try {
-    cfg = umt5Config(store, src.config);
-    const g = new GraphBuilder("umt5_encoder");
-    buildUMT5Encoder(g, new Params(g, store, "", opts.precision), cfg);
-    store.assertAllUsed();
-    opts.progress?.addTotal([...g.initializers.values()].reduce((a, i) => a + i.byteLength, 0));
-    await saveGraph(g, {
-      dir: outDir,
+    const config = umt5Config(store, src.config);
+    cfg = config;
+    await buildAndSaveGraph(store, {
+      graphName: "umt5_encoder",
+      outDir,
       file: TEXT_ENCODER_FILE,
-      docString: `umT5 encoder (d_model ${cfg.dModel}, ${cfg.numLayers} layers, ${opts.precision})`,
-      onInitializer: (init) => opts.progress?.advance(init.byteLength, "text encoder"),
+      docString: `umT5 encoder (d_model ${config.dModel}, ${config.numLayers} layers, ${opts.precision})`,
+      precision: opts.precision,
+      component: "text encoder",
+      progress: opts.progress,
+      build: (g, params) => buildUMT5Encoder(g, params, config),
     });
   } finally {
     await store.close();

@@ -1,10 +1,8 @@
 /**
  * Converts a Wan DiT checkpoint (Diffusers or official / ComfyUI layout) into `transformer.onnx`.
  */
-import { GraphBuilder } from "../graph/builder.ts";
-import { saveGraph } from "../graph/save.ts";
 import type { ditConfigSchema } from "../manifest.ts";
-import { Params, type Precision } from "../nn.ts";
+import type { Precision } from "../nn.ts";
 import { buildWanDiT, type WanDiTConfig } from "../wan/dit.ts";
 import {
   ditConfigFromDiffusers,
@@ -15,6 +13,7 @@ import {
 } from "../wan/dit-checkpoint.ts";
 import { WeightStore } from "../weights/store.ts";
 import type { z } from "zod";
+import { buildAndSaveGraph } from "./component-graph.ts";
 import type { ConvertProgress } from "./progress.ts";
 import type { ComponentSource } from "./sources.ts";
 
@@ -54,15 +53,15 @@ export async function convertTransformer(
   const store = await openTransformerWeights(src);
   try {
     const cfg = transformerConfig(src, store, opts.textLen);
-    const g = new GraphBuilder("wan_dit");
-    buildWanDiT(g, new Params(g, store, "", opts.precision), cfg);
-    store.assertAllUsed();
-    opts.progress?.addTotal([...g.initializers.values()].reduce((a, i) => a + i.byteLength, 0));
-    await saveGraph(g, {
-      dir: outDir,
+    await buildAndSaveGraph(store, {
+      graphName: "wan_dit",
+      outDir,
       file: TRANSFORMER_FILE,
       docString: `Wan 2.1 DiT (${cfg.modelType}, dim ${cfg.dim}, ${cfg.numLayers} layers, ${opts.precision})`,
-      onInitializer: (init) => opts.progress?.advance(init.byteLength, "transformer"),
+      precision: opts.precision,
+      component: "transformer",
+      progress: opts.progress,
+      build: (g, params) => buildWanDiT(g, params, cfg),
     });
     return { file: TRANSFORMER_FILE, precision: opts.precision, config: cfg };
   } finally {
