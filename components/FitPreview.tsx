@@ -1,4 +1,4 @@
-import { fitPlacement, type ImageFit, type Size } from "@/lib/images/fit";
+import { fitPlacement, type ImageFit, type Rect, type Size } from "@/lib/images/fit";
 import { fitSummary } from "@/lib/ui/format";
 
 type Props = {
@@ -8,7 +8,11 @@ type Props = {
   fit: ImageFit;
 };
 
-const pct = (v: number, of: number) => `${(v / of) * 100}%`;
+/** CSS position of `r` inside `frame`, in percent, so the drawing scales with the preview. */
+function placedIn(r: Rect, frame: Size) {
+  const pct = (v: number, of: number) => `${(v / of) * 100}%`;
+  return { left: pct(r.x, frame.width), top: pct(r.y, frame.height), width: pct(r.width, frame.width), height: pct(r.height, frame.height) };
+}
 
 /**
  * The exact framing the model will get, drawn from lib/images/fit.ts (the same code the engine uses):
@@ -26,12 +30,7 @@ export function FitPreview({ src, input, output, fit }: Props) {
           <img src={src} alt="The uploaded image" className="fit-image" />
           <div
             className="fit-crop"
-            style={{
-              left: pct(p.source.x, input.width),
-              top: pct(p.source.y, input.height),
-              width: pct(p.source.width, input.width),
-              height: pct(p.source.height, input.height),
-            }}
+            style={placedIn(p.source, input)}
           >
             <span className="fit-size">
               {output.width}×{output.height}
@@ -45,12 +44,7 @@ export function FitPreview({ src, input, output, fit }: Props) {
             src={src}
             alt="The uploaded image"
             className="fit-image fit-image-placed"
-            style={{
-              left: pct(p.target.x, output.width),
-              top: pct(p.target.y, output.height),
-              width: pct(p.target.width, output.width),
-              height: pct(p.target.height, output.height),
-            }}
+            style={placedIn(p.target, output)}
           />
           <span className="fit-size fit-size-corner">
             {output.width}×{output.height}
