@@ -1,9 +1,9 @@
 /**
- * The wan-tiny fixtures (tiny models + goldens from the official Wan 2.1 code): $WAN_TINY_FIXTURES when set,
- * else shared/fixtures/wan-tiny beside the repository (how the workplace and CI lay it out), else inside it.
+ * The wan-tiny fixtures (tiny models + goldens from the official Wan 2.1 code), vendored in tests/fixtures/wan-tiny
+ * (README there); $WAN_TINY_FIXTURES points elsewhere when set.
  * Plus small comparison helpers for parity tests.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,9 +13,7 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 function fixturesDir(): string {
   const fromEnv = process.env.WAN_TINY_FIXTURES;
-  if (fromEnv) return path.resolve(fromEnv);
-  const candidates = [path.resolve(REPO_ROOT, "../shared/fixtures/wan-tiny"), path.resolve(REPO_ROOT, "shared/fixtures/wan-tiny")];
-  return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
+  return fromEnv ? path.resolve(fromEnv) : path.join(REPO_ROOT, "tests", "fixtures", "wan-tiny");
 }
 
 export const FIXTURES = fixturesDir();

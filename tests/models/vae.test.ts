@@ -36,10 +36,9 @@ import {
   type VaeGraphFiles,
 } from "../../models/wan/vae-export.ts";
 import { VAE_CONV_VARIANTS, type VaeConvVariant } from "../../models/wan/vae-ops.ts";
+import { fixture } from "../helpers/fixtures.ts";
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../../models/weights/safetensors.ts";
 
-const FIXTURES = process.env.WAN_TINY_FIXTURES ?? "/work/shared/fixtures/wan-tiny";
-const fixture = (...p: string[]) => path.join(FIXTURES, ...p);
 const OFFICIAL_FILE = fixture("official", "wan_2.1_vae_tiny.safetensors");
 const TOLERANCE = 1e-4;
 

@@ -1,10 +1,9 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES } from "../../helpers/fixtures.ts";
 import { padContext } from "../../../lib/engine/text/context.ts";
 import { SafetensorsFile } from "../../../models/weights/safetensors.ts";
 
-// Same convention as the other fixture-based tests: WAN_TINY_FIXTURES overrides the shared folder.
-const FIXTURES = process.env.WAN_TINY_FIXTURES ?? path.resolve(import.meta.dirname, "../../../../shared/fixtures/wan-tiny");
 const TEXT_LEN = 16; // the tiny T2V model's text length (fixtures README)
 const TEXT_DIM = 32;
 

@@ -4,12 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES } from "../../helpers/fixtures.ts";
 import { cleanPrompt } from "../../../lib/engine/text/clean.ts";
 import { DEFAULT_NEGATIVE_PROMPT } from "../../../lib/engine/text/negative-prompt.ts";
 import { tinyTokenizerJson, writeTinyTokenizer } from "../../../lib/engine/text/tiny-tokenizer.ts";
 import { loadTokenizer, type PromptTokenizer } from "../../../lib/engine/text/tokenizer.ts";
 
-const FIXTURES = process.env.WAN_TINY_FIXTURES ?? path.resolve(import.meta.dirname, "../../../../shared/fixtures/wan-tiny");
 const TEXT_LEN = 16; // the tiny T2V model's text length
 
 let root: string;
