@@ -89,6 +89,11 @@ export async function resolveRuntime(opts: RuntimeOptions): Promise<ResolvedRunt
         rejected.push({ provider, reason: NO_ADAPTER });
         continue;
       }
+      if (auto && adapter.software) {
+        // lavapipe computes on the same cores as the CPU provider, through shaders: exact, but slower.
+        rejected.push({ provider, reason: `the only adapter is a software renderer (${adapterSummary(adapter)}); the CPU provider is faster` });
+        continue;
+      }
     }
     try {
       const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 });

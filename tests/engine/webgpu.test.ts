@@ -5,8 +5,10 @@
  * WebGPU an adapter; where no adapter exists at all these tests are skipped with a message saying what to
  * install.
  */
+import { execFile } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceTraffic, openSession, resetDeviceTraffic, resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
@@ -14,9 +16,11 @@ import { GraphBuilder } from "../../models/graph/builder.ts";
 import { serializeInline } from "../../models/graph/save.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { multiHeadAttention } from "../../models/nn.ts";
+import { SafetensorsFile, writeSafetensors } from "../../models/weights/safetensors.ts";
 import { goldenInputs, runComponent } from "../helpers/components.ts";
 import { fixture, goldens, maxAbsDiff, tempDir } from "../helpers/fixtures.ts";
 
+const run = promisify(execFile);
 const cpu: ResolvedRuntime = { providers: ["cpu"], rejected: [], threads: 0 };
 const webgpu = await resolveRuntime({ executionProviders: ["webgpu"], threads: 0 }).catch((e: Error) => e);
 const available = !(webgpu instanceof Error);
@@ -37,10 +41,31 @@ describe.skipIf(!available)("WebGPU execution provider", () => {
     await convertModel({ source: fixture(), outDir: model, precision: "fp32", textLen: 16 });
   });
 
-  it("names the adapter it runs on", () => {
+  it("names the adapter it runs on; auto passes over a software adapter for the CPU", async () => {
     expect(gpu.providers[0]).toBe("webgpu");
     expect(gpu.adapter).toMatchObject({ backend: expect.any(String), description: expect.any(String) });
     expect(gpu.adapter!.limits.maxBufferSize).toBeGreaterThan(0);
+    const auto = await resolveRuntime({ executionProviders: "auto", threads: 0 });
+    if (gpu.adapter!.software) {
+      expect(auto.providers).toEqual(["cpu"]);
+      expect(auto.rejected.find((r) => r.provider === "webgpu")?.reason).toMatch(/software renderer/);
+    } else {
+      expect(auto.providers[0]).not.toBe("cpu");
+    }
+  });
+
+  it("`npm run engine` on EXECUTION_PROVIDERS=webgpu says so and matches the golden", async () => {
+    const inFile = path.join(work, "dit-in.safetensors");
+    const inputs = await goldenInputs("goldens.safetensors", { x: "dit_case2_x", t: "dit_case2_t", context: "dit_case2_context" });
+    await writeSafetensors(inFile, [...inputs].map(([name, t]) => ({ name, dtype: "float32" as const, shape: t.shape, data: t.data as Float32Array })));
+    const outFile = path.join(work, "dit-out.safetensors");
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "cli/engine.ts", "run", "dit", "--model", model, "--in", inFile, "--out", outFile], {
+      env: { ...process.env, EXECUTION_PROVIDERS: "webgpu" },
+    });
+    expect(stdout.split("\n")[0]).toMatch(/^execution provider: webgpu \(/);
+    const out = await SafetensorsFile.open(outFile);
+    expect(maxAbsDiff(await out.readFloat32("out"), await (await goldens()).readFloat32("dit_case2_out"))).toBeLessThanOrEqual(1e-4);
+    await out.close();
   });
 
   it("computes attention exactly at the DiT's head size (2 heads of 128, 1,100 tokens): chunked, ≤ 1e-4 of the CPU", async () => {
