@@ -7,7 +7,8 @@
 import { parseArgs } from "node:util";
 import { ComponentInputError, describeComponents, prepareComponent, type Tensors } from "../lib/engine/components.ts";
 import type { SolverName } from "../lib/engine/schedulers/flow-scheduler.ts";
-import { SafetensorsError, SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { TensorFileError } from "../models/weights/tensor-file.ts";
 import { ManifestError } from "../models/manifest.ts";
 
 const USAGE = `usage: npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>
@@ -102,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    const known = e instanceof ComponentInputError || e instanceof SafetensorsError || e instanceof ManifestError;
+    const known = e instanceof ComponentInputError || e instanceof TensorFileError || e instanceof ManifestError;
     console.error(known ? `error: ${e.message}` : e);
     process.exit(known ? 2 : 1);
   },
