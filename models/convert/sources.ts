@@ -190,12 +190,17 @@ export async function discoverSources(source: string): Promise<ComponentSource[]
   }
 
   // A folder of single files (ComfyUI models/ tree, or the official release folder).
+  // safetensors first: a `.pth` is taken only for a component no safetensors file provides, so a folder
+  // holding both forms of one component (as the test fixtures do) is not ambiguous.
   const all = await walk(source);
+  const isSafetensors = (f: string) => f.endsWith(".safetensors");
+  const candidates = [...all.filter(isSafetensors).sort(), ...all.filter((f) => isWeightFile(f) && !isSafetensors(f)).sort()];
   const sources: ComponentSource[] = [];
-  for (const file of all.filter(isWeightFile).sort()) {
+  for (const file of candidates) {
     const names = await tensorNames(file).catch(() => undefined);
     if (!names || !recognise(names)) continue;
     const found = await fromSingleFile(file);
+    if (!isSafetensors(file) && sources.some((s) => s.kind === found.kind && isSafetensors(s.files[0]))) continue;
     const clash = sources.find((s) => s.kind === found.kind);
     if (clash) {
       throw new SourceError(
