@@ -210,7 +210,9 @@ export async function discoverSources(source: string): Promise<ComponentSource[]
     sources.push(found);
   }
   if (!sources.length) throw new SourceError(`${source}: no Wan 2.1 weights found (looked for .safetensors, .pth and .pt files)`);
-  const tokenizer = all.find((f) => path.basename(f) === "tokenizer.json");
+  // An I2V release folder also holds xlm-roberta-large/ (CLIP's text tower, unused): take umT5's tokenizer.
+  const tokenizers = all.filter((f) => path.basename(f) === "tokenizer.json").sort();
+  const tokenizer = tokenizers.find((f) => /umt5/i.test(f)) ?? tokenizers[0];
   const text = sources.find((s) => s.kind === "textEncoder");
   if (text && tokenizer) text.tokenizerDir = path.dirname(tokenizer);
   return sources;

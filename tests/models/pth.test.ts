@@ -393,9 +393,17 @@ describe("models convert from .pth, against the official goldens", () => {
     const release = path.join(work, "release");
     mkdirSync(release);
     for (const f of [VAE_PTH, UMT5_FP32_PTH, fixture("official", "wan2.1_t2v_tiny.safetensors")]) copyFileSync(f, path.join(release, path.basename(f)));
-    expect((await kinds(release)).map((k) => k[2]).sort()).toEqual(
+    // Its tokenizers: umT5's under google/, and (I2V repos) XLM-RoBERTa's for CLIP's unused text tower, here in a
+    // folder that sorts first, so only the umT5 rule picks the right one.
+    for (const dir of ["google/umt5-xxl", "clip/xlm-roberta-large"]) {
+      mkdirSync(path.join(release, dir), { recursive: true });
+      await writeFile(path.join(release, dir, "tokenizer.json"), "{}");
+    }
+    const found = await discoverSources(release);
+    expect(found.map((s) => path.basename(s.files[0])).sort()).toEqual(
       ["Wan2.1_VAE_tiny.pth", "models_t5_umt5_tiny_fp32.pth", "wan2.1_t2v_tiny.safetensors"],
     );
+    expect(found.find((s) => s.kind === "textEncoder")?.tokenizerDir).toBe(path.join(release, "google", "umt5-xxl"));
   });
 
   it("VAE: encodes vae_encA and decodes vae_decA within 1e-4", async () => {
