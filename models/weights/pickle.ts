@@ -219,7 +219,7 @@ export function unpickle(bytes: Uint8Array): PickleValue {
       case 0x63: { // GLOBAL: "module\nname\n"; only looked up in the allow-list
         const name = `${line()}.${line()}`;
         if (!ALLOWED_GLOBALS.has(name)) {
-          fail(`global ${name} is not allowed: a state dict needs only ${[...ALLOWED_GLOBALS].slice(0, 5).join(", ")} and the other torch.*Storage types; nothing was executed`);
+          fail(`global ${name} is not allowed: a state dict needs only ${ORDERED_DICT}, ${REBUILD_TENSOR} and torch.*Storage types; nothing was executed`);
         }
         stack.push(new Global(name));
         break;
@@ -300,9 +300,10 @@ function reduce(callable: PickleValue, args: PickleValue[], fail: (m: string) =>
   if (callable.name === REBUILD_TENSOR) {
     // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
     const [storage, offset, size, stride, , hooks] = args;
-    const ints = (t: PickleValue) => (t instanceof Tuple && t.items.every((x) => typeof x === "number") ? (t.items as number[]) : undefined);
-    const shape = ints(size ?? null);
-    const strides = ints(stride ?? null);
+    const ints = (t: PickleValue | undefined) =>
+      t instanceof Tuple && t.items.every((x) => typeof x === "number") ? (t.items as number[]) : undefined;
+    const shape = ints(size);
+    const strides = ints(stride);
     if (!(storage instanceof StorageRef) || typeof offset !== "number" || !shape || !strides || shape.length !== strides.length) {
       return fail("_rebuild_tensor_v2 with arguments that are not (storage, offset, size, stride, …)");
     }

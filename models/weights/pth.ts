@@ -8,7 +8,7 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { BYTES_PER_ELEMENT } from "../graph/dtype.ts";
-import { PickleError, TensorRef, unpickle } from "./pickle.ts";
+import { PickleError, TensorRef, unpickle, type PickleValue } from "./pickle.ts";
 import { TensorFile, TensorFileError, readFully, type TensorInfo } from "./tensor-file.ts";
 import { readZipIndex, type ZipEntry } from "./zip.ts";
 
@@ -29,7 +29,7 @@ export async function openPth(path: string): Promise<TensorFile> {
 }
 
 async function readTensors(handle: FileHandle, file: string): Promise<Map<string, TensorInfo>> {
-  const fail = (message: string): never => {
+  const fail: (message: string) => never = (message) => {
     throw new TensorFileError(file, message);
   };
   const magic = Buffer.alloc(4);
@@ -52,20 +52,20 @@ async function readTensors(handle: FileHandle, file: string): Promise<Map<string
     if (order !== "little") fail(`saved with byte order "${order}"; only little-endian checkpoints are read`);
   }
 
-  let stateDict;
+  const pickled = await readEntry(handle, entries.get(pickles[0])!, file);
+  let stateDict: PickleValue;
   try {
-    stateDict = unpickle(await readEntry(handle, entries.get(pickles[0])!, file));
+    stateDict = unpickle(pickled);
   } catch (e) {
-    if (e instanceof PickleError) fail(`${pickles[0]} ${e.message}`);
-    throw e;
+    throw e instanceof PickleError ? new TensorFileError(file, `${pickles[0]} ${e.message}`) : e;
   }
   if (!(stateDict instanceof Map)) fail("the pickle holds no dict of tensors (not a state dict)");
 
   const tensors = new Map<string, TensorInfo>();
-  for (const [name, value] of stateDict as Map<unknown, unknown>) {
+  for (const [name, value] of stateDict) {
     if (typeof name !== "string") fail(`a state-dict key is not a string (${String(name)})`);
-    if (!(value instanceof TensorRef)) fail(`${name as string} is not a tensor (a state dict holds only tensors; is this a training checkpoint?)`);
-    tensors.set(name as string, tensorRange(name as string, value as TensorRef, archive, entries, fail));
+    if (!(value instanceof TensorRef)) fail(`${name} is not a tensor (a state dict holds only tensors; is this a training checkpoint?)`);
+    tensors.set(name, tensorRange(name, value, archive, entries, fail));
   }
   return tensors;
 }

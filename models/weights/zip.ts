@@ -29,6 +29,10 @@ export async function readZipIndex(handle: FileHandle, file: string): Promise<Ma
   const fail = (message: string): never => {
     throw new TensorFileError(file, message);
   };
+  const u64 = (buf: Buffer, at: number) => {
+    const v = buf.readBigUInt64LE(at);
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : fail(`a zip offset or size (${v}) is beyond 2^53 (corrupt?)`);
+  };
   const read = async (position: number, length: number) => {
     const buf = Buffer.alloc(length);
     await readFully(handle, buf, position, file);
@@ -57,7 +61,7 @@ export async function readZipIndex(handle: FileHandle, file: string): Promise<Ma
   if (directoryOffset + directorySize > fileSize) fail(`the central directory lies beyond the end of the file (truncated?)`);
 
   const directory = await read(directoryOffset, directorySize);
-  const entries = new Map<string, ZipEntry>();
+  const located: { name: string; localOffset: number; size: number }[] = [];
   let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > directory.length || directory.readUInt32LE(p) !== DIRECTORY_ENTRY) fail(`central directory entry ${n} is corrupt`);
@@ -86,24 +90,20 @@ export async function readZipIndex(handle: FileHandle, file: string): Promise<Ma
     if (method !== 0 || compressed !== size) {
       fail(`entry ${name} is compressed (method ${method}); torch.save stores entries uncompressed, so this is not its output`);
     }
-    entries.set(name, { name, dataOffset: localOffset, size });
+    located.push({ name, localOffset, size });
     p += 46 + nameLength + extraLength + commentLength;
   }
 
   // The data follows each entry's local header, whose name and extra field (torch pads it to align the data) vary in length.
-  for (const e of entries.values()) {
-    const header = await read(e.dataOffset, 30).catch(() => fail(`entry ${e.name}: its local header lies beyond the end of the file (truncated?)`));
-    if (header.readUInt32LE(0) !== LOCAL_HEADER) fail(`entry ${e.name}: no local header where the directory says (corrupt?)`);
-    e.dataOffset += 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-    if (e.dataOffset + e.size > fileSize) fail(`entry ${e.name} ends beyond the end of the file (truncated?)`);
+  const entries = new Map<string, ZipEntry>();
+  for (const { name, localOffset, size } of located) {
+    const header = await read(localOffset, 30).catch(() => fail(`entry ${name}: its local header lies beyond the end of the file (truncated?)`));
+    if (header.readUInt32LE(0) !== LOCAL_HEADER) fail(`entry ${name}: no local header where the directory says (corrupt?)`);
+    const dataOffset = localOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+    if (dataOffset + size > fileSize) fail(`entry ${name} ends beyond the end of the file (truncated?)`);
+    entries.set(name, { name, dataOffset, size });
   }
   return entries;
-}
-
-function u64(buf: Buffer, at: number): number {
-  const v = buf.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`zip offset ${v} is beyond 2^53`);
-  return Number(v);
 }
 
 /** The data of extra field `id` in an extra block of (id, length, data) records. */

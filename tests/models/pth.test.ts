@@ -326,7 +326,7 @@ describe("the fixtures' .pth files", () => {
     rmSync(beyond);
   });
 
-  it("name the file and the problem for truncated, compressed, legacy and non-contiguous checkpoints", async () => {
+  it("name the file and the problem: truncated, compressed, legacy, big-endian, non-contiguous, not a state dict", async () => {
     const truncated = path.join(work, "truncated.pth");
     copyFileSync(UMT5_FP32_PTH, truncated);
     truncateSync(truncated, Math.floor(statSync(truncated).size / 2));
@@ -363,6 +363,15 @@ describe("the fixtures' .pth files", () => {
     const missing = path.join(work, "missing-storage.pth");
     await writeZip(missing, [{ name: "t/data.pkl", data: pkl }]);
     expect(await rejection(missing)).toMatch(/tensor w: storage 0 is missing from the zip/);
+
+    const bigEndian = path.join(work, "big-endian.pth");
+    await writeZip(bigEndian, [{ name: "t/data.pkl", data: pkl }, { name: "t/byteorder", data: Buffer.from("big") }]);
+    expect(await rejection(bigEndian)).toMatch(/byte order "big"; only little-endian/);
+
+    const nested = path.join(work, "training-checkpoint.pth");
+    const wrapped = pickle(proto(), OP.EMPTY_DICT, str("state_dict"), OP.EMPTY_DICT, OP.SETITEM, OP.STOP);
+    await writeZip(nested, [{ name: "t/data.pkl", data: wrapped }]);
+    expect(await rejection(nested)).toMatch(/state_dict is not a tensor \(a state dict holds only tensors/);
 
     const short = path.join(work, "short-storage.pth");
     const view = stateDictPickle([{ name: "w", key: "0", storage: "FloatStorage", numel: 6, offset: 4, shape: [3], strides: [1] }]);
