@@ -82,7 +82,7 @@ const ORDERED_DICT = "collections.OrderedDict";
 const REBUILD_TENSOR = "torch._utils._rebuild_tensor_v2";
 const ALLOWED_GLOBALS = new Set([ORDERED_DICT, REBUILD_TENSOR, ...Object.keys(STORAGE_TYPES)]);
 
-/** Every standard pickle opcode's name, so a refused one is named in the error. */
+/** Every standard pickle opcode by byte (pickletools' names): the handled ones by name below, the rest named when refused. */
 const OPCODE_NAMES: Record<number, string> = {
   0x28: "MARK", 0x2e: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT", 0x49: "INT",
   0x4a: "BININT", 0x4b: "BININT1", 0x4c: "LONG", 0x4d: "BININT2", 0x4e: "NONE", 0x50: "PERSID",
@@ -107,7 +107,7 @@ export function unpickle(bytes: Uint8Array): PickleValue {
   let pos = 0;
   let at = 0; // where the current opcode starts, for messages
 
-  const fail = (message: string): never => {
+  const fail: (message: string) => never = (message) => {
     throw new PickleError(at, message);
   };
   const need = (n: number) => {
@@ -121,7 +121,7 @@ export function unpickle(bytes: Uint8Array): PickleValue {
   const popMark = (): PickleValue[] => {
     const m = marks.pop();
     if (m === undefined) fail("no MARK before this opcode (malformed pickle)");
-    return stack.splice(m!);
+    return stack.splice(m);
   };
   const line = (): string => {
     const end = data.indexOf(0x0a, pos);
@@ -135,48 +135,49 @@ export function unpickle(bytes: Uint8Array): PickleValue {
   while (true) {
     at = pos;
     const op = data[need(1)];
-    switch (op) {
-      case 0x80: { // PROTO
+    const name = OPCODE_NAMES[op];
+    switch (name) {
+      case "PROTO": {
         const version = data[need(1)];
         if (version > 2) fail(`pickle protocol ${version}; torch.save writes protocol 2 (re-save with the default pickle_protocol)`);
         break;
       }
-      case 0x2e: // STOP
+      case "STOP":
         if (stack.length !== 1) fail(`STOP with ${stack.length} values on the stack (malformed pickle)`);
         return stack[0];
-      case 0x28: // MARK
+      case "MARK":
         marks.push(stack.length);
         break;
-      case 0x7d: // EMPTY_DICT
+      case "EMPTY_DICT":
         stack.push(new Map());
         break;
-      case 0x5d: // EMPTY_LIST
+      case "EMPTY_LIST":
         stack.push([]);
         break;
-      case 0x29: // EMPTY_TUPLE
+      case "EMPTY_TUPLE":
         stack.push(new Tuple([]));
         break;
-      case 0x74: // TUPLE
+      case "TUPLE":
         stack.push(new Tuple(popMark()));
         break;
-      case 0x85: // TUPLE1
-      case 0x86: // TUPLE2
-      case 0x87: { // TUPLE3
-        const n = op - 0x84;
+      case "TUPLE1":
+      case "TUPLE2":
+      case "TUPLE3": {
+        const n = Number(name.slice(-1));
         if (stack.length < n) fail("stack underflow (malformed pickle)");
         stack.push(new Tuple(stack.splice(stack.length - n)));
         break;
       }
-      case 0x4a: // BININT
+      case "BININT":
         stack.push(data.readInt32LE(need(4)));
         break;
-      case 0x4b: // BININT1
+      case "BININT1":
         stack.push(data[need(1)]);
         break;
-      case 0x4d: // BININT2
+      case "BININT2":
         stack.push(data.readUInt16LE(need(2)));
         break;
-      case 0x8a: { // LONG1: n-byte little-endian two's complement (sizes and offsets beyond 2³¹)
+      case "LONG1": { // n-byte little-endian two's complement (sizes and offsets beyond 2³¹)
         const n = data[need(1)];
         const start = need(n);
         let v = 0n;
@@ -186,86 +187,85 @@ export function unpickle(bytes: Uint8Array): PickleValue {
         stack.push(Number(v));
         break;
       }
-      case 0x47: // BINFLOAT (big-endian double)
+      case "BINFLOAT": // big-endian double
         stack.push(data.readDoubleBE(need(8)));
         break;
-      case 0x88: // NEWTRUE
+      case "NEWTRUE":
         stack.push(true);
         break;
-      case 0x89: // NEWFALSE
+      case "NEWFALSE":
         stack.push(false);
         break;
-      case 0x4e: // NONE
+      case "NONE":
         stack.push(null);
         break;
-      case 0x58: { // BINUNICODE
+      case "BINUNICODE": {
         const n = data.readUInt32LE(need(4));
         const start = need(n);
         stack.push(data.toString("utf8", start, start + n));
         break;
       }
-      case 0x71: // BINPUT
+      case "BINPUT":
         memo.set(data[need(1)], top());
         break;
-      case 0x72: // LONG_BINPUT
+      case "LONG_BINPUT":
         memo.set(data.readUInt32LE(need(4)), top());
         break;
-      case 0x68: // BINGET
+      case "BINGET":
         stack.push(get(data[need(1)]));
         break;
-      case 0x6a: // LONG_BINGET
+      case "LONG_BINGET":
         stack.push(get(data.readUInt32LE(need(4))));
         break;
-      case 0x63: { // GLOBAL: "module\nname\n"; only looked up in the allow-list
-        const name = `${line()}.${line()}`;
-        if (!ALLOWED_GLOBALS.has(name)) {
-          fail(`global ${name} is not allowed: a state dict needs only ${ORDERED_DICT}, ${REBUILD_TENSOR} and torch.*Storage types; nothing was executed`);
+      case "GLOBAL": { // "module\nname\n"; only looked up in the allow-list
+        const global = `${line()}.${line()}`;
+        if (!ALLOWED_GLOBALS.has(global)) {
+          fail(`global ${global} is not allowed: a state dict needs only ${ORDERED_DICT}, ${REBUILD_TENSOR} and torch.*Storage types; nothing was executed`);
         }
-        stack.push(new Global(name));
+        stack.push(new Global(global));
         break;
       }
-      case 0x51: // BINPERSID
+      case "BINPERSID":
         stack.push(storageFromPersistentId(pop(), fail));
         break;
-      case 0x52: { // REDUCE: callable(*args), for the two callables a state dict uses
+      case "REDUCE": { // callable(*args), for the two callables a state dict uses
         const args = pop();
         const callable = pop();
         if (!(args instanceof Tuple)) fail("REDUCE arguments are not a tuple (malformed pickle)");
-        stack.push(reduce(callable, (args as Tuple).items, fail));
+        stack.push(reduce(callable, args.items, fail));
         break;
       }
-      case 0x62: { // BUILD: state for the object below; a state dict's is its `_metadata` (module versions), not needed
+      case "BUILD": { // state for the object below; a state dict's is its `_metadata` (module versions), not needed
         const state = pop();
         if (!(top() instanceof Map) || !(state === null || state instanceof Map || state instanceof Tuple)) {
           fail("BUILD on something other than a dict (not a state dict)");
         }
         break;
       }
-      case 0x73: { // SETITEM
+      case "SETITEM": {
         const value = pop();
         const key = pop();
         dictOf(top(), fail).set(key, value);
         break;
       }
-      case 0x75: { // SETITEMS
+      case "SETITEMS": {
         const items = popMark();
         const dict = dictOf(top(), fail);
         if (items.length % 2) fail("SETITEMS with an odd number of values (malformed pickle)");
         for (let i = 0; i < items.length; i += 2) dict.set(items[i], items[i + 1]);
         break;
       }
-      case 0x61: { // APPEND
+      case "APPEND": {
         const value = pop();
         listOf(top(), fail).push(value);
         break;
       }
-      case 0x65: { // APPENDS
+      case "APPENDS": {
         const items = popMark();
         listOf(top(), fail).push(...items);
         break;
       }
       default: {
-        const name = OPCODE_NAMES[op];
         fail(`${name ? `opcode ${name}` : "unknown opcode"} (0x${op.toString(16).padStart(2, "0")}) is not allowed in a state dict`);
       }
     }
