@@ -12,10 +12,9 @@ import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { crc32 } from "node:zlib";
-import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePixels } from "../../lib/engine/clip.ts";
-import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
+import { openSession, resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { encodeTokens } from "../../lib/engine/text-encoder.ts";
 import { createVaeSessions, decodeLatents, encodeVideo, releaseVaeSessions } from "../../lib/engine/vae.ts";
 import { convertModel } from "../../models/convert/convert.ts";
@@ -419,7 +418,7 @@ describe("models convert from .pth, against the official goldens", () => {
     const out = path.join(work, "vae");
     const m = await convertModel({ source: VAE_PTH, outDir: out, precision: "fp32" });
     const G = await goldens();
-    const sessions = await createVaeSessions(out, m.components.vae!.files, sessionOptions(runtime));
+    const sessions = await createVaeSessions(out, m.components.vae!.files, runtime);
     try {
       const [, T, H, W] = G.info("vae_encA_video").shape;
       const latent = await encodeVideo(sessions, await G.readFloat32("vae_encA_video"), T, H, W);
@@ -455,7 +454,7 @@ describe("models convert from .pth, against the official goldens", () => {
     const out = path.join(work, name);
     const m = await convertModel({ source: file, outDir: out, precision: "fp32" });
     const entry = m.components.textEncoder!;
-    const session = await ort.InferenceSession.create(path.join(out, entry.file), sessionOptions(runtime));
+    const session = await openSession(path.join(out, entry.file), runtime);
     const G = await goldens();
     const got: Float32Array[] = [];
     const ref: Float32Array[] = [];
@@ -525,7 +524,7 @@ describe("models convert from .pth, against the official goldens", () => {
     const out = path.join(work, "clip");
     mkdirSync(out);
     const entry = await convertImageEncoder({ ...src, config }, out, { precision: "fp32" });
-    const session = await ort.InferenceSession.create(path.join(out, entry.file), sessionOptions(runtime));
+    const session = await openSession(path.join(out, entry.file), runtime);
     try {
       const G = await goldens("goldens_clip.safetensors");
       const got = await encodePixels(session, await G.readFloat32("clip_pixels"));
