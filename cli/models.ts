@@ -1,6 +1,6 @@
 /**
  * `npm run models -- <command>`
- *   convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
+ *   convert <source> --out <dir> [--dtype fp32|fp16|int8|int8-compute] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
  *           [--recipe rcm]
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
  *       official / ComfyUI single file, or a folder of such files. Converting into a folder that already holds
@@ -21,10 +21,11 @@ import { generateTinyModel } from "../lib/models/tiny.ts";
 import { DISTILLED_RECIPES, type DistilledRecipe } from "../lib/schemas/generation.ts";
 import { convertModel } from "../models/convert/convert.ts";
 import { readManifest } from "../models/manifest.ts";
+import { PRECISIONS, type Precision } from "../models/nn.ts";
 import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
-  npm run models -- convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype fp32|fp16|int8]
+  npm run models -- convert <source> --out <dir> [--dtype ${PRECISIONS.join("|")}] [--text-dtype …]
                                [--text-len N] [--tokenizer <dir>] [--recipe ${DISTILLED_RECIPES.join("|")}]
   npm run models -- tiny --out <dir> [--seed N] [--i2v] [--recipe ${DISTILLED_RECIPES.join("|")}]
   npm run models -- list`;
@@ -86,11 +87,10 @@ async function main(argv: string[]): Promise<number> {
   const out = path.resolve(values.out);
   if (command === "convert") {
     if (!source) throw new UsageError("convert needs a <source>");
-    const precisions = ["fp32", "fp16", "int8"] as const;
     const precision = (flag: string, v: string | undefined) => {
       if (v === undefined) return undefined;
-      if (!(precisions as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be fp32, fp16 or int8 (got "${v}")`);
-      return v as (typeof precisions)[number];
+      if (!(PRECISIONS as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be one of ${PRECISIONS.join(", ")} (got "${v}")`);
+      return v as Precision;
     };
     const dtype = precision("dtype", values.dtype)!;
     const textDtype = precision("text-dtype", values["text-dtype"]);

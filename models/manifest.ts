@@ -7,10 +7,11 @@ import { readFile, writeFile, rename } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { DISTILLED_RECIPES, SOLVERS } from "../lib/schemas/generation.ts";
+import { PRECISIONS } from "./nn.ts";
 
 export const MANIFEST_FILE = "manifest.json";
 
-const precision = z.enum(["fp32", "fp16", "int8"]);
+const precision = z.enum(PRECISIONS);
 
 export const ditConfigSchema = z.object({
   modelType: z.enum(["t2v", "i2v"]),
