@@ -46,7 +46,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** accuracy_level of every MatMulNBits node (0 when the attribute is absent, ONNX Runtime's default). */
 function accuracyLevels(model: onnxProto.onnx.ModelProto): number[] {
-  return model.graph!.node.filter((n) => n.opType === "MatMulNBits").map((n) => Number(n.attribute.find((a) => a.name === "accuracy_level")?.i ?? 0));
+  const nodes = (model.graph?.node ?? []).filter((n) => n.opType === "MatMulNBits");
+  return nodes.map((n) => Number((n.attribute ?? []).find((a) => a.name === "accuracy_level")?.i ?? 0));
 }
 
 function relativeL2(a: Float32Array, b: Float32Array): number {
