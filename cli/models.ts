@@ -1,9 +1,10 @@
 /**
  * `npm run models -- <command>`
  *   convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
+ *           [--lora <file.safetensors>[:strength]]…
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
  *       official / ComfyUI single file, or a folder of such files. Converting into a folder that already holds
- *       a model adds or replaces components.
+ *       a model adds or replaces components. Each --lora is merged into the DiT (strength 1 when omitted).
  *   tiny --out <dir> [--seed N] [--i2v]
  *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes
  *       it an image-to-video model (36-channel DiT with the CLIP image branch, and a tiny CLIP image encoder).
@@ -17,12 +18,13 @@ import { installedModels } from "../lib/models/installed.ts";
 import { fitModelPreview } from "../lib/models/preview-fit.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
 import { convertModel } from "../models/convert/convert.ts";
+import type { LoraSpec } from "../models/convert/lora.ts";
 import { readManifest } from "../models/manifest.ts";
 import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
   npm run models -- convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype fp32|fp16|int8]
-                               [--text-len N] [--tokenizer <dir>]
+                               [--text-len N] [--tokenizer <dir>] [--lora <file.safetensors>[:strength]]...
   npm run models -- tiny --out <dir> [--seed N] [--i2v]
   npm run models -- list`;
 
@@ -35,6 +37,17 @@ function int(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** `--lora file.safetensors[:strength]`; the file must end in .safetensors, so a path's own colons stay in it. */
+function loraArg(v: string): LoraSpec {
+  const m = /^(.+\.safetensors)(?::(.*))?$/.exec(v);
+  if (!m) throw new UsageError(`--lora expects <file.safetensors>[:strength] (got "${v}")`);
+  const strength = m[2] === undefined ? 1 : Number(m[2]);
+  if (m[2]?.trim() === "" || !Number.isFinite(strength)) {
+    throw new UsageError(`--lora ${v}: the strength "${m[2]}" is not a number`);
+  }
+  return { file: path.resolve(m[1]), strength };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -45,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       "text-dtype": { type: "string" },
       "text-len": { type: "string" },
       tokenizer: { type: "string" },
+      lora: { type: "string", multiple: true },
       seed: { type: "string" },
       i2v: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -65,7 +79,8 @@ async function main(argv: string[]): Promise<number> {
     for (const name of names) {
       const m = await readManifest(path.join(cfg.modelsDir, name));
       const dit = m.components.transformer?.config;
-      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
+      const loras = (m.components.transformer?.loras ?? []).map((l) => `${l.file}:${l.strength}`).join(", ");
+      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}${loras ? `\tLoRA ${loras}` : ""}`);
     }
     return 0;
   }
@@ -82,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     };
     const dtype = precision("dtype", values.dtype)!;
     const textDtype = precision("text-dtype", values["text-dtype"]);
+    const loras = (values.lora ?? []).map(loraArg);
     const bar = new ProgressBar();
     const manifest = await convertModel({
       source: path.resolve(source),
@@ -90,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       textPrecision: textDtype,
       textLen: int("text-len", values["text-len"]),
       tokenizerDir: values.tokenizer ? path.resolve(values.tokenizer) : undefined,
+      loras,
       log,
       onProgress: (e) => bar.update(e.total ? e.done / e.total : 0, `${formatBytes(e.done)} / ${formatBytes(e.total)} ${e.component}`),
     });
@@ -97,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
     await fitModelPreview(out, log);
     const parts = Object.keys(manifest.components).join(", ");
     console.log(`converted ${parts} → ${out} (${manifest.variant}, text length ${manifest.textLen})`);
+    for (const l of manifest.components.transformer?.loras ?? []) console.log(`merged LoRA ${l.file} × ${l.strength} (sha256 ${l.sha256})`);
   } else if (command === "tiny") {
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer (got "${values.seed}")`);
