@@ -132,22 +132,25 @@ function registerUpdates(lora: SafetensorsFile, strength: number, store: WeightS
         fail(`${down} [${a}] and ${up} [${b}] do not fit ${weight} [${wShape}]`);
       }
       if (alpha && count(lora.info(alpha).shape) !== 1) fail(`${alpha} has shape [${lora.info(alpha).shape}], expected one value`);
-      if (strength === 0) continue;
-      store.patch(weight, async (w) => {
-        const scale = (strength * (alpha ? (await lora.readFloat32(alpha))[0] : rank)) / rank;
-        addLowRank(w, await lora.readFloat32(up), await lora.readFloat32(down), rank, scale);
-      });
+      // Strength 0 is checked but adds nothing, so the weights stay bit for bit (−0 + 0 would turn into +0).
+      if (strength !== 0) {
+        store.patch(weight, async (w) => {
+          const scale = (strength * (alpha ? (await lora.readFloat32(alpha))[0] : rank)) / rank;
+          addLowRank(w, await lora.readFloat32(up), await lora.readFloat32(down), rank, scale);
+        });
+      }
     }
     for (const [key, into] of [[parts.diff, weight], [parts.diffBias, `${target}.bias`]] as const) {
       if (!key) continue;
       if (!store.has(into)) fail(`${key} targets ${into}, which the base DiT does not have`);
       const [d, t] = [lora.info(key).shape, store.info(into).shape];
       if (d.length !== t.length || d.some((n, i) => n !== t[i])) fail(`${key} has shape [${d}], but ${into} is [${t}]`);
-      if (strength === 0) continue;
-      store.patch(into, async (w) => {
-        const diff = await lora.readFloat32(key);
-        for (let i = 0; i < w.length; i++) w[i] += strength * diff[i];
-      });
+      if (strength !== 0) {
+        store.patch(into, async (w) => {
+          const diff = await lora.readFloat32(key);
+          for (let i = 0; i < w.length; i++) w[i] += strength * diff[i];
+        });
+      }
     }
   }
 }
