@@ -14,6 +14,7 @@ import { DiTRunner } from "../../lib/engine/dit.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { convertModel, type ConvertOptions } from "../../models/convert/convert.ts";
 import { readManifest } from "../../models/manifest.ts";
+import type { Precision } from "../../models/nn.ts";
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../../models/weights/safetensors.ts";
 import { fixture, goldens, maxAbsDiff, tempDir } from "../helpers/fixtures.ts";
 
@@ -167,14 +168,15 @@ async function expectMergeMatchesReference(
   base: { official: string; diffusers: string },
   layout: "official" | "diffusers",
   merges: { lora: Lora; strength: number }[],
+  { precision = "fp32", tolerance = 1e-5 }: { precision?: Precision; tolerance?: number } = {},
 ) {
   const i2v = base === I2V;
   const textLen = i2v ? 512 : 16;
   const loras = await Promise.all(merges.map(async (m) => ({ file: await writeLora(m.lora), strength: m.strength })));
-  const merged = await convert(base[layout], { textLen, loras });
-  const reference = await convert(await referenceCheckpoint(base.official, merges), { textLen });
+  const merged = await convert(base[layout], { textLen, loras, precision });
+  const reference = await convert(await referenceCheckpoint(base.official, merges), { textLen, precision });
   const out = await ditOutput(merged);
-  expect(maxAbsDiff(out, await ditOutput(reference))).toBeLessThanOrEqual(1e-5);
+  expect(maxAbsDiff(out, await ditOutput(reference))).toBeLessThanOrEqual(tolerance);
   expect(maxAbsDiff(out, await baseOutput(i2v))).toBeGreaterThan(1e-2);
 
   const recorded = (await readManifest(merged)).components.transformer!.loras;
@@ -229,6 +231,13 @@ describe("merging LoRAs at conversion (tiny DiT, dit_case1 inputs, ≤ 1e-5 of a
       { lora: diffusers, strength: 1 },
       { lora: kohya, strength: 1 },
     ]);
+  });
+
+  it("merges before the cast to the graph's precision: fp16 and int8 (block-quantized from the merged float32 values)", async () => {
+    const lora: Lora = { style: "peft-official", updates: [lowRank(Q0, 64, [64], 4, 8), lowRank(FFN1, 128, [64], 4, 8)] };
+    // Both sides round the same float32 weights (up to one float32 ulp apart) to fp16 or int8 blocks.
+    await expectMergeMatchesReference(T2V, "official", [{ lora, strength: 1 }], { precision: "fp16", tolerance: 1e-3 });
+    await expectMergeMatchesReference(T2V, "official", [{ lora, strength: 1 }], { precision: "int8", tolerance: 1e-3 });
   });
 
   it("strength 0 reproduces the base conversion bit for bit", async () => {
