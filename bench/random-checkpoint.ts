@@ -20,7 +20,7 @@ export const WAN_1_3B_DIT: WanDiTConfig = {
 };
 
 /** Fast deterministic uniform noise with unit variance, as fp16 chunks. */
-function* randomHalfs(count: number, scale: number, state: { s: number }): Generator<Uint16Array> {
+export function* randomHalfs(count: number, scale: number, state: { s: number }): Generator<Uint16Array> {
   const CHUNK = 1 << 22;
   for (let done = 0; done < count; done += CHUNK) {
     const n = Math.min(CHUNK, count - done);

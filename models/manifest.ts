@@ -29,10 +29,19 @@ export const ditConfigSchema = z.object({
   imageDim: z.number().int().positive().nullable(),
 });
 
+/** A LoRA merged into the DiT at conversion (models/convert/lora.ts): which file, how strongly, its exact bytes. */
+export const mergedLoraSchema = z.object({
+  file: z.string(),
+  strength: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 const transformerSchema = z.object({
   file: z.string(),
   precision,
   config: ditConfigSchema,
+  /** Absent when none were merged (and in folders converted before LoRA merging existed). */
+  loras: z.array(mergedLoraSchema).optional(),
 });
 
 const vaeSchema = z.object({
@@ -117,6 +126,7 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type GenerationDefaults = z.infer<typeof generationDefaultsSchema>;
+export type MergedLora = z.infer<typeof mergedLoraSchema>;
 
 export class ManifestError extends Error {
   constructor(message: string) {

@@ -21,7 +21,8 @@ import type { Precision } from "../nn.ts";
 import type { WanDiTConfig } from "../wan/dit.ts";
 import { ConvertProgress, type ConvertProgressEvent } from "./progress.ts";
 import { convertImageEncoder } from "./image-encoder.ts";
-import { describeKind, discoverSources, type ComponentKind } from "./sources.ts";
+import type { LoraSpec } from "./lora.ts";
+import { describeKind, discoverSources, SourceError, type ComponentKind } from "./sources.ts";
 import { convertTextEncoder } from "./text-encoder.ts";
 import { convertTransformer } from "./transformer.ts";
 import { convertVae } from "./vae.ts";
@@ -43,6 +44,8 @@ export type ConvertOptions = {
    * Kept from the folder's manifest when no DiT is converted.
    */
   recipe?: DistilledRecipe;
+  /** LoRAs merged into the DiT's weights, in order (recorded in the manifest). */
+  loras?: LoraSpec[];
   /** The model's name (default: the output folder's name). */
   name?: string;
   onProgress?: (e: ConvertProgressEvent) => void;
@@ -52,6 +55,9 @@ export type ConvertOptions = {
 export async function convertModel(o: ConvertOptions): Promise<Manifest> {
   const log = o.log ?? (() => {});
   const sources = await discoverSources(o.source);
+  if (o.loras?.length && !sources.some((s) => s.kind === "transformer")) {
+    throw new SourceError(`${o.source}: LoRAs merge into the DiT, and no DiT was found there`);
+  }
   await mkdir(o.outDir, { recursive: true });
   const previous = existsSync(path.join(o.outDir, MANIFEST_FILE)) ? await readManifest(o.outDir) : undefined;
   const components: Manifest["components"] = { ...(previous?.components ?? {}) };
@@ -66,7 +72,12 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
     log(`${describeKind(kind)}: ${src.layout} layout, ${src.files.length} file${src.files.length > 1 ? "s" : ""}`);
     try {
       if (kind === "transformer") {
-        components.transformer = await convertTransformer(src, o.outDir, { precision: o.precision, textLen: o.textLen, progress });
+        components.transformer = await convertTransformer(src, o.outDir, {
+          precision: o.precision,
+          textLen: o.textLen,
+          loras: o.loras,
+          progress,
+        });
       } else if (kind === "vae") {
         components.vae = await convertVae(src, o.outDir, { precision: o.precision, progress });
       } else if (kind === "textEncoder") {

@@ -1,7 +1,8 @@
 /**
- * Converts a Wan DiT checkpoint (Diffusers or official / ComfyUI layout) into `transformer.onnx`.
+ * Converts a Wan DiT checkpoint (Diffusers or official / ComfyUI layout) into `transformer.onnx`, with any
+ * LoRAs merged into its weights (models/convert/lora.ts).
  */
-import type { ditConfigSchema } from "../manifest.ts";
+import type { ditConfigSchema, MergedLora } from "../manifest.ts";
 import type { Precision } from "../nn.ts";
 import { buildWanDiT, type WanDiTConfig } from "../wan/dit.ts";
 import {
@@ -14,12 +15,18 @@ import {
 import { WeightStore } from "../weights/store.ts";
 import type { z } from "zod";
 import { buildAndSaveGraph } from "./component-graph.ts";
+import { attachLoras, type LoraSpec } from "./lora.ts";
 import type { ConvertProgress } from "./progress.ts";
 import type { ComponentSource } from "./sources.ts";
 
 export const TRANSFORMER_FILE = "transformer.onnx";
 
-export type TransformerEntry = { file: string; precision: Precision; config: z.infer<typeof ditConfigSchema> };
+export type TransformerEntry = {
+  file: string;
+  precision: Precision;
+  config: z.infer<typeof ditConfigSchema>;
+  loras?: MergedLora[];
+};
 
 export async function openTransformerWeights(src: ComponentSource): Promise<WeightStore> {
   const rename =
@@ -48,10 +55,13 @@ export function transformerConfig(src: ComponentSource, store: WeightStore, text
 export async function convertTransformer(
   src: ComponentSource,
   outDir: string,
-  opts: { precision: Precision; textLen?: number; progress?: ConvertProgress },
+  opts: { precision: Precision; textLen?: number; loras?: LoraSpec[]; progress?: ConvertProgress },
 ): Promise<TransformerEntry> {
   const store = await openTransformerWeights(src);
+  let closeLoras = async () => {};
   try {
+    const loras = await attachLoras(store, opts.loras ?? []);
+    closeLoras = loras.close;
     const cfg = transformerConfig(src, store, opts.textLen);
     await buildAndSaveGraph(store, {
       graphName: "wan_dit",
@@ -63,8 +73,14 @@ export async function convertTransformer(
       progress: opts.progress,
       build: (g, params) => buildWanDiT(g, params, cfg),
     });
-    return { file: TRANSFORMER_FILE, precision: opts.precision, config: cfg };
+    return {
+      file: TRANSFORMER_FILE,
+      precision: opts.precision,
+      config: cfg,
+      ...(loras.merged.length ? { loras: loras.merged } : {}),
+    };
   } finally {
+    await closeLoras();
     await store.close();
   }
 }
