@@ -28,7 +28,13 @@ export const ditConfigSchema = z.object({
 });
 
 const transformerSchema = z.object({
+  /** The whole forward pass. */
   file: z.string(),
+  /**
+   * The same forward cut into embedding, blocks and head graphs (models/wan/dit.ts), which step caching needs.
+   * Absent from folders converted before the split: those run the whole graph, without step caching.
+   */
+  stages: z.object({ embedding: z.string(), blocks: z.string(), head: z.string() }).optional(),
   precision,
   config: ditConfigSchema,
 });

@@ -1,9 +1,14 @@
 /**
- * Converts a Wan DiT checkpoint (Diffusers or official / ComfyUI layout) into `transformer.onnx`.
+ * Converts a Wan DiT checkpoint (Diffusers or official / ComfyUI layout) into `transformer.onnx` (the whole
+ * forward) and the three stage graphs step caching runs (embedding, blocks, head; models/wan/dit.ts), all four
+ * sharing one data file so each weight is stored once.
  */
 import type { ditConfigSchema } from "../manifest.ts";
 import type { Precision } from "../nn.ts";
-import { buildWanDiT, type WanDiTConfig } from "../wan/dit.ts";
+import { GraphBuilder } from "../graph/builder.ts";
+import { ExternalDataFile, saveGraph } from "../graph/save.ts";
+import { Params } from "../nn.ts";
+import { buildWanDiT, buildWanDiTBlocks, buildWanDiTEmbedding, buildWanDiTHead, type WanDiTConfig } from "../wan/dit.ts";
 import {
   ditConfigFromDiffusers,
   ditConfigFromOfficial,
@@ -13,13 +18,24 @@ import {
 } from "../wan/dit-checkpoint.ts";
 import { WeightStore } from "../weights/store.ts";
 import type { z } from "zod";
-import { buildAndSaveGraph } from "./component-graph.ts";
 import type { ConvertProgress } from "./progress.ts";
 import type { ComponentSource } from "./sources.ts";
 
 export const TRANSFORMER_FILE = "transformer.onnx";
+export const TRANSFORMER_DATA_FILE = "transformer.onnx.data";
+/** The stage graphs (manifest `transformer.stages`); folders converted before the split have none. */
+export const TRANSFORMER_STAGE_FILES = {
+  embedding: "transformer_embedding.onnx",
+  blocks: "transformer_blocks.onnx",
+  head: "transformer_head.onnx",
+} as const;
 
-export type TransformerEntry = { file: string; precision: Precision; config: z.infer<typeof ditConfigSchema> };
+export type TransformerEntry = {
+  file: string;
+  stages: typeof TRANSFORMER_STAGE_FILES;
+  precision: Precision;
+  config: z.infer<typeof ditConfigSchema>;
+};
 
 export async function openTransformerWeights(src: ComponentSource): Promise<WeightStore> {
   const rename =
@@ -53,17 +69,43 @@ export async function convertTransformer(
   const store = await openTransformerWeights(src);
   try {
     const cfg = transformerConfig(src, store, opts.textLen);
-    await buildAndSaveGraph(store, {
-      graphName: "wan_dit",
-      outDir,
-      file: TRANSFORMER_FILE,
-      docString: `Wan 2.1 DiT (${cfg.modelType}, dim ${cfg.dim}, ${cfg.numLayers} layers, ${opts.precision})`,
-      precision: opts.precision,
-      component: "transformer",
-      progress: opts.progress,
-      build: (g, params) => buildWanDiT(g, params, cfg),
+    const label = `Wan 2.1 DiT (${cfg.modelType}, dim ${cfg.dim}, ${cfg.numLayers} layers, ${opts.precision})`;
+    const graphs = [
+      { file: TRANSFORMER_FILE, build: buildWanDiT, doc: label },
+      { file: TRANSFORMER_STAGE_FILES.embedding, build: buildWanDiTEmbedding, doc: `${label}: embedding stage` },
+      { file: TRANSFORMER_STAGE_FILES.blocks, build: buildWanDiTBlocks, doc: `${label}: blocks stage` },
+      { file: TRANSFORMER_STAGE_FILES.head, build: buildWanDiTHead, doc: `${label}: head stage` },
+    ].map(({ file, build, doc }) => {
+      const g = new GraphBuilder("wan_dit");
+      build(g, new Params(g, store, "", opts.precision), cfg);
+      return { file, g, doc };
     });
-    return { file: TRANSFORMER_FILE, precision: opts.precision, config: cfg };
+    // The whole graph reads every weight, so a leftover means the file is not the architecture it was taken for.
+    store.assertAllUsed();
+    // Weights shared by several graphs are written once; count each once for the progress total.
+    const sizes = new Map<string, number>();
+    for (const { g } of graphs) for (const init of g.initializers.values()) if (init.shared) sizes.set(init.name, init.byteLength);
+    opts.progress?.addTotal([...sizes.values()].reduce((a, b) => a + b, 0));
+    const counted = new Set<string>();
+    const data = new ExternalDataFile(outDir, TRANSFORMER_DATA_FILE);
+    try {
+      for (const { file, g, doc } of graphs) {
+        await saveGraph(g, {
+          dir: outDir,
+          file,
+          data,
+          docString: doc,
+          onInitializer: (init) => {
+            if (!init.shared || counted.has(init.name)) return;
+            counted.add(init.name);
+            opts.progress?.advance(init.byteLength, "transformer");
+          },
+        });
+      }
+    } finally {
+      await data.close();
+    }
+    return { file: TRANSFORMER_FILE, stages: TRANSFORMER_STAGE_FILES, precision: opts.precision, config: cfg };
   } finally {
     await store.close();
   }
