@@ -7,11 +7,12 @@
 import { parseArgs } from "node:util";
 import { ComponentInputError, describeComponents, prepareComponent, type Tensors } from "../lib/engine/components.ts";
 import type { SolverName } from "../lib/engine/schedulers/flow-scheduler.ts";
+import type { TeaCacheMode } from "../lib/engine/step-cache.ts";
 import { SafetensorsError, SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
 import { ManifestError } from "../models/manifest.ts";
 
 const USAGE = `usage: npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>
-       [--steps N --shift S --guidance G --solver unipc|dpmpp|euler] [--repeat N]
+       [--steps N --shift S --guidance G --solver unipc|dpmpp|euler] [--teacache THRESHOLD --teacache-mode e|e0] [--repeat N]
 components:
 ${describeComponents()}`;
 
@@ -46,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       guidance: { type: "string" },
       solver: { type: "string" },
       repeat: { type: "string" },
+      teacache: { type: "string" },
+      "teacache-mode": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -62,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
     return n;
   };
   const repeat = number("repeat", values.repeat) ?? 0;
+  if (values["teacache-mode"] !== undefined && values.teacache === undefined) throw new ComponentInputError("--teacache-mode needs --teacache <threshold>");
+  const threshold = number("teacache", values.teacache);
+  const teacache = threshold === undefined ? undefined : { threshold, mode: (values["teacache-mode"] ?? "e") as TeaCacheMode };
   const inputs = await readInputs(values.in);
   const prepared = await prepareComponent(component, {
     model: values.model,
@@ -69,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     shift: number("shift", values.shift),
     guidance: number("guidance", values.guidance),
     solver: values.solver as SolverName | undefined,
+    teacache,
   });
   try {
     let outputs = await prepared.run(inputs);
