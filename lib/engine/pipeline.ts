@@ -25,6 +25,7 @@ import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
 import { PhaseClock } from "./progress.ts";
 import { createScheduler } from "./schedulers/create-scheduler.ts";
+import { SPEED_PRESETS, type DiTCallCount } from "./step-cache.ts";
 import { forwardNoise } from "./schedulers/forward-noise.ts";
 import { effectiveNegativePrompt } from "./text/negative-prompt.ts";
 import { decodeLatents, encodeFrames } from "./vae.ts";
@@ -58,6 +59,8 @@ export type GenerationResult = {
   videoFile: string;
   posterFile: string;
   timings: Record<string, number>;
+  /** DiT passes made and how many step caching skipped (the `speed` setting). */
+  ditCalls: DiTCallCount;
   width: number;
   height: number;
   frames: number;
@@ -163,7 +166,7 @@ export class WanPipeline {
     const total = scheduler.numSteps - scheduler.startStep;
     report("denoise", 0, total);
     const every = previewEvery(total);
-    const { latent } = await denoise({
+    const { latent, ditCalls, stepCache } = await denoise({
       dit: m.dit,
       scheduler,
       shape,
@@ -173,6 +176,7 @@ export class WanPipeline {
       guidance: req.guidance,
       imageCondition: c.imageCondition,
       firstFrame: c.firstFrame,
+      stepCache: SPEED_PRESETS[req.speed],
       signal: cb.signal,
       onStep: async ({ step, total, latent }) => {
         report("denoise", step, total);
@@ -193,6 +197,8 @@ export class WanPipeline {
       shift: req.shift,
       solver: req.solver,
       grid: req.grid,
+      speed: req.speed,
+      ...(stepCache === "unavailable" ? { stepCache: "unavailable: the model was converted before the DiT stage graphs" } : {}),
       model: m.name,
       width: c.size.width,
       height: c.size.height,
@@ -203,7 +209,7 @@ export class WanPipeline {
       executionProviders: m.executionProviders,
     };
     const files = await this.decodeToMp4(latent, shape, outDir, settings, clock, report, cb.signal);
-    return { seed, ...files, timings: clock.timings(), width: c.size.width, height: c.size.height, frames: c.frames, settings };
+    return { seed, ...files, timings: clock.timings(), ditCalls, width: c.size.width, height: c.size.height, frames: c.frames, settings };
   }
 
   /**
