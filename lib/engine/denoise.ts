@@ -5,7 +5,8 @@
  * some passes reuse the residual of an earlier step instead of running the DiT's blocks.
  */
 import type { DiTRunner, LatentShape } from "./dit.ts";
-import { TeaCache, type CacheDecision, type DiTCallCount, type TeaCacheSettings } from "./step-cache.ts";
+import { createStepCache, type StepCacheSettings } from "./speed.ts";
+import type { CacheDecision, DiTCallCount } from "./step-cache.ts";
 import type { FlowScheduler } from "./schedulers/flow-scheduler.ts";
 
 export type TextContext = { data: Float32Array; rows: number };
@@ -46,10 +47,10 @@ export type DenoiseOptions = {
   /** Keep every intermediate latent (index 0 = the initial sample), for parity checks. */
   keepTrajectory?: boolean;
   /**
-   * Step caching (TeaCache); null or absent runs every pass. A model converted before the DiT stage graphs
+   * Step caching (TeaCache or MagCache); null or absent runs every pass. A model converted before the DiT stage graphs
    * cannot cache: it runs every pass and the result says so (`stepCache: "unavailable"`).
    */
-  stepCache?: TeaCacheSettings | null;
+  stepCache?: StepCacheSettings | null;
 };
 
 export type DenoiseResult = {
@@ -93,7 +94,7 @@ export async function denoise(o: DenoiseOptions): Promise<DenoiseResult> {
   let x = o.initial;
   const trajectory = o.keepTrajectory ? [x] : undefined;
   const total = scheduler.numSteps - scheduler.startStep;
-  const cache = o.stepCache && o.dit.canCacheSteps ? new TeaCache(o.stepCache, total) : undefined;
+  const cache = o.stepCache && o.dit.canCacheSteps ? createStepCache(o.stepCache, total) : undefined;
   const stepCache = !o.stepCache ? "off" : cache ? "on" : "unavailable";
   const passes = useCfg ? 2 : 1;
   for (let i = scheduler.startStep; i < scheduler.numSteps; i++) {

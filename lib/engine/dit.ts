@@ -14,7 +14,7 @@ import type { Manifest } from "../../models/manifest.ts";
 import { ropeTables, timestepSinusoid } from "../../models/wan/rope.ts";
 import type { WanDiTConfig } from "../../models/wan/dit.ts";
 import { sessionOptions, type ResolvedRuntime } from "./runtime.ts";
-import type { TeaCache } from "./step-cache.ts";
+import type { StepCache } from "./step-cache.ts";
 
 export type LatentShape = { channels: number; frames: number; height: number; width: number };
 
@@ -32,7 +32,7 @@ export type DiTCall = {
    * Step caching: batch element b is pass b of the cache (0 conditional, 1 unconditional); `step` is the
    * 0-based step of the run. Needs the stage graphs (`canCacheSteps`).
    */
-  cache?: { cache: TeaCache; step: number };
+  cache?: { cache: StepCache; step: number };
 };
 
 /** The stage graphs' sessions. */
@@ -144,8 +144,8 @@ export class DiTRunner {
         const n = t.data.length / B;
         return (t.data as Float32Array).subarray(b * n, (b + 1) * n);
       };
-      const modulated = cache.cache.settings.mode === "e" ? embedded.e : embedded.e0;
-      const computed = [...Array(B).keys()].filter((b) => cache.cache.decide(b, cache.step, perBatch(modulated, b)).compute);
+      const measured = cache.cache.measures && embedded[cache.cache.measures];
+      const computed = [...Array(B).keys()].filter((b) => cache.cache.decide(b, cache.step, measured ? perBatch(measured, b) : undefined).compute);
       const out = new Float32Array(tokens.data.length);
       if (computed.length) {
         const after = (await stages.blocks.run(blockInputs(computed))).tokens_out.data as Float32Array;

@@ -2,7 +2,8 @@
  * Step caching (TeaCache) against the reference TeaCache code's own results on the tiny model
  * (goldens_teacache.*: skip pattern, accumulated distance, latents, modes e and e0), through the component
  * runner `npm run engine -- run t2v --teacache … --teacache-mode …` uses; threshold 0 reproduces the uncached
- * whole-graph run bit for bit; a model folder converted before the stage graphs still runs, without caching.
+ * whole-graph run bit for bit; a model folder converted before the stage graphs still runs, without caching;
+ * MagCache follows its rule with the published 1.3B magnitude ratios, in the sampling loop too.
  */
 import { execFile } from "node:child_process";
 import { cpSync, readFileSync, rmSync } from "node:fs";
@@ -14,7 +15,9 @@ import { denoise } from "../../lib/engine/denoise.ts";
 import { DiTRunner } from "../../lib/engine/dit.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { createScheduler } from "../../lib/engine/schedulers/create-scheduler.ts";
-import { SPEED_PRESETS, TeaCache, type TeaCacheMode } from "../../lib/engine/step-cache.ts";
+import { magRatios, MagCache, MAGCACHE_WAN_1_3B_SETTINGS, WAN_1_3B_MAG_RATIOS } from "../../lib/engine/magcache.ts";
+import { SPEED_PRESETS, type StepCacheSettings } from "../../lib/engine/speed.ts";
+import { TeaCache, type TeaCacheMode } from "../../lib/engine/teacache.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { readManifest, writeManifest } from "../../models/manifest.ts";
 import { SafetensorsFile, writeSafetensors } from "../../models/weights/safetensors.ts";
@@ -44,8 +47,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function t2v(model: string, teacache?: { threshold: number; mode: TeaCacheMode }): Promise<Tensors> {
-  const c = await prepareComponent("t2v", { model, steps, shift, guidance, solver: "unipc", teacache }, runtime);
+async function t2v(model: string, stepCache?: StepCacheSettings): Promise<Tensors> {
+  const c = await prepareComponent("t2v", { model, steps, shift, guidance, solver: "unipc", stepCache }, runtime);
   try {
     return await c.run(inputs);
   } finally {
@@ -64,7 +67,7 @@ describe("TeaCache against the reference implementation (goldens_teacache)", () 
   for (const c of META.cases) {
     it(`${c.tag}: mode ${c.mode}, threshold ${c.threshold} → the same skip pattern (${c.skipped} of ${c.calls} skipped), latents ≤ 1e-4`, async () => {
       const G = await goldens("goldens_teacache.safetensors");
-      const out = await t2v(modelDir, { threshold: c.threshold, mode: c.mode });
+      const out = await t2v(modelDir, { rule: "teacache", threshold: c.threshold, mode: c.mode });
       const calc = [...floats(out, "calc")];
       expect(calc).toEqual([...(await G.readFloat32(`${c.tag}_calc`))]);
       expect(calc.filter((v) => v === 0)).toHaveLength(c.skipped);
@@ -95,7 +98,7 @@ describe("TeaCache against the reference implementation (goldens_teacache)", () 
   });
 
   it("threshold 0 reproduces the uncached whole-graph run bit for bit", async () => {
-    const cached = await t2v(modelDir, { threshold: 0, mode: "e" });
+    const cached = await t2v(modelDir, { rule: "teacache", threshold: 0, mode: "e" });
     expect(floats(cached, "calc").every((v) => v === 1)).toBe(true);
     const manifest = await readManifest(modelDir);
     const whole = await DiTRunner.load(modelDir, manifest, runtime, { whole: true });
@@ -161,7 +164,7 @@ describe("step caching on a model folder converted before the stage graphs", () 
   });
 
   it("the component runner names the problem", async () => {
-    await expect(t2v(oldDir, { threshold: 0.1, mode: "e" })).rejects.toThrow(/converted before the DiT stage graphs; reconvert it to use --teacache/);
+    await expect(t2v(oldDir, { rule: "teacache", threshold: 0.1, mode: "e" })).rejects.toThrow(/converted before the DiT stage graphs; reconvert it to use --teacache/);
   });
 });
 
@@ -180,6 +183,59 @@ describe("TeaCache rule", () => {
   });
 
   it("the speed presets are TeaCache4Wan2.1's published 1.3B thresholds", () => {
-    expect(SPEED_PRESETS).toEqual({ exact: null, fast: { mode: "e", threshold: 0.05 }, faster: { mode: "e", threshold: 0.08 } });
+    expect(SPEED_PRESETS).toEqual({
+      exact: null,
+      fast: { rule: "teacache", mode: "e", threshold: 0.05 },
+      faster: { rule: "teacache", mode: "e", threshold: 0.08 },
+    });
+  });
+});
+
+describe("MagCache with its published Wan 1.3B calibration", () => {
+  const pattern = (cache: MagCache, steps: number, passes = 2) => {
+    const out: string[] = [];
+    for (let step = 0; step < steps; step++) {
+      for (let pass = 0; pass < passes; pass++) {
+        const d = cache.decide(pass, step);
+        if (d.compute) cache.keepResidual(pass, new Float32Array(1), new Float32Array(1));
+        out.push(d.compute ? "1" : "0");
+      }
+    }
+    return out.join("");
+  };
+
+  it("computes the retained fifth, then skips at most K steps in a row while Σ|1 − Π ratio| < 0.12", () => {
+    const cache = new MagCache(MAGCACHE_WAN_1_3B_SETTINGS.E012K2R02, 50);
+    const calls = pattern(cache, 50);
+    // Steps 0–9 (calls 0–19) are retained.
+    expect(calls.slice(0, 20)).toBe("1".repeat(20));
+    // Step 10: ratio 0.99511 → error 0.0049, 1 skip; step 11: 0.99511·0.99535 → error 0.0144, 2 skips; step 12: a 3rd skip > K.
+    expect(calls.slice(20, 26)).toBe("000011");
+    // The last step alone is off by |1 − 0.81838| > 0.12: it computes.
+    expect(calls.slice(-2)).toBe("11");
+    expect(calls).not.toMatch(/(00){3}/);
+    expect(cache.count.skipped).toBe([...calls].filter((c) => c === "0").length);
+  });
+
+  it("resamples the 50-step curve to other step counts per pass (nearest calibrated step)", () => {
+    expect(magRatios(50)).toEqual([1, 1, ...WAN_1_3B_MAG_RATIOS]);
+    const r25 = magRatios(25);
+    expect(r25).toHaveLength(50);
+    // Step 1 of 25 ↦ calibrated step round(49/24) = 2; the last step ↦ 49.
+    expect(r25.slice(2, 4)).toEqual([WAN_1_3B_MAG_RATIOS[2], WAN_1_3B_MAG_RATIOS[3]]);
+    expect(r25.slice(-2)).toEqual(WAN_1_3B_MAG_RATIOS.slice(-2));
+  });
+
+  it("skips the same passes in the sampling loop as the rule alone, and moves the latents", async () => {
+    const settings = { rule: "magcache" as const, threshold: 0.12, maxSkips: 4, retention: 0.2 };
+    const out = await t2v(modelDir, settings);
+    const expected = pattern(new MagCache(settings, steps), steps);
+    expect([...floats(out, "calc")].join("")).toBe(expected);
+    expect(expected).toContain("0");
+    const G = await goldens("goldens_teacache.safetensors");
+    const latents = floats(out, "latents");
+    expect(latents.every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(latents, await G.readFloat32("teacache_off_latents"))).toBeGreaterThan(1e-3);
+    await expect(t2v(modelDir, { ...settings, maxSkips: 1.5 })).rejects.toThrow(/the MagCache K must be an integer ≥ 0 \(got 1.5\)/);
   });
 });
