@@ -16,7 +16,7 @@ import {
   ditKeyFromDiffusers,
   stripComfyPrefix,
 } from "../wan/dit-checkpoint.ts";
-import { WeightStore } from "../weights/store.ts";
+import { WeightStore, type Weights } from "../weights/store.ts";
 import type { z } from "zod";
 import type { ConvertProgress } from "./progress.ts";
 import type { ComponentSource } from "./sources.ts";
@@ -69,44 +69,56 @@ export async function convertTransformer(
   const store = await openTransformerWeights(src);
   try {
     const cfg = transformerConfig(src, store, opts.textLen);
-    const label = `Wan 2.1 DiT (${cfg.modelType}, dim ${cfg.dim}, ${cfg.numLayers} layers, ${opts.precision})`;
-    const graphs = [
-      { file: TRANSFORMER_FILE, build: buildWanDiT, doc: label },
-      { file: TRANSFORMER_STAGE_FILES.embedding, build: buildWanDiTEmbedding, doc: `${label}: embedding stage` },
-      { file: TRANSFORMER_STAGE_FILES.blocks, build: buildWanDiTBlocks, doc: `${label}: blocks stage` },
-      { file: TRANSFORMER_STAGE_FILES.head, build: buildWanDiTHead, doc: `${label}: head stage` },
-    ].map(({ file, build, doc }) => {
-      const g = new GraphBuilder("wan_dit");
-      build(g, new Params(g, store, "", opts.precision), cfg);
-      return { file, g, doc };
-    });
+    const graphs = buildTransformerGraphs(store, cfg, opts.precision);
     // The whole graph reads every weight, so a leftover means the file is not the architecture it was taken for.
     store.assertAllUsed();
-    // Weights shared by several graphs are written once; count each once for the progress total.
-    const sizes = new Map<string, number>();
-    for (const { g } of graphs) for (const init of g.initializers.values()) if (init.shared) sizes.set(init.name, init.byteLength);
-    opts.progress?.addTotal([...sizes.values()].reduce((a, b) => a + b, 0));
-    const counted = new Set<string>();
-    const data = new ExternalDataFile(outDir, TRANSFORMER_DATA_FILE);
-    try {
-      for (const { file, g, doc } of graphs) {
-        await saveGraph(g, {
-          dir: outDir,
-          file,
-          data,
-          docString: doc,
-          onInitializer: (init) => {
-            if (!init.shared || counted.has(init.name)) return;
-            counted.add(init.name);
-            opts.progress?.advance(init.byteLength, "transformer");
-          },
-        });
-      }
-    } finally {
-      await data.close();
-    }
+    await saveTransformerGraphs(graphs, outDir, opts.progress);
     return { file: TRANSFORMER_FILE, stages: TRANSFORMER_STAGE_FILES, precision: opts.precision, config: cfg };
   } finally {
     await store.close();
+  }
+}
+
+type TransformerGraph = { file: string; g: GraphBuilder; doc: string };
+
+/** The whole graph and the three stage graphs, built on one weight source. */
+export function buildTransformerGraphs(weights: Weights, cfg: WanDiTConfig, precision: Precision): TransformerGraph[] {
+  const label = `Wan 2.1 DiT (${cfg.modelType}, dim ${cfg.dim}, ${cfg.numLayers} layers, ${precision})`;
+  return [
+    { file: TRANSFORMER_FILE, build: buildWanDiT, doc: label },
+    { file: TRANSFORMER_STAGE_FILES.embedding, build: buildWanDiTEmbedding, doc: `${label}: embedding stage` },
+    { file: TRANSFORMER_STAGE_FILES.blocks, build: buildWanDiTBlocks, doc: `${label}: blocks stage` },
+    { file: TRANSFORMER_STAGE_FILES.head, build: buildWanDiTHead, doc: `${label}: head stage` },
+  ].map(({ file, build, doc }) => {
+    const g = new GraphBuilder("wan_dit");
+    build(g, new Params(g, weights, "", precision), cfg);
+    return { file, g, doc };
+  });
+}
+
+/** Writes the graphs into `outDir` with one shared data file, each weight once. */
+export async function saveTransformerGraphs(graphs: TransformerGraph[], outDir: string, progress?: ConvertProgress): Promise<void> {
+  // Weights shared by several graphs are written once; count each once for the progress total.
+  const sizes = new Map<string, number>();
+  for (const { g } of graphs) for (const init of g.initializers.values()) if (init.shared) sizes.set(init.name, init.byteLength);
+  progress?.addTotal([...sizes.values()].reduce((a, b) => a + b, 0));
+  const counted = new Set<string>();
+  const data = new ExternalDataFile(outDir, TRANSFORMER_DATA_FILE);
+  try {
+    for (const { file, g, doc } of graphs) {
+      await saveGraph(g, {
+        dir: outDir,
+        file,
+        data,
+        docString: doc,
+        onInitializer: (init) => {
+          if (!init.shared || counted.has(init.name)) return;
+          counted.add(init.name);
+          progress?.advance(init.byteLength, "transformer");
+        },
+      });
+    }
+  } finally {
+    await data.close();
   }
 }
