@@ -13,11 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareComponent, type Tensors } from "../../lib/engine/components.ts";
 import { denoise } from "../../lib/engine/denoise.ts";
 import { DiTRunner } from "../../lib/engine/dit.ts";
+import { loadModel } from "../../lib/engine/model.ts";
+import { WanPipeline } from "../../lib/engine/pipeline.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { createScheduler } from "../../lib/engine/schedulers/create-scheduler.ts";
 import { magRatios, MagCache, MAGCACHE_WAN_1_3B_SETTINGS, WAN_1_3B_MAG_RATIOS } from "../../lib/engine/magcache.ts";
 import { SPEED_PRESETS, type StepCacheSettings } from "../../lib/engine/speed.ts";
 import { TeaCache, type TeaCacheMode } from "../../lib/engine/teacache.ts";
+import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generationParamsSchema } from "../../lib/schemas/generation.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { readManifest, writeManifest } from "../../models/manifest.ts";
 import { SafetensorsFile, writeSafetensors } from "../../models/weights/safetensors.ts";
@@ -237,5 +241,28 @@ describe("MagCache with its published Wan 1.3B calibration", () => {
     expect(latents.every(Number.isFinite)).toBe(true);
     expect(maxAbsDiff(latents, await G.readFloat32("teacache_off_latents"))).toBeGreaterThan(1e-3);
     await expect(t2v(modelDir, { ...settings, maxSkips: 1.5 })).rejects.toThrow(/the MagCache K must be an integer ≥ 0 \(got 1.5\)/);
+  });
+});
+
+describe("the speed setting in a generation", () => {
+  it("reaches the sampling loop: the result counts the DiT passes and the settings name the speed", async () => {
+    const dir = path.join(work, "tiny");
+    await generateTinyModel({ outDir: dir, seed: 1 });
+    const model = await loadModel(dir, runtime);
+    try {
+      const params = generationParamsSchema.parse({ prompt: "a kite", width: 96, height: 64, frames: 5, steps: 4, guidance: 5, shift: 5, solver: "unipc", seed: 5, speed: "faster" });
+      const result = await new WanPipeline(model).generate(params, tempDir("speed-gen"));
+      expect(result.settings.speed).toBe("faster");
+      expect(result.settings.stepCache).toBeUndefined();
+      expect(result.ditCalls.calls).toBe(8);
+      const exact = await new WanPipeline(model).generate({ ...params, speed: "exact" }, tempDir("speed-gen-exact"));
+      expect(exact.ditCalls).toEqual({ calls: 8, skipped: 0 });
+    } finally {
+      await model.release();
+    }
+    expect(generationParamsSchema.safeParse({ prompt: "x", width: 96, height: 64, frames: 5, steps: 4, guidance: 5, shift: 5, solver: "unipc", speed: "fastest" }).error?.issues[0]).toMatchObject({
+      path: ["speed"],
+      message: "speed must be one of exact, fast, faster",
+    });
   });
 });
