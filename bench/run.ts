@@ -14,8 +14,14 @@
  *   ffmpeg          H.264 encode of 832×480 frames
  *   attention-480p  the DiT's self-attention at 480p (32,760 tokens, 12 heads of 128): peak RSS shows that the
  *                   12 × 32,760² score matrix (51.5 GB) is never materialised
+ *   step-cache      the speed presets (exact, fast, faster; lib/engine/speed.ts) and MagCache's published 1.3B
+ *                   settings (E012K2R02, E012K4R02): DiT passes run and skipped and wall time of a whole denoising
+ *                   loop (UniPC, guidance 5, `--steps`, default 50) on the mid-size DiT's stage graphs, plus
+ *                   "exact" on its whole graph (what the stage split costs).
+ *                   Random weights make TeaCache's 1.3B calibration meaningless, so `--model <converted folder>`
+ *                   runs it on a real model at 240×416, 17 frames (not run by default: long)
  *
- *   npm run bench [-- --only tiny,dit-mid] [-- --threads N]
+ *   npm run bench [-- --only tiny,dit-mid] [-- --threads N] [-- --only step-cache --steps 3 [--model <dir>]]
  * Targets refer to the official PyTorch code on the same 2-core machines (fp32, 2 threads): 10.5 s for the
  * mid-size DiT forward, 92 s for the VAE decode.
  */
@@ -25,7 +31,14 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
+import { denoise } from "../lib/engine/denoise.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
+import { createScheduler } from "../lib/engine/schedulers/create-scheduler.ts";
+import { MAGCACHE_WAN_1_3B_SETTINGS } from "../lib/engine/magcache.ts";
+import { SPEED_PRESETS, type StepCacheSettings } from "../lib/engine/speed.ts";
+import { SPEEDS } from "../lib/schemas/generation.ts";
+import { buildTransformerGraphs, saveTransformerGraphs, TRANSFORMER_FILE, TRANSFORMER_STAGE_FILES } from "../models/convert/transformer.ts";
+import { readManifest } from "../models/manifest.ts";
 import { loadModel } from "../lib/engine/model.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
 import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../lib/engine/runtime.ts";
@@ -46,6 +59,8 @@ const { values } = parseArgs({
     stage: { type: "string" },
     only: { type: "string" },
     threads: { type: "string", default: "0" },
+    steps: { type: "string", default: "50" },
+    model: { type: "string" },
     work: { type: "string", default: path.join(os.tmpdir(), "wan-studio-bench") },
   },
 });
@@ -117,6 +132,63 @@ async function stageDitMid(): Promise<Row> {
     times.push(seconds(t));
   }
   return { forwardMedianS: median(times), forwardMinS: Math.min(...times), targetS: 5, tokens: F * (H / 2) * (W / 2) };
+}
+
+/**
+ * A whole denoising loop per speed preset on the stage graphs, and "exact" once more on the whole graph. Each
+ * preset reports its DiT passes (run and skipped) and wall seconds.
+ */
+async function stageStepCache(): Promise<Row> {
+  const steps = Number(values.steps);
+  let dir: string;
+  let cfg: WanDiTConfig;
+  if (values.model) {
+    dir = path.resolve(values.model);
+    const entry = (await readManifest(dir)).components.transformer;
+    if (!entry?.stages) throw new Error(`${dir}: no DiT stage graphs (convert the model again)`);
+    cfg = entry.config;
+  } else {
+    dir = path.join(work, "dit-mid-stages");
+    cfg = MID_DIT;
+    if (!existsSync(path.join(dir, TRANSFORMER_STAGE_FILES.head))) {
+      mkdirSync(dir, { recursive: true });
+      await saveTransformerGraphs(buildTransformerGraphs(new RecordingWeights("transformer", "random"), MID_DIT, "fp32"), dir);
+    }
+  }
+  const rt = await runtime();
+  const open = (file: string) => ort.InferenceSession.create(path.join(dir, file), sessionOptions(rt));
+  const [C, F, H, W] = [16, 5, 30, 52];
+  const noise = Float32Array.from({ length: C * F * H * W }, (_, i) => Math.sin(i * 0.37));
+  const rows = Math.min(128, cfg.textLen);
+  const text = (phase: number) => ({ data: Float32Array.from({ length: rows * cfg.textDim }, (_, i) => 0.2 * Math.cos(i * phase)), rows });
+  const loop = async (dit: DiTRunner, name: string, stepCache: StepCacheSettings | null) => {
+    const t0 = performance.now();
+    const { ditCalls } = await denoise({
+      dit,
+      scheduler: createScheduler("unipc", { steps, shift: 5 }),
+      shape: { channels: C, frames: F, height: H, width: W },
+      initial: noise,
+      cond: text(0.11),
+      uncond: text(0.07),
+      guidance: 5,
+      stepCache,
+    });
+    return { [`${name}Calls`]: ditCalls.calls, [`${name}Skipped`]: ditCalls.skipped, [`${name}S`]: seconds(t0) };
+  };
+  // One batched call first, so no preset pays for the sessions' first-run set-up.
+  const warmUp = (dit: DiTRunner) =>
+    dit.predict({ latents: [noise, noise], shape: { channels: C, frames: F, height: H, width: W }, timestep: 999, contexts: [text(0.11), text(0.07)] });
+  const row: Row = { steps, model: values.model ? path.basename(dir) : "dit-mid (random weights)", tokens: F * (H / 2) * (W / 2) };
+  const stages = new DiTRunner({ embedding: await open(TRANSFORMER_STAGE_FILES.embedding), blocks: await open(TRANSFORMER_STAGE_FILES.blocks), head: await open(TRANSFORMER_STAGE_FILES.head) }, cfg);
+  await warmUp(stages);
+  for (const speed of SPEEDS) Object.assign(row, await loop(stages, speed, SPEED_PRESETS[speed]));
+  for (const [name, settings] of Object.entries(MAGCACHE_WAN_1_3B_SETTINGS)) Object.assign(row, await loop(stages, name, { rule: "magcache", ...settings }));
+  await stages.release();
+  const whole = new DiTRunner(await open(TRANSFORMER_FILE), cfg);
+  await warmUp(whole);
+  row.exactWholeGraphS = (await loop(whole, "exactWholeGraph", null)).exactWholeGraphS;
+  await whole.release();
+  return row;
 }
 
 async function realVaeDir(): Promise<string> {
@@ -200,9 +272,10 @@ const STAGES: Record<string, () => Promise<Row>> = {
   "vae-480p": stageVae480p,
   ffmpeg: stageFfmpeg,
   "attention-480p": stageAttention480p,
+  "step-cache": stageStepCache,
 };
 /** Stages run only when named with --only. */
-const OPT_IN = new Set(["vae-480p"]);
+const OPT_IN = new Set(["vae-480p", "step-cache"]);
 
 async function main(): Promise<void> {
   if (values.stage) {
@@ -217,7 +290,7 @@ async function main(): Promise<void> {
   for (const stage of only) {
     if (!STAGES[stage]) throw new Error(`unknown stage ${stage}; one of ${Object.keys(STAGES).join(", ")}`);
     process.stderr.write(`bench ${stage}…\n`);
-    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads)], {
+    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads), "--steps", values.steps!, ...(values.model ? ["--model", values.model] : [])], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });
