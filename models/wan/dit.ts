@@ -81,7 +81,8 @@ export function buildWanDiT(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void
   const rope = ropeInputs(g, cfg);
   const grid = patchGrid(g, cfg, x);
   const embedded = embed(g, p, cfg, x, grid, embeddingInputs(g, cfg));
-  const tokens = blocks(g, p, cfg, embedded.tokens, { ...embedded, ...rope });
+  const { e0, context, imageContext } = embedded;
+  const tokens = blocks(g, p, cfg, embedded.tokens, { e0, context, imageContext, ...rope });
   g.output(headAndUnpatchify(g, p, cfg, tokens, embedded.e, grid), "out", outDims(cfg));
 }
 
@@ -142,6 +143,7 @@ function patchGrid(g: GraphBuilder, cfg: WanDiTConfig, x: Tensor): Grid {
   return [x.dim(2).div(g.int64s([pt])), x.dim(3).div(g.int64s([ph])), x.dim(4).div(g.int64s([pw]))];
 }
 
+/** §1.3 steps 2–7: patch, time, text and (i2v) image embeddings. */
 function embed(
   g: GraphBuilder,
   p: Params,
