@@ -1,6 +1,6 @@
 /**
  * `npm run generate -- --prompt "..." [--negative ...] [--model <dir>] [--width --height --frames|--seconds
- *   --steps --guidance --shift --solver --seed --grid] --out out.mp4`
+ *   --steps --guidance --shift --solver --seed --grid --speed] --out out.mp4`
  *
  * Generates one video with the same engine and the same parameter schema the studio uses; with --image it
  * animates an image (image-to-video), with --video it restyles a clip (video-to-video). Without --model
@@ -29,7 +29,7 @@ import { ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage: npm run generate -- --prompt "..." --out out.mp4 [--negative "..."] [--model <dir>]
        [--width W --height H] [--frames N | --seconds S] [--steps N] [--guidance G] [--shift S]
-       [--solver unipc|dpmpp|euler|rcm] [--grid official|diffusers] [--seed N] [--threads N]
+       [--solver unipc|dpmpp|euler|rcm] [--grid official|diffusers] [--speed exact|fast|faster] [--seed N] [--threads N]
        [--image in.png [--fit crop|pad]] [--video in.mp4 [--strength 0.6]]
   With --image (or --video), --width/--height is the pixel budget; the output keeps the input's aspect.
   A distilled model (rCM) defaults to its recipe: 1–4 steps with --solver rcm, guidance 1.`;
@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       solver: { type: "string" },
       grid: { type: "string" },
+      speed: { type: "string" },
       image: { type: "string" },
       video: { type: "string" },
       fit: { type: "string" },
@@ -103,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     shift: numbers.shift ?? d.shift,
     solver: values.solver ?? d.solver,
     grid: values.grid,
+    speed: values.speed,
     seed: numbers.seed,
   };
   let params;
@@ -120,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
 
   const runtime = await resolveRuntime({ executionProviders: loadConfig().executionProviders, threads: numbers.threads ?? 0 });
   console.error(`execution provider: ${describeRuntime(runtime)}`);
-  console.error(`model ${manifest.name}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps`);
+  console.error(`model ${manifest.name}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps, speed ${params.speed}`);
   const model = await loadModel(modelDir, runtime);
   const out = path.resolve(values.out);
   await mkdir(path.dirname(out), { recursive: true });

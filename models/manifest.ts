@@ -37,7 +37,13 @@ export const mergedLoraSchema = z.object({
 });
 
 const transformerSchema = z.object({
+  /** The whole forward pass. */
   file: z.string(),
+  /**
+   * The same forward cut into embedding, blocks and head graphs (models/wan/dit.ts), which step caching needs.
+   * Absent from folders converted before the split: those run the whole graph, without step caching.
+   */
+  stages: z.object({ embedding: z.string(), blocks: z.string(), head: z.string() }).optional(),
   precision,
   config: ditConfigSchema,
   /** Absent when none were merged (and in folders converted before LoRA merging existed). */

@@ -83,6 +83,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     // Only a seed the user fixed is stored here: a retry of a random-seed job draws a new one.
     ...(req.seed !== undefined ? { seed: req.seed } : {}),
     grid: req.grid,
+    speed: req.speed,
     ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
     ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
   };

@@ -102,7 +102,7 @@ export const jobSchema = z.object({
   progress: z.number().min(0).max(1),
   etaS: z.number().nullable(),
   error: nullableString,
-  /** Seconds per phase. */
+  /** Seconds per phase; once succeeded also the DiT pass counts `ditCalls`, `ditCallsSkipped` (lib/schemas/dit-calls.ts). */
   timings: z.record(z.string(), z.number()).nullable(),
   attempts: z.number().int(),
   createdAt: z.string(),

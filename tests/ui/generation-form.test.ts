@@ -44,6 +44,7 @@ describe("form defaults and validation with the shared schema", () => {
       shift: 8,
       solver: "unipc",
       grid: "official",
+      speed: "exact",
     });
   });
 
@@ -151,7 +152,7 @@ describe("models, remembered settings and reuse", () => {
       status: "succeeded",
       prompt: "a boat",
       negativePrompt: DEFAULT_NEGATIVE_PROMPT,
-      params: { width: 480, height: 832, frames: 49, steps: 30, guidance: 5.5, shift: 3, solver: "dpmpp", grid: "diffusers", fit: "pad" },
+      params: { width: 480, height: 832, frames: 49, steps: 30, guidance: 5.5, shift: 3, solver: "dpmpp", grid: "diffusers", speed: "faster", fit: "pad" },
       seed: 1234,
       model: "wan2.1-t2v-1.3b",
       inputUploadId: "upl-12345678",
@@ -168,6 +169,7 @@ describe("models, remembered settings and reuse", () => {
       shift: "3",
       solver: "dpmpp",
       grid: "diffusers",
+      speed: "faster",
       seed: "1234",
       imageUploadId: "upl-12345678",
       fit: "pad",
