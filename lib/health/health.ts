@@ -40,7 +40,7 @@ export async function checkHealth(): Promise<Health> {
   try {
     await withTimeout(redis().ping(), 3000, "Redis");
     r.ok = true;
-    workers = await withTimeout(listWorkers(redis()), 3000, "Redis");
+    workers = await withTimeout(listWorkers(redis(), config().redisPrefix), 3000, "Redis");
   } catch (e) {
     r.error = (e as Error).message.split("\n")[0];
   }

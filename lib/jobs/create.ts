@@ -101,7 +101,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   });
   const job = jobJson(row);
   // Announced before it is on the queue, so no client can see "started" before "queued".
-  await publishEvent(ctx.redis, { type: "queued", jobId: row.id, job }).catch((e) =>
+  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "queued", jobId: row.id, job }).catch((e) =>
     ctx.log(`publishing queued for ${row.id} failed: ${(e as Error).message}`),
   );
   try {
@@ -109,7 +109,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   } catch (e) {
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });
-    await publishEvent(ctx.redis, { type: "deleted", jobId: row.id }).catch(() => {});
+    await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: row.id }).catch(() => {});
     throw new StudioError("unavailable", `the job queue is unavailable: ${(e as Error).message}`);
   }
   return job;

@@ -20,7 +20,7 @@ import type { Redis } from "ioredis";
 import type { Db, JobRow, UploadRow } from "../db/client.ts";
 import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration } from "../engine/generation.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
-import { publishEvent } from "../queue/events.ts";
+import { publishEvent, type StudioEventInput } from "../queue/events.ts";
 import type { GenerateJobData } from "../queue/generate-queue.ts";
 import { isValidId } from "../storage/ids.ts";
 import { isSafeFileName, JOB_FILES, type Storage } from "../storage/storage.ts";
@@ -33,6 +33,8 @@ export type JobProcessorOptions = {
   db: Db;
   /** For publishing; the cancel subscription uses a duplicate of it. */
   redis: Redis;
+  /** The studio's Redis namespace (REDIS_PREFIX). */
+  redisPrefix: string;
   storage: Storage;
   runGeneration: RunGeneration;
   workerId: string;
@@ -87,7 +89,7 @@ function phaseClock() {
 }
 
 export async function createJobProcessor(opts: JobProcessorOptions): Promise<JobProcessor> {
-  const { db, redis, storage, runGeneration, workerId } = opts;
+  const { db, redis, redisPrefix, storage, runGeneration, workerId } = opts;
   const log = opts.log ?? (() => {});
   const progressWriteMs = opts.progressWriteMs ?? 1000;
   const controllers = new Map<string, AbortController>();
@@ -98,12 +100,12 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     controller.abort();
     return true;
   };
-  const stopListening = await subscribeCancel(redis, (jobId) => {
+  const stopListening = await subscribeCancel(redis, redisPrefix, (jobId) => {
     if (cancel(jobId)) log(`job ${jobId}: cancel requested`);
   });
 
-  const publish = (event: Parameters<typeof publishEvent>[1]) =>
-    publishEvent(redis, event).catch((e) => log(`publishing ${event.type} for ${event.jobId} failed: ${errorText(e)}`));
+  const publish = (event: StudioEventInput) =>
+    publishEvent(redis, redisPrefix, event).catch((e) => log(`publishing ${event.type} for ${event.jobId} failed: ${errorText(e)}`));
 
   async function run(queueJob: QueueJob<GenerateJobData>, bullSignal?: AbortSignal): Promise<void> {
     const jobId = queueJob.data?.jobId;

@@ -24,11 +24,12 @@ export function studio(): Studio {
       db: db(),
       provider: databaseProvider(cfg.databaseUrl),
       redis: redis(),
-      queue: createGenerateQueue(redis()),
+      redisPrefix: cfg.redisPrefix,
+      queue: createGenerateQueue(redis(), cfg.redisPrefix),
       storage: createStorage(cfg.dataDir),
       modelsDir: cfg.modelsDir,
       log,
-      hub: createEventHub(redis(), log),
+      hub: createEventHub(redis(), cfg.redisPrefix, log),
     };
   }
   return globalForStudio.studio;

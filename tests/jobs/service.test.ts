@@ -23,7 +23,7 @@ let stopEvents: () => Promise<void>;
 
 beforeAll(async () => {
   ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 5, prefix: "jobs-service" });
-  stopEvents = await subscribeEvents(ctx.redis, (e) => events.push(e));
+  stopEvents = await subscribeEvents(ctx.redis, ctx.redisPrefix, (e) => events.push(e));
 });
 afterAll(async () => {
   await stopEvents?.();
