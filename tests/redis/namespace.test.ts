@@ -4,7 +4,7 @@
  * jobs. Real Redis, real BullMQ queues and workers, configurations from loadConfig.
  */
 import path from "node:path";
-import { Worker } from "bullmq";
+import type { Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { defaultRedisPrefix, loadConfig, type StudioConfig } from "../../lib/config.ts";
 import { publishCancel, subscribeCancel } from "../../lib/queue/cancel.ts";
