@@ -3,6 +3,7 @@
  * the unconditional text in one batched call, classifier-free guidance combines them (reference §5.6), and the
  * scheduler advances the latent. Cancellation takes effect between steps.
  */
+import { CanceledError, throwIfCanceled } from "./cancel.ts";
 import type { DiTRunner, LatentShape } from "./dit.ts";
 import type { FlowScheduler } from "./schedulers/flow-scheduler.ts";
 
@@ -45,16 +46,7 @@ export type DenoiseOptions = {
   keepTrajectory?: boolean;
 };
 
-export class CanceledError extends Error {
-  constructor() {
-    super("canceled");
-    this.name = "CanceledError";
-  }
-}
-
-export function throwIfCanceled(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new CanceledError();
-}
+export { CanceledError, throwIfCanceled };
 
 /** v = v_u + g·(v_c − v_u), rounded per operation to float32 as the official PyTorch code computes it. */
 export function guide(cond: Float32Array, uncond: Float32Array, g: number): Float32Array {

@@ -19,6 +19,7 @@ import { UnrecoverableError, type Job as QueueJob, type Processor } from "bullmq
 import type { Redis } from "ioredis";
 import type { Db, JobRow, UploadRow } from "../db/client.ts";
 import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration } from "../engine/generation.ts";
+import { isCancellation } from "../engine/cancel.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
 import { publishEvent, type StudioEventInput } from "../queue/events.ts";
 import type { GenerateJobData } from "../queue/generate-queue.ts";
@@ -63,7 +64,7 @@ function errorText(error: unknown): string {
 }
 
 function isCancel(error: unknown, signal: AbortSignal): boolean {
-  return signal.aborted || (error instanceof Error && error.name === "CanceledError");
+  return signal.aborted || isCancellation(error);
 }
 
 /** Seconds spent per phase, measured from the engine's progress reports (kept for failed runs too). */
@@ -206,7 +207,7 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     const job: GenerationJob = {
       id: jobId,
       kind: row.kind as GenerationJob["kind"],
-      params: JSON.parse(row.params) as Record<string, unknown>,
+      params: JSON.parse(row.params) as unknown,
       model: row.model,
       negativePrompt: row.negativePrompt,
       input: input
