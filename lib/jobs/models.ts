@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { installedModels } from "../models/installed.ts";
-import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
+import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { ModelJson } from "./schemas.ts";
 
@@ -32,11 +32,6 @@ export function imageToVideoMode(manifest: Manifest): ModelJson["imageToVideo"] 
   return manifest.variant === "i2v" ? "clip-conditioning" : "first-frame";
 }
 
-/** The default negative prompt for a job of `kind` on this model (the i2v model's default carries its prefix). */
-export function defaultNegativePromptFor(manifest: Manifest, kind: "t2v" | "i2v" | "v2v"): string {
-  return effectiveNegativePrompt(undefined, kind === "i2v" && manifest.variant === "i2v" ? "i2v" : "t2v");
-}
-
 export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson {
   const { manifest } = model;
   return {
@@ -44,7 +39,7 @@ export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson 
     variant: manifest.variant,
     tiny: manifest.tiny,
     defaults: manifest.defaults,
-    defaultNegativePrompt: defaultNegativePromptFor(manifest, manifest.variant),
+    defaultNegativePrompt: negativePromptFor(undefined, manifest.variant, manifest.variant),
     imageToVideo: imageToVideoMode(manifest),
     default: isDefault,
   };

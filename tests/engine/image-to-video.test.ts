@@ -4,6 +4,7 @@
  * frame is exactly the VAE reconstruction of the image), the 36-channel path on the tiny Fun-InP-style model,
  * video-to-video from a clip, and image preparation (EXIF, alpha, crop/pad, output size).
  */
+import { negativePromptFor } from "../../lib/engine/text/negative-prompt.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
@@ -170,6 +171,19 @@ describe("video-to-video", () => {
     expect(result.frames).toBe(9);
     expect({ width: result.width, height: result.height }).toEqual(outputSizeForPreset({ width: 192, height: 112 }, { width: 160, height: 96 }));
     expect(await readGenerationSettings(result.videoFile)).toMatchObject({ kind: "v2v", strength: 0.6, startStep: 4 });
+  });
+
+  it("on an image-to-video model, conditions on the first frame with the negative prompt the API stores", async () => {
+    const clip = path.join(work, "clip-i2v.mp4");
+    const enc = createMp4Encoder({ file: clip, width: 160, height: 96, fps: 16 });
+    for (let i = 0; i < 5; i++) await enc.writeFrame(Uint8Array.from({ length: 160 * 96 * 3 }, (_, p) => (p * 5 + i * 17) & 255));
+    await enc.finish();
+    const out = tempDir("v2v-i2v-job");
+    mkdirSync(out, { recursive: true });
+    const result = await new WanPipeline(i2v).generate({ ...base, steps: 4, frames: 5, kind: "v2v", input: clip, strength: 0.5 }, out);
+    // What the CLI runs (no negative prompt given) is what POST /api/jobs stores for the same request.
+    expect(result.settings.negativePrompt).toBe(negativePromptFor(undefined, "i2v", "v2v"));
+    expect(result.settings.negativePrompt).toMatch(/^镜头晃动，色调艳丽/);
   });
 
   it("maps strength to the starting step (1 = from pure noise, always at least one step)", () => {

@@ -36,3 +36,18 @@ export function effectiveNegativePrompt(userNegative: string | undefined, mode: 
   if (mode === "flf2v") return FLF2V_NEGATIVE_PREFIX + DEFAULT_NEGATIVE_PROMPT;
   return DEFAULT_NEGATIVE_PROMPT;
 }
+
+/**
+ * The one rule for which negative prompt a generation uses, for the API, the CLI and the studio form
+ * alike: the user's (unless ""), else Wan's default — with the image-to-video "camera shake" prefix
+ * whenever an image-to-video model runs its image-conditioned path, i.e. for image- and video-to-video
+ * on an i2v model (the video's first frame is its conditioning image). A t2v model animating an image
+ * holds it as a first frame and keeps the plain default, as does text-to-video on any model.
+ */
+export function negativePromptFor(
+  userNegative: string | undefined,
+  modelVariant: "t2v" | "i2v",
+  kind: "t2v" | "i2v" | "v2v",
+): string {
+  return effectiveNegativePrompt(userNegative, modelVariant === "i2v" && kind !== "t2v" ? "i2v" : "t2v");
+}
