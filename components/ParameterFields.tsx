@@ -1,6 +1,7 @@
 "use client";
 import { SOLVERS } from "@/lib/schemas/generation";
-import type { FieldErrors, FormValues, Grid, Solver } from "@/lib/ui/generation-form";
+import { SOLVER_LABELS } from "@/lib/ui/format";
+import type { FieldErrors, FormValues, Grid } from "@/lib/ui/generation-form";
 import { FieldError } from "./FieldError";
 
 type Props = {
@@ -9,11 +10,6 @@ type Props = {
   errors: FieldErrors;
 };
 
-const SOLVER_LABELS: Record<Solver, { name: string; note: string }> = {
-  unipc: { name: "UniPC", note: "Wan's default" },
-  dpmpp: { name: "DPM++", note: "2nd order" },
-  euler: { name: "Euler", note: "1st order" },
-};
 
 type NumberKey = "steps" | "guidance" | "shift";
 const NUMBERS: { key: NumberKey; label: string; hint: string; step: number; min: number; inputMode: "numeric" | "decimal" }[] = [

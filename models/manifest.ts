@@ -3,6 +3,7 @@
  * files implement which component, their configuration and precision, the text length, the latent
  * normalisation constants, and the generation defaults the studio offers for this model.
  */
+import { SOLVERS } from "../lib/schemas/generation.ts";
 import { readFile, writeFile, rename } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -77,7 +78,7 @@ export const generationDefaultsSchema = z.object({
   steps: z.number().int(),
   guidance: z.number(),
   shift: z.number(),
-  solver: z.enum(["unipc", "dpmpp", "euler"]),
+  solver: z.enum(SOLVERS),
   /** Width×height presets valid for this model (multiples of 16), first = default. */
   sizes: z.array(z.tuple([z.number().int(), z.number().int()])),
   /** The largest frame count offered in the UI. */

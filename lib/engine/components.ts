@@ -15,7 +15,7 @@ import { createScheduler } from "./schedulers/create-scheduler.ts";
 import { encodeTokens } from "./text-encoder.ts";
 import { createVaeSessions, decodeLatents, encodeVideo, latentFrameCount, releaseVaeSessions, type VaeSessions } from "./vae.ts";
 import { replayTrajectory } from "./schedulers/replay.ts";
-import { SOLVERS } from "./schedulers/create-scheduler.ts";
+import { SOLVERS } from "../schemas/generation.ts";
 import type { SolverName } from "./schedulers/flow-scheduler.ts";
 
 export type NamedTensor = { shape: number[]; data: Float32Array | BigInt64Array };

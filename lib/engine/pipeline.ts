@@ -7,7 +7,7 @@
  * Everything here is web-, queue- and database-free: the worker, the CLI and the tests call the same code.
  */
 import path from "node:path";
-import { outputSizeForPreset, type ImageFit, type Size } from "../images/fit.ts";
+import { outputSizeForPreset, type Size } from "../images/fit.ts";
 import { prepareImage, rgbToTensor } from "../images/prepare.ts";
 import { decodeVideoFrames } from "../video/decode.ts";
 import { createMp4Encoder } from "../video/encoder.ts";
@@ -16,23 +16,24 @@ import { settingsToMp4Metadata } from "../video/metadata.ts";
 import { writePoster } from "../video/poster.ts";
 import { encodePreviewWebp } from "../video/preview.ts";
 import { probeVideo } from "../video/probe.ts";
-import type { GenerationParams } from "../schemas/generation.ts";
+import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, validFramesWithin, type StoredParams } from "../schemas/generation.ts";
+import type { GenerationPhase } from "../schemas/job-vocabulary.ts";
 import { encodeImage } from "./clip.ts";
 import { imageConditionY, imageLatent, latentShapeFor, startStepForStrength } from "./conditioning.ts";
-import { CanceledError, denoise, throwIfCanceled, type FirstFrameCondition } from "./denoise.ts";
+import { CanceledError, isCancellation, throwIfCanceled } from "./cancel.ts";
+import { denoise, type FirstFrameCondition } from "./denoise.ts";
 import type { LatentShape } from "./dit.ts";
 import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
 import { PhaseClock } from "./progress.ts";
 import { createScheduler } from "./schedulers/create-scheduler.ts";
 import { forwardNoise } from "./schedulers/forward-noise.ts";
-import { effectiveNegativePrompt } from "./text/negative-prompt.ts";
+import { negativePromptFor } from "./text/negative-prompt.ts";
 import { decodeLatents, encodeFrames } from "./vae.ts";
 
 export const ENGINE_VERSION = "wan-studio 0.1.0";
 
-/** load → text → input (encoding an input image or video) → denoise → decode. */
-export type GenerationPhase = "load" | "text" | "input" | "denoise" | "decode";
+export type { GenerationPhase };
 
 export type GenerationProgress = {
   phase: GenerationPhase;
@@ -67,14 +68,11 @@ export type GenerationResult = {
 
 export type GenerationKind = "t2v" | "i2v" | "v2v";
 
-export type GenerationRequest = GenerationParams & {
+/** The stored parameters (fit for i2v, strength for v2v) with the kind and its input file. */
+export type GenerationRequest = StoredParams & {
   kind?: GenerationKind;
   /** The input file: an image for i2v, a video for v2v. */
   input?: string;
-  /** i2v: how the image fills the output frame (lib/images/fit.ts). */
-  fit?: ImageFit;
-  /** v2v: how much of the clip is re-imagined, 0…1 (1 = from pure noise). */
-  strength?: number;
 };
 
 /** How an input image conditions a model: CLIP + mask channels (i2v DiT), or a held first frame (t2v DiT). */
@@ -88,10 +86,6 @@ function previewEvery(steps: number): number {
 /** Previews are upscaled from the latent grid (1/8 of the video) to roughly 256 px wide. */
 function previewScale(latentWidth: number): number {
   return Math.min(16, Math.max(1, Math.round(256 / latentWidth)));
-}
-
-function isAbort(e: unknown): boolean {
-  return e instanceof CanceledError || (e instanceof Error && (e.name === "AbortError" || e.name === "CanceledError"));
 }
 
 type Conditioning = {
@@ -137,7 +131,7 @@ export class WanPipeline {
     // with the image-to-video prefix for the I2V models (reference §4.2).
     clock.start("text");
     report("text", 0, 1);
-    const negativePrompt = effectiveNegativePrompt(req.negativePrompt, kind !== "t2v" && this.imageMode === "clip-conditioning" ? "i2v" : "t2v");
+    const negativePrompt = negativePromptFor(req.negativePrompt, m.dit.config.modelType, kind);
     const cond = await m.prompts.encode(req.prompt);
     const uncond = req.guidance > 1 ? await m.prompts.encode(negativePrompt) : cond;
     throwIfCanceled(cb.signal);
@@ -217,7 +211,7 @@ export class WanPipeline {
     signal?: AbortSignal,
   ): Promise<Conditioning> {
     const m = this.model;
-    const fit = req.fit ?? "crop";
+    const fit = req.fit ?? DEFAULT_FIT;
     const prepared = await prepareImage(req.input!, { width: req.width, height: req.height }, fit);
     const { width: W, height: H } = prepared.output;
     this.validate(req, prepared.output);
@@ -254,14 +248,14 @@ export class WanPipeline {
     const size = outputSizeForPreset({ width: probe.width, height: probe.height }, { width: req.width, height: req.height });
     this.validate(req, size);
     const available = probe.frames;
-    const frames = Math.min(req.frames, 1 + 4 * Math.floor((available - 1) / 4));
+    const frames = Math.min(req.frames, validFramesWithin(available));
     if (frames < 1) throw new RangeError("the input video has no frames");
     const rgbFrames: Uint8Array[] = [];
     for await (const f of decodeVideoFrames(req.input!, { width: size.width, height: size.height, maxFrames: frames, fit: "cover" })) {
       rgbFrames.push(f);
       throwIfCanceled(signal);
     }
-    const T = 1 + 4 * Math.floor((rgbFrames.length - 1) / 4);
+    const T = validFramesWithin(rgbFrames.length);
     const { width: W, height: H } = size;
     const toTensor = (rgb: Uint8Array) => rgbToTensor({ width: W, height: H, rgb });
     const encoder = await m.vaeEncoder();
@@ -282,7 +276,7 @@ export class WanPipeline {
       },
       { signal, onChunk: (done, total) => report("input", done, total) },
     );
-    const strength = req.strength ?? 0.7;
+    const strength = req.strength ?? DEFAULT_V2V_STRENGTH;
     const startStep = startStepForStrength(strength, req.steps);
     const settings = { strength, startStep, inputWidth: probe.width, inputHeight: probe.height, inputFrames: available };
     let imageCondition: Conditioning["imageCondition"];
@@ -329,7 +323,7 @@ export class WanPipeline {
       await encoder.finish();
     } catch (e) {
       await encoder.abort();
-      throw isAbort(e) ? new CanceledError() : e;
+      throw isCancellation(e) ? new CanceledError() : e;
     }
     clock.stop();
     return { videoFile, posterFile };

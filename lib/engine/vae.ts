@@ -10,6 +10,7 @@
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { VaeGraphFiles } from "../../models/wan/vae-export.ts";
+import { FRAMES_PER_LATENT, latentFrameCount } from "../schemas/generation.ts";
 import { VaeCache } from "./vae-cache.ts";
 
 /** The per-frame graphs are absent for model folders converted before the split; their step graphs are unsplit. */
@@ -27,17 +28,8 @@ export type VaeSessions = VaeEncoderSessions & VaeDecoderSessions;
 
 /** Pixels per latent cell (§3.4) and frames per chunk after the first (§3.3) of the Wan 2.1 VAE. */
 export const VAE_SPATIAL_SCALE = 8;
-export const VAE_TEMPORAL_SCALE = 4;
-
-/** Latent frames for T video frames: 1 + ⌊(T−1)/4⌋ (frames beyond 4n+1 are dropped, §3.3). */
-export function latentFrameCount(frames: number): number {
-  return 1 + Math.floor((frames - 1) / VAE_TEMPORAL_SCALE);
-}
-
-/** Video frames decoded from F latent frames: 1 + 4(F−1) (§3.3). */
-export function videoFrameCount(latentFrames: number): number {
-  return 1 + VAE_TEMPORAL_SCALE * (latentFrames - 1);
-}
+export const VAE_TEMPORAL_SCALE = FRAMES_PER_LATENT;
+export { latentFrameCount };
 
 /**
  * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`), measured in

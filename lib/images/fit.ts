@@ -16,11 +16,12 @@
  * the difference: "crop" scales the image to cover the output and cuts the overflow equally from both
  * sides; "pad" scales it to fit inside and fills the rest (letterbox or pillarbox).
  */
+import type { ImageFit } from "../schemas/generation.ts";
 
 export type Size = { width: number; height: number };
 /** A rectangle in pixels; x/y are the top-left corner. */
 export type Rect = { x: number; y: number; width: number; height: number };
-export type ImageFit = "crop" | "pad";
+export type { ImageFit };
 
 /** Output sides are multiples of this (VAE stride 8 × DiT patch 2). */
 export const SIZE_MULTIPLE = 16;

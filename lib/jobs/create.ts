@@ -4,20 +4,15 @@
  * the effective negative prompt, and put it on the queue.
  */
 import { StudioError } from "../errors.ts";
-import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
+import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
-import { framesForSeconds } from "../schemas/generation.ts";
+import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema, type StoredParams } from "../schemas/generation.ts";
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
 import { defaultModel, loadModels, type InstalledModel } from "./models.ts";
-import { createJobRequestSchema, type CreateJobRequest, type JobJson, type StoredParams } from "./schemas.ts";
-
-/** Image-to-video fits the input by cropping its centre unless asked to pad. */
-export const DEFAULT_FIT = "crop";
-/** How far video-to-video moves away from the input when the request does not say (0 = copy, 1 = ignore). */
-export const DEFAULT_V2V_STRENGTH = 0.7;
+import { createJobRequestSchema, type CreateJobRequest, type JobJson } from "./schemas.ts";
 
 async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {
   const models = await loadModels(ctx.modelsDir, ctx.log);
@@ -67,7 +62,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   checkAgainstModel(req, frames, model);
   const inputUploadId = await checkInput(ctx, req);
 
-  const params: StoredParams = {
+  const params: StoredParams = storedParamsSchema.parse({
     prompt: req.prompt,
     ...(req.negativePrompt !== undefined ? { negativePrompt: req.negativePrompt } : {}),
     width: req.width,
@@ -82,8 +77,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     grid: req.grid,
     ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
     ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
-  };
-  const mode = req.kind === "i2v" && model.manifest.variant === "i2v" ? "i2v" : "t2v";
+  });
 
   const row = await ctx.db.job.create({
     data: {
@@ -91,7 +85,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
       kind: req.kind,
       status: "queued",
       prompt: req.prompt,
-      negativePrompt: effectiveNegativePrompt(req.negativePrompt, mode),
+      negativePrompt: negativePromptFor(req.negativePrompt, model.manifest.variant, req.kind),
       params: JSON.stringify(params),
       seed: req.seed !== undefined ? BigInt(req.seed) : null,
       model: model.name,

@@ -5,13 +5,14 @@
  * for "unipc" and "euler", the DPM++ grid (σ_0 = 1, t_0 = 1000) for "dpmpp". grid "diffusers" is the Diffusers
  * `use_flow_sigmas` grid (§5.8) for any solver.
  */
+import { SOLVERS, type Grid as GridName } from "../../schemas/generation.ts";
 import { FlowDpmppScheduler } from "./dpmpp.ts";
 import { FlowEulerScheduler } from "./euler.ts";
 import type { FlowScheduler, SolverName } from "./flow-scheduler.ts";
 import { diffusersFlowGrid, officialDpmppGrid, officialUniPCGrid, type FlowGrid } from "./sigmas.ts";
 import { FlowUniPCScheduler } from "./unipc.ts";
 
-export type GridName = "official" | "diffusers";
+export type { GridName };
 
 export type SchedulerOptions = {
   /** N, the number of sampling steps (model evaluations of a full run). */
@@ -26,7 +27,6 @@ export type SchedulerOptions = {
   startStep?: number;
 };
 
-export const SOLVERS: readonly SolverName[] = ["unipc", "dpmpp", "euler"];
 
 /** The σ/timestep grid `createScheduler` would use for these settings. */
 export function gridFor(solver: SolverName, steps: number, shift: number, grid: GridName = "official"): FlowGrid {

@@ -9,9 +9,10 @@
  * only happens for grids of ~250+ steps and would skip a sigma there.
  */
 
+import type { Solver as SolverName } from "../../schemas/generation.ts";
 import type { FlowGrid } from "./sigmas.ts";
 
-export type SolverName = "unipc" | "dpmpp" | "euler";
+export type { SolverName };
 
 export interface FlowScheduler {
   readonly solver: SolverName;
