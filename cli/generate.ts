@@ -23,6 +23,7 @@ import { defaultModel, loadModels } from "../lib/jobs/models.ts";
 import { ensureDefaultModel } from "../lib/models/default-model.ts";
 import { firstIssue, framesForSeconds, storedParamsSchema } from "../lib/schemas/generation.ts";
 import { readManifest } from "../models/manifest.ts";
+import { mp4FileSink } from "../lib/video/encoder.ts";
 import { ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage: npm run generate -- --prompt "..." --out out.mp4 [--negative "..."] [--model <dir>]
@@ -125,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
   const bar = new ProgressBar();
   try {
     const request = { ...params, kind, input: input && path.resolve(input) } as const;
-    const result = await new WanPipeline(model).generate(request, work, {
+    const result = await new WanPipeline(model).generate(request, mp4FileSink(work), {
       signal: controller.signal,
       onSeed: (seed) => console.error(`seed ${seed}`),
       onProgress: (p) => {

@@ -7,7 +7,7 @@
 import path from "node:path";
 import { storedParamsSchema } from "../schemas/generation.ts";
 import { loadModel, type LoadedModel } from "./model.ts";
-import { WanPipeline, type GenerationPhase, type GenerationProgress, type GenerationResult } from "./pipeline.ts";
+import { WanPipeline, type GenerationPhase, type GenerationProgress, type GenerationResult, type VideoSink } from "./pipeline.ts";
 import type { ResolvedRuntime } from "./runtime.ts";
 
 export type { GenerationPhase, GenerationProgress, GenerationResult };
@@ -26,7 +26,8 @@ export type GenerationJob = {
 };
 
 export type GenerationContext = {
-  outputDir: string;
+  /** Where the decoded frames go (the worker passes lib/video/encoder.ts `mp4FileSink` of the job folder). */
+  sink: VideoSink;
   /** Aborted when the job is canceled: the run rejects with an error named "CanceledError". */
   signal: AbortSignal;
   onProgress(p: GenerationProgress): void;
@@ -78,7 +79,7 @@ export function createGenerationRunner(opts: {
           kind: job.kind,
           input: job.input?.file,
         },
-        ctx.outputDir,
+        ctx.sink,
         { signal: ctx.signal, onProgress: ctx.onProgress, onPreview: ctx.onPreview, onSeed: ctx.onSeed },
       );
       return { ...result, videoFile: path.basename(result.videoFile), posterFile: path.basename(result.posterFile) };

@@ -1,19 +1,15 @@
 /**
  * The generation pipeline: prompt → umT5 embeddings → (input image or video → conditioning) → seeded noise →
- * flow-matching sampling with the DiT → streaming VAE decode, one latent frame at a time, straight into
- * ffmpeg → MP4 + poster, with the settings embedded in the file. Like a Diffusers pipeline it composes the
- * model parts and owns no math of its own.
+ * flow-matching sampling with the DiT → streaming VAE decode, one latent frame at a time, handed frame by
+ * frame to a VideoSink (the worker and the CLI pass lib/video/encoder.ts `mp4FileSink`: MP4 + poster, with
+ * the settings embedded). Like a Diffusers pipeline it composes the model parts and owns no math of its own.
  *
  * Everything here is web-, queue- and database-free: the worker, the CLI and the tests call the same code.
  */
-import path from "node:path";
 import { outputSizeForPreset, type Size } from "../images/fit.ts";
 import { prepareImage, rgbToTensor } from "../images/prepare.ts";
 import { decodeVideoFrames } from "../video/decode.ts";
-import { createMp4Encoder } from "../video/encoder.ts";
 import { videoChunkToRgbFrames } from "../video/frames.ts";
-import { settingsToMp4Metadata } from "../video/metadata.ts";
-import { writePoster } from "../video/poster.ts";
 import { encodePreviewWebp } from "../video/preview.ts";
 import { probeVideo } from "../video/probe.ts";
 import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, validFramesWithin, type StoredParams } from "../schemas/generation.ts";
@@ -54,10 +50,26 @@ export type GenerationCallbacks = {
   onSeed?: (seed: number) => void;
 };
 
-export type GenerationResult = {
+/** The files a sink made of the frames (the MP4 and its poster). */
+export type VideoFiles = { videoFile: string; posterFile: string };
+
+/**
+ * Where the decoded video goes, frame by frame, so that the engine never runs an encoder itself and
+ * memory does not grow with the video's length.
+ */
+export type VideoSink = {
+  /** Before the first frame: the video's size and frame rate, and the settings to record with it. */
+  open(video: { width: number; height: number; fps: number; settings: Record<string, unknown> }): Promise<void>;
+  /** One rgb24 frame (H rows of W pixels of R, G, B bytes), in order; resolves when the sink has room again. */
+  write(rgb: Uint8Array): Promise<void>;
+  /** After the last frame. */
+  finish(): Promise<VideoFiles>;
+  /** On failure or cancel: removes whatever was written; safe to call more than once. */
+  abort(): Promise<void>;
+};
+
+export type GenerationResult = VideoFiles & {
   seed: number;
-  videoFile: string;
-  posterFile: string;
   timings: Record<string, number>;
   width: number;
   height: number;
@@ -119,7 +131,7 @@ export class WanPipeline {
     }
   }
 
-  async generate(req: GenerationRequest, outDir: string, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
+  async generate(req: GenerationRequest, sink: VideoSink, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
     const kind = req.kind ?? "t2v";
     this.validate(req);
     const m = this.model;
@@ -196,7 +208,7 @@ export class WanPipeline {
       version: ENGINE_VERSION,
       executionProviders: m.executionProviders,
     };
-    const files = await this.decodeToMp4(latent, shape, outDir, settings, clock, report, cb.signal);
+    const files = await this.decodeInto(sink, latent, shape, settings, clock, report, cb.signal);
     return { seed, ...files, timings: clock.timings(), width: c.size.width, height: c.size.height, frames: c.frames, settings };
   }
 
@@ -289,43 +301,39 @@ export class WanPipeline {
   }
 
   /**
-   * Streams the latent through the VAE decoder into ffmpeg: each latent frame becomes 1 (first) or 4 video
-   * frames that are written immediately, so memory does not grow with the video's length. The first frame
-   * is also the poster. A cancel between chunks removes the partial file.
+   * Streams the latent through the VAE decoder into the sink: each latent frame becomes 1 (first) or 4
+   * video frames that are handed over immediately. A failure or a cancel between chunks aborts the sink.
    */
-  async decodeToMp4(
+  async decodeInto(
+    sink: VideoSink,
     latent: Float32Array,
     shape: LatentShape,
-    outDir: string,
     settings: Record<string, unknown>,
     clock: PhaseClock,
     report: (phase: GenerationPhase, step: number, total: number) => void,
     signal?: AbortSignal,
-  ): Promise<{ videoFile: string; posterFile: string }> {
+  ): Promise<VideoFiles> {
     const m = this.model;
     const width = shape.width * m.vaeScale;
     const height = shape.height * m.vaeScale;
     clock.start("decode");
     report("decode", 0, shape.frames);
-    const videoFile = path.join(outDir, "video.mp4");
-    const posterFile = path.join(outDir, "poster.jpg");
-    const encoder = createMp4Encoder({ file: videoFile, width, height, fps: m.fps, metadata: settingsToMp4Metadata(settings) });
+    let files: VideoFiles;
     try {
+      await sink.open({ width, height, fps: m.fps, settings });
       let index = 0;
       for await (const chunk of decodeLatents(m.vae, latent, shape.frames, shape.height, shape.width, { signal })) {
-        const rgbFrames = videoChunkToRgbFrames(chunk.frames, { frames: chunk.t, height, width });
-        if (index === 0) await writePoster(rgbFrames[0], width, height, posterFile, { format: "jpeg" });
-        for (const rgb of rgbFrames) await encoder.writeFrame(rgb);
+        for (const rgb of videoChunkToRgbFrames(chunk.frames, { frames: chunk.t, height, width })) await sink.write(rgb);
         index++;
         report("decode", index, shape.frames);
       }
       throwIfCanceled(signal);
-      await encoder.finish();
+      files = await sink.finish();
     } catch (e) {
-      await encoder.abort();
+      await sink.abort();
       throw isCancellation(e) ? new CanceledError() : e;
     }
     clock.stop();
-    return { videoFile, posterFile };
+    return files;
   }
 }

@@ -13,6 +13,7 @@ import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration
 import { PhaseClock } from "../engine/progress.ts";
 import { JOB_FILES } from "../storage/storage.ts";
 import { writeFileAtomically } from "../video/atomic-file.ts";
+import { mp4FileSink } from "../video/encoder.ts";
 import { checkResult, errorText, recordCancel, recordFailure, recordSuccess, type OutcomeDeps } from "./outcome.ts";
 import { overallProgress } from "./progress.ts";
 import { createThrottle } from "./throttle.ts";
@@ -67,7 +68,7 @@ export async function runJob(
     if (job.input && !existsSync(job.input.file)) throw new Error(`the file of input upload ${input!.id} is missing from storage`);
     signal.throwIfAborted();
     result = await deps.runGeneration(job, {
-      outputDir,
+      sink: mp4FileSink(outputDir),
       signal,
       onProgress(p) {
         clock.start(p.phase);

@@ -4,7 +4,6 @@
  * frame is exactly the VAE reconstruction of the image), the 36-channel path on the tiny Fun-InP-style model,
  * video-to-video from a clip, and image preparation (EXIF, alpha, crop/pad, output size).
  */
-import { negativePromptFor } from "../../lib/engine/text/negative-prompt.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
@@ -15,12 +14,13 @@ import { loadModel, type LoadedModel } from "../../lib/engine/model.ts";
 import { WanPipeline } from "../../lib/engine/pipeline.ts";
 import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { createScheduler } from "../../lib/engine/schedulers/create-scheduler.ts";
+import { negativePromptFor } from "../../lib/engine/text/negative-prompt.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../../lib/engine/vae.ts";
 import { outputSizeForPreset } from "../../lib/images/fit.ts";
 import { prepareImage, rgbToTensor } from "../../lib/images/prepare.ts";
 import { generateTinyModel } from "../../lib/models/tiny.ts";
 import { generationParamsSchema } from "../../lib/schemas/generation.ts";
-import { createMp4Encoder } from "../../lib/video/encoder.ts";
+import { createMp4Encoder, mp4FileSink } from "../../lib/video/encoder.ts";
 import { readGenerationSettings } from "../../lib/video/metadata.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { convertModel } from "../../models/convert/convert.ts";
@@ -128,7 +128,7 @@ describe("first-frame conditioning on a text-to-video model", () => {
 
   it("runs an i2v job on the text-to-video model end to end at the size the studio previews", async () => {
     const out = tempDir("i2v-t2v-job");
-    const result = await new WanPipeline(t2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "pad" }, out);
+    const result = await new WanPipeline(t2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "pad" }, mp4FileSink(out));
     const expected = outputSizeForPreset({ width: 300, height: 200 }, { width: base.width, height: base.height });
     expect({ width: result.width, height: result.height }).toEqual(expected);
     expect(await probeVideo(result.videoFile)).toMatchObject({ ...expected, frames: 9 });
@@ -140,7 +140,7 @@ describe("the 36-channel image-to-video path (tiny Fun-InP-style model)", () => 
   it("encodes CLIP features and the mask/latent channels and generates", async () => {
     const out = tempDir("i2v-36ch-job");
     const phases: string[] = [];
-    const result = await new WanPipeline(i2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "crop" }, out, {
+    const result = await new WanPipeline(i2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "crop" }, mp4FileSink(out), {
       onProgress: (p) => phases.push(p.phase),
     });
     expect([...new Set(phases)]).toEqual(["text", "input", "denoise", "decode"]);
@@ -149,7 +149,7 @@ describe("the 36-channel image-to-video path (tiny Fun-InP-style model)", () => 
   });
 
   it("refuses a text-only job on an image-to-video model with a clear message", async () => {
-    await expect(new WanPipeline(i2v).generate(base, tempDir("i2v-t2v"))).rejects.toThrow(/image-to-video model: give it an image/);
+    await expect(new WanPipeline(i2v).generate(base, mp4FileSink(tempDir("i2v-t2v")))).rejects.toThrow(/image-to-video model: give it an image/);
   });
 });
 
@@ -162,7 +162,7 @@ describe("video-to-video", () => {
     const out = tempDir("v2v-job");
     mkdirSync(out, { recursive: true });
     const steps: number[] = [];
-    const result = await new WanPipeline(t2v).generate({ ...base, steps: 10, kind: "v2v", input: clip, strength: 0.6 }, out, {
+    const result = await new WanPipeline(t2v).generate({ ...base, steps: 10, kind: "v2v", input: clip, strength: 0.6 }, mp4FileSink(out), {
       onProgress: (p) => p.phase === "denoise" && steps.push(p.total),
     });
     expect(startStepForStrength(0.6, 10)).toBe(4);
@@ -180,7 +180,7 @@ describe("video-to-video", () => {
     await enc.finish();
     const out = tempDir("v2v-i2v-job");
     mkdirSync(out, { recursive: true });
-    const result = await new WanPipeline(i2v).generate({ ...base, steps: 4, frames: 5, kind: "v2v", input: clip, strength: 0.5 }, out);
+    const result = await new WanPipeline(i2v).generate({ ...base, steps: 4, frames: 5, kind: "v2v", input: clip, strength: 0.5 }, mp4FileSink(out));
     // What the CLI runs (no negative prompt given) is what POST /api/jobs stores for the same request.
     expect(result.settings.negativePrompt).toBe(negativePromptFor(undefined, "i2v", "v2v"));
     expect(result.settings.negativePrompt).toMatch(/^镜头晃动，色调艳丽/);
