@@ -2,6 +2,7 @@
  * The studio's health: can it reach its database and Redis, and which workers are alive (with the
  * execution providers they run on).
  */
+import "server-only";
 import { config } from "../config.ts";
 import { db } from "../db/client.ts";
 import { redis } from "../redis/connection.ts";

@@ -3,6 +3,7 @@
  * producer and one event subscription for all requests (kept on globalThis so Next's dev reloads reuse
  * them instead of opening new connections).
  */
+import "server-only";
 import { config } from "../config.ts";
 import { db } from "../db/client.ts";
 import { databaseProvider } from "../db/provider.ts";

@@ -3,6 +3,7 @@
  * the history. They call the same services as the API routes (lib/jobs, through the web process's shared
  * studio context), so the first paint and the API never disagree, and no page waits on its own HTTP API.
  */
+import "server-only";
 import { cache } from "react";
 import { StudioError } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
