@@ -85,7 +85,7 @@ describe("npm run generate", () => {
     expect(fromVideo.settings).toMatchObject({ kind: "v2v", strength: 0.6 });
     expect((await probeVideo(v2v)).frames).toBe(9);
     await expect(cli(["--video", i2v, "--strength", "2", "--out", v2v])).rejects.toMatchObject({
-      stderr: expect.stringMatching(/--strength must be between 0 and 1/),
+      stderr: expect.stringMatching(/--strength: strength must be between 0 and 1/),
     });
   });
 
