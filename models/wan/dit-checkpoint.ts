@@ -91,12 +91,6 @@ export function stripComfyPrefix(name: string): string {
   return name.startsWith(COMFY_PREFIX) ? name.slice(COMFY_PREFIX.length) : name;
 }
 
-/** True when tensor names are Diffusers-style (`condition_embedder.*`, `attn1`, `proj_out`). */
-export function isDiffusersDiT(names: Iterable<string>): boolean {
-  for (const n of names) if (n.startsWith("condition_embedder.") || /\.attn1\./.test(n)) return true;
-  return false;
-}
-
 type Json = Record<string, unknown>;
 
 /** Official `WanModel` config.json (`dim`, `num_heads`, …). */
