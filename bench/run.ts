@@ -30,7 +30,7 @@ import { loadModel } from "../lib/engine/model.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
 import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../lib/engine/runtime.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../lib/engine/vae.ts";
-import { generateTinyModel } from "../lib/models/tiny.ts";
+import { generateTinyModel } from "../lib/model-library/tiny.ts";
 import { createMp4Encoder, mp4FileSink } from "../lib/video/encoder.ts";
 import { GraphBuilder } from "../models/graph/builder.ts";
 import { saveGraph, serializeInline } from "../models/graph/save.ts";

@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { migrateDatabase } from "../lib/db/migrate.ts";
 import { ensureRedis, RedisUnavailableError, type RedisHandle } from "../lib/redis/bootstrap.ts";
 import { startChild, type Child } from "../lib/supervisor.ts";
-import { ensureDefaultModel } from "../lib/models/default-model.ts";
+import { ensureDefaultModel } from "../lib/model-library/default-model.ts";
 import { buildWebIfStale, nextBin } from "./web-build.ts";
 
 const require = createRequire(import.meta.url);

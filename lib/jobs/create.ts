@@ -11,7 +11,7 @@ import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
-import { defaultModel, loadModels, type InstalledModel } from "./models.ts";
+import { defaultModel, loadModels, type InstalledModel } from "./model-catalog.ts";
 import { createJobRequestSchema, type CreateJobRequest, type JobJson } from "./schemas.ts";
 
 async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {

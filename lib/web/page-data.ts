@@ -8,7 +8,7 @@ import { cache } from "react";
 import { StudioError } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
-import { listModels } from "../jobs/models.ts";
+import { listModels } from "../jobs/model-catalog.ts";
 import { studio } from "../server/studio.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";

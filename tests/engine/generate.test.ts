@@ -13,7 +13,7 @@ import { CanceledError } from "../../lib/engine/denoise.ts";
 import { loadModel, type LoadedModel } from "../../lib/engine/model.ts";
 import { WanPipeline, type GenerationProgress } from "../../lib/engine/pipeline.ts";
 import { resolveRuntime } from "../../lib/engine/runtime.ts";
-import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generateTinyModel } from "../../lib/model-library/tiny.ts";
 import { generationParamsSchema, type GenerationParams } from "../../lib/schemas/generation.ts";
 import { decodeVideoFrames } from "../../lib/video/decode.ts";
 import { mp4FileSink } from "../../lib/video/encoder.ts";

@@ -18,7 +18,7 @@ import { negativePromptFor } from "../../lib/engine/text/negative-prompt.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../../lib/engine/vae.ts";
 import { outputSizeForPreset } from "../../lib/images/fit.ts";
 import { prepareImage, rgbToTensor } from "../../lib/images/prepare.ts";
-import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generateTinyModel } from "../../lib/model-library/tiny.ts";
 import { generationParamsSchema } from "../../lib/schemas/generation.ts";
 import { createMp4Encoder, mp4FileSink } from "../../lib/video/encoder.ts";
 import { readGenerationSettings } from "../../lib/video/metadata.ts";

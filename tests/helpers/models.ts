@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { inject } from "vitest";
 import { MANIFEST_FILE, readManifest, TINY_DEFAULTS, writeManifest, type Manifest } from "../../models/manifest.ts";
-import { generateTinyModel, TINY_SOURCE_DIR } from "../../lib/models/tiny.ts";
+import { generateTinyModel, TINY_SOURCE_DIR } from "../../lib/model-library/tiny.ts";
 
 /** The model name the tests use for the tiny text-to-video model (first by name, so it is the studio's default). */
 export const TINY_T2V = "wan-tiny";

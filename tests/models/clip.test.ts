@@ -17,7 +17,7 @@ import { DiTRunner } from "../../lib/engine/dit.ts";
 import { gaussianNoise } from "../../lib/engine/noise.ts";
 import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { resizeBicubic } from "../../lib/images/bicubic.ts";
-import { TINY_CLIP } from "../../lib/models/tiny.ts";
+import { TINY_CLIP } from "../../lib/model-library/tiny.ts";
 import { buildClipVision, CLIP_VIT_H_14, clipTokens } from "../../models/clip.ts";
 import {
   clipConfig,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../helpers/fixtures.ts";
 import { cleanPrompt } from "../../../lib/engine/text/clean.ts";
 import { DEFAULT_NEGATIVE_PROMPT } from "../../../lib/engine/text/negative-prompt.ts";
-import { tinyTokenizerJson, writeTinyTokenizer } from "../../../lib/engine/text/tiny-tokenizer.ts";
+import { tinyTokenizerJson, writeTinyTokenizer } from "../../../lib/model-library/tiny-tokenizer.ts";
 import { loadTokenizer, type PromptTokenizer } from "../../../lib/engine/text/tokenizer.ts";
 
 const TEXT_LEN = 16; // the tiny T2V model's text length

@@ -31,8 +31,8 @@ import { RecordingWeights } from "../../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../../models/weights/safetensors.ts";
 import { CLIP_MEAN, CLIP_STD } from "../engine/clip.ts";
 import { gaussianNoise } from "../engine/noise.ts";
-import { writeTinyTokenizer } from "../engine/text/tiny-tokenizer.ts";
-import { fitModelPreview } from "./preview-fit.ts";
+import { writeTinyTokenizer } from "./tiny-tokenizer.ts";
+import { fitModelPreview } from "./preview-map.ts";
 
 /** Toy sizes of every component (the fixtures' tiny sizes, with a longer text length for real prompts). */
 export const TINY_DIT: WanDiTConfig = {

@@ -3,7 +3,7 @@
  * manifest does not parse is left out (and logged), so one broken download does not hide the others.
  */
 import path from "node:path";
-import { installedModels } from "../models/installed.ts";
+import { installedModels } from "../model-library/installed.ts";
 import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { ModelJson } from "./schemas.ts";
