@@ -32,14 +32,11 @@ export const VAE_TEMPORAL_SCALE = FRAMES_PER_LATENT;
 export { latentFrameCount };
 
 /**
- * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`), measured in
- * bench/vae.ts: no memory patterns (with symbolic spatial sizes ORT plans a second, separate block on the
- * second run: peak RSS 10.1 instead of 7.4 GB decoding 240×416 with the unsplit graphs, plus page-fault
- * time), and no arena for the first-chunk graphs, which run once per video (their arena would only hold
- * memory the other graphs cannot reuse: +1.1 GB). The step and per-frame graphs keep their arenas: without
- * the step graph's, decoding 480×832 peaked higher (11.9 instead of 11.1 GB, its transient buffers then add
- * to the per-frame arena) and took 4% more CPU time; without the per-frame graph's (4 runs per latent frame)
- * CPU time rose by a quarter (240×416).
+ * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`): no memory patterns
+ * (with symbolic spatial sizes ORT plans a second, separate block on the second run), and no arena for the
+ * first-chunk graphs, which run once per video (their arena would only hold memory the other graphs cannot
+ * reuse). The step and per-frame graphs keep their arenas, which they reuse on every call. Figures:
+ * bench/NOTES.md "VAE session options".
  */
 export function vaeSessionOptions(
   options: ort.InferenceSession.SessionOptions,

@@ -83,11 +83,8 @@ export type VaeGraphOptions = {
 };
 
 /**
- * Fastest on CPU in bench/vae.ts (real-size decoder, 9 frames of 240×416, ORT 1.30, 2 Zen 4 cores shared
- * with other jobs): stack2d 40–42 s (77–82 CPU-seconds), taps2d 42 s (81–89), conv3d 48 s (91–100). ORT runs
- * 2-D convs in its blocked NCHWc kernels; 3-D convs fall back to im2col + GEMM. Every variant passes the
- * parity tests. (Measured with the unsplit graphs; with the per-frame split stack2d decodes that in 38 s,
- * 75 CPU-seconds; taps2d in the per-frame graph needs as much memory there, 1.5 GB at 480×832, and 3% more time.)
+ * The fastest variant on CPU (ORT runs 2-D convs in its blocked NCHWc kernels, 3-D convs through im2col +
+ * GEMM); every variant passes the parity tests. Figures: bench/NOTES.md "VAE temporal convolution variant".
  */
 export const DEFAULT_VAE_CONV: VaeConvVariant = "stack2d";
 
