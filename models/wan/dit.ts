@@ -1,7 +1,7 @@
 /**
  * The Wan 2.1 diffusion transformer (official `WanModel`), as an ONNX graph. Reference §1 (forward pass,
  * step by step), §1.4 (RoPE), §1.5 (precision). Module paths are the official checkpoint names, so
- * `blocks.3.self_attn.q` is where you expect it; Diffusers checkpoints are renamed on load (convert/dit-keys.ts).
+ * `blocks.3.self_attn.q` is where you expect it; Diffusers checkpoints are renamed on load (dit-checkpoint.ts).
  *
  * Graph inputs (B = batch; the engine batches the conditional and unconditional passes of CFG):
  *   x            [B, in_dim, F, H, W]   latent (image-to-video: noisy 16 + mask 4 + image latent 16 channels)
