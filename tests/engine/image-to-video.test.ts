@@ -153,14 +153,26 @@ describe("the 36-channel image-to-video path (tiny Fun-InP-style model)", () => 
   });
 });
 
+/** A clip of `frames` patterned frames, written with the real encoder. */
+async function writeClip(name: string, width: number, height: number, frames: number): Promise<string> {
+  const clip = path.join(work, name);
+  const enc = createMp4Encoder({ file: clip, width, height, fps: 16 });
+  for (let i = 0; i < frames; i++) await enc.writeFrame(Uint8Array.from({ length: width * height * 3 }, (_, p) => (p * 7 + i * 31) & 255));
+  await enc.finish();
+  return clip;
+}
+
+/** An empty output folder for one job. */
+function jobFolder(name: string): string {
+  const out = tempDir(name);
+  mkdirSync(out, { recursive: true });
+  return out;
+}
+
 describe("video-to-video", () => {
   it("encodes the clip, starts at the strength's step and keeps the clip's aspect within the pixel budget", async () => {
-    const clip = path.join(work, "clip.mp4");
-    const enc = createMp4Encoder({ file: clip, width: 192, height: 112, fps: 16 });
-    for (let i = 0; i < 12; i++) await enc.writeFrame(Uint8Array.from({ length: 192 * 112 * 3 }, (_, p) => (p * 7 + i * 31) & 255));
-    await enc.finish();
-    const out = tempDir("v2v-job");
-    mkdirSync(out, { recursive: true });
+    const clip = await writeClip("clip.mp4", 192, 112, 12);
+    const out = jobFolder("v2v-job");
     const steps: number[] = [];
     const result = await new WanPipeline(t2v).generate({ ...base, steps: 10, kind: "v2v", input: clip, strength: 0.6 }, mp4FileSink(out), {
       onProgress: (p) => p.phase === "denoise" && steps.push(p.total),
@@ -174,13 +186,11 @@ describe("video-to-video", () => {
   });
 
   it("on an image-to-video model, conditions on the first frame with the negative prompt the API stores", async () => {
-    const clip = path.join(work, "clip-i2v.mp4");
-    const enc = createMp4Encoder({ file: clip, width: 160, height: 96, fps: 16 });
-    for (let i = 0; i < 5; i++) await enc.writeFrame(Uint8Array.from({ length: 160 * 96 * 3 }, (_, p) => (p * 5 + i * 17) & 255));
-    await enc.finish();
-    const out = tempDir("v2v-i2v-job");
-    mkdirSync(out, { recursive: true });
-    const result = await new WanPipeline(i2v).generate({ ...base, steps: 4, frames: 5, kind: "v2v", input: clip, strength: 0.5 }, mp4FileSink(out));
+    const clip = await writeClip("clip-i2v.mp4", 160, 96, 5);
+    const result = await new WanPipeline(i2v).generate(
+      { ...base, steps: 4, frames: 5, kind: "v2v", input: clip, strength: 0.5 },
+      mp4FileSink(jobFolder("v2v-i2v-job")),
+    );
     // What the CLI runs (no negative prompt given) is what POST /api/jobs stores for the same request.
     expect(result.settings.negativePrompt).toBe(negativePromptFor(undefined, "i2v", "v2v"));
     expect(result.settings.negativePrompt).toMatch(/^镜头晃动，色调艳丽/);
