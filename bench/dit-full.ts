@@ -24,7 +24,7 @@ import { SafetensorsWriter } from "../models/weights/safetensors.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
 import { sessionOptions } from "../lib/engine/runtime.ts";
 
-/** Wan2.1-T2V-1.3B (reference §1.1), in the official config.json format. */
+/** Wan2.1-T2V-1.3B (official wan/configs/wan_t2v_1_3B.py), in the official config.json format. */
 const OFFICIAL_CONFIG = {
   _class_name: "WanModel",
   model_type: "t2v",

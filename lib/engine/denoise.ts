@@ -1,6 +1,6 @@
 /**
  * The sampling loop: at each step the DiT predicts the velocity for the conditional and (when guidance > 1)
- * the unconditional text in one batched call, classifier-free guidance combines them (reference §5.6), and the
+ * the unconditional text in one batched call, classifier-free guidance combines them (official wan/text2video.py, WanT2V.generate (classifier-free guidance)), and the
  * scheduler advances the latent. Cancellation takes effect between steps.
  */
 import { CanceledError, throwIfCanceled } from "./cancel.ts";
@@ -33,7 +33,7 @@ export type DenoiseOptions = {
   /** The negative-prompt context; ignored when guidance ≤ 1 (the unconditional pass is skipped). */
   uncond: TextContext;
   guidance: number;
-  /** Image-to-video models: mask + image latent channels and CLIP features, shared by both CFG branches (§6.1). */
+  /** Image-to-video models: mask + image latent channels and CLIP features, shared by both CFG branches (official wan/image2video.py, WanI2V.generate). */
   imageCondition?: { y: Float32Array; clip: Float32Array };
   /**
    * Text-to-video models animating an image: latent frame 0 is held at the image's latent, re-noised to

@@ -140,7 +140,7 @@ export class WanPipeline {
       cb.onProgress?.({ phase, step, total, elapsedS: clock.elapsed(), etaS: clock.eta(phase, step, total) });
 
     // Text: the prompt and (when guidance is on) the negative prompt — the official default when none is given,
-    // with the image-to-video prefix for the I2V models (reference §4.2).
+    // with the image-to-video prefix for the I2V models (docs/model-notes.md#prompt-handling).
     clock.start("text");
     report("text", 0, 1);
     const negativePrompt = negativePromptFor(req.negativePrompt, m.dit.config.modelType, kind);
@@ -214,7 +214,7 @@ export class WanPipeline {
 
   /**
    * i2v: the image placed in the output frame (its size from the image's aspect and the preset's pixel
-   * budget). A 36-channel model gets the mask + latent channels and CLIP features (§6.1); a text-to-video
+   * budget). A 36-channel model gets the mask + latent channels and CLIP features (official wan/image2video.py, WanI2V.generate); a text-to-video
    * model holds the image's latent in latent frame 0.
    */
   private async imageConditioning(

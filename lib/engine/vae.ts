@@ -1,6 +1,6 @@
 /**
  * Runs the streaming Wan VAE graphs (models/wan/vae.ts): encoding a video chunk by chunk and decoding latents
- * one latent frame at a time, carrying the explicit feature cache from call to call (reference §3.3), with
+ * one latent frame at a time, carrying the explicit feature cache from call to call (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode), with
  * the full-resolution layers one frame per call where the model folder has per-frame graphs.
  *
  * Memory stays flat however long the video: the caches live in pre-allocated tensors that graphs write in
@@ -26,7 +26,7 @@ export type VaeDecoderSessions = {
 };
 export type VaeSessions = VaeEncoderSessions & VaeDecoderSessions;
 
-/** Pixels per latent cell (§3.4) and frames per chunk after the first (§3.3) of the Wan 2.1 VAE. */
+/** Pixels per latent cell (docs/model-notes.md#latent-normalisation-and-the-frame-rule) and frames per chunk after the first (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode) of the Wan 2.1 VAE. */
 export const VAE_SPATIAL_SCALE = 8;
 export const VAE_TEMPORAL_SCALE = FRAMES_PER_LATENT;
 export { latentFrameCount };
@@ -106,7 +106,7 @@ export type FrameSource = (start: number, count: number) => Float32Array;
 
 /**
  * Encodes a video [3, T, H, W] in [-1, 1] into the NORMALISED latent [z, 1+⌊(T−1)/4⌋, H/8, W/8]: frame 0
- * alone, then chunks of 4 frames; trailing frames beyond 4n+1 are dropped (§3.3).
+ * alone, then chunks of 4 frames; trailing frames beyond 4n+1 are dropped (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode).
  */
 export async function encodeVideo(
   sessions: VaeEncoderSessions,
@@ -221,7 +221,7 @@ export type DecodedChunk = {
 
 /**
  * Decodes a NORMALISED latent [z, F, h, w] one latent frame at a time, yielding each chunk as it is ready:
- * 1 frame for latent 0, then 4 per latent (§3.3). With a per-frame graph (models/wan/vae.ts) the step graph
+ * 1 frame for latent 0, then 4 per latent (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). With a per-frame graph (models/wan/vae.ts) the step graph
  * yields the 4 frames at the last upsampler's resolution, and the per-frame graph takes them to full
  * resolution one at a time (reading each as a view of the step's output). `signal` is checked before every
  * chunk and every frame.

@@ -15,20 +15,20 @@ export type ImageFit = (typeof IMAGE_FIT)[number];
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const MAX_PROMPT_CHARS = 2000;
 
-/** Video frames per latent frame after the first: the causal VAE's temporal compression (reference §3.4). */
+/** Video frames per latent frame after the first: the causal VAE's temporal compression (docs/model-notes.md#latent-normalisation-and-the-frame-rule). */
 export const FRAMES_PER_LATENT = 4;
 
-/** Latent frames for T video frames: 1 + ⌊(T−1)/4⌋ (frames beyond 4n+1 are dropped, §3.3). */
+/** Latent frames for T video frames: 1 + ⌊(T−1)/4⌋ (frames beyond 4n+1 are dropped, official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
 export function latentFrameCount(frames: number): number {
   return 1 + Math.floor((frames - 1) / FRAMES_PER_LATENT);
 }
 
-/** Video frames decoded from F latent frames: 1 + 4(F−1) (§3.3). */
+/** Video frames decoded from F latent frames: 1 + 4(F−1) (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
 export function videoFrameCount(latentFrames: number): number {
   return 1 + FRAMES_PER_LATENT * (latentFrames - 1);
 }
 
-/** Frame counts the causal VAE accepts: 1 + 4k (reference §3.4). */
+/** Frame counts the causal VAE accepts: 1 + 4k (docs/model-notes.md#latent-normalisation-and-the-frame-rule). */
 export function isValidFrameCount(frames: number): boolean {
   return Number.isInteger(frames) && frames >= 1 && (frames - 1) % FRAMES_PER_LATENT === 0;
 }
@@ -78,7 +78,7 @@ export const generationParamsSchema = z.object({
     .min(0, "seed must be ≥ 0")
     .max(MAX_SEED, `seed must be ≤ ${MAX_SEED}`)
     .optional(),
-  /** The sigma grid: the official Wan one, or Diffusers' (reference §5.8). */
+  /** The sigma grid: the official Wan one, or Diffusers' (Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas)). */
   grid: z.enum(GRIDS, { error: `grid must be one of ${GRIDS.join(", ")}` }).default("official"),
 });
 

@@ -22,7 +22,7 @@ import type { VideoSink } from "../engine/pipeline.ts";
 import { settingsToMp4Metadata, validateMp4Metadata } from "./metadata.ts";
 import { writePoster } from "./poster.ts";
 
-/** Wan 2.1 generates at 16 fps (reference §3.4, `sample_fps`). */
+/** Wan 2.1 generates at 16 fps (docs/model-notes.md#latent-normalisation-and-the-frame-rule, `sample_fps`). */
 export const WAN_FPS = 16;
 
 export const X264_PRESETS = [

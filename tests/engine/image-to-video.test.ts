@@ -1,5 +1,5 @@
 /**
- * Image- and video-to-video in the engine (reference §6): the I2V conditioning tensors rebuilt from the
+ * Image- and video-to-video in the engine (official wan/image2video.py, WanI2V.generate): the I2V conditioning tensors rebuilt from the
  * goldens' image with the fixture's VAE, first-frame conditioning on a text-to-video model (the first decoded
  * frame is exactly the VAE reconstruction of the image), the 36-channel path on the tiny Fun-InP-style model,
  * video-to-video from a clip, and image preparation (EXIF, alpha, crop/pad, output size).
@@ -73,7 +73,7 @@ const base = generationParamsSchema.parse({
   seed: 5,
 });
 
-describe("image-to-video conditioning (§6.1 steps 4–6)", () => {
+describe("image-to-video conditioning (official wan/image2video.py, WanI2V.generate (mask, image latent, y))", () => {
   it("rebuilds the official mask, image latent and y from dit_i2v_image with the fixture's VAE", async () => {
     const model = path.join(work, "fixture-vae");
     await convertModel({ source: fixture("vae"), outDir: model, precision: "fp32" });

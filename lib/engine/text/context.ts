@@ -1,5 +1,5 @@
 /**
- * The DiT's text context (reference §1.3 item 6, §4.2): the encoder output is trimmed to the prompt's real
+ * The DiT's text context (official wan/modules/model.py, WanModel.forward (text_embedding of the zero-padded context); docs/model-notes.md#prompt-handling): the encoder output is trimmed to the prompt's real
  * tokens (L_txt rows), and the DiT zero-pads it back to its text length (512 for Wan 2.1) before the text
  * MLP. The padded rows are zeros on input — they become a constant vector after the MLP and are attended
  * like any other row, so the padding must be exactly zero, not left uninitialised or masked.

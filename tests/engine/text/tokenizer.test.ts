@@ -101,7 +101,7 @@ describe("tiny umT5-style tokenizer files", () => {
   });
 });
 
-describe("prompt tokenizer (umT5 behaviour, §4.2)", () => {
+describe("prompt tokenizer (umT5 behaviour, docs/model-notes.md#prompt-handling)", () => {
   it("appends EOS = 1 and pads with 0, with a mask of ones then zeros", () => {
     const plain = raw.encode("a cat", { add_special_tokens: false }).ids;
     const p = tok.encode("a cat", TEXT_LEN);
