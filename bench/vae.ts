@@ -1,5 +1,5 @@
 /**
- * Wan VAE decode benchmark on CPU: the real-size decoder (base dim 96, dim_mult [1,2,4,4], reference §3.1) with
+ * Wan VAE decode benchmark on CPU: the real-size decoder (base dim 96, dim_mult [1,2,4,4], official wan/modules/vae.py, _video_vae) with
  * seeded random weights, decoding a latent [16, 3, 30, 52] → 9 frames of 240×416. Compares the temporal-conv
  * variants (vae-ops.ts) and ONNX Runtime session settings, and checks that peak memory does not grow with
  * video length (9 vs 81 frames at a smaller size). Every measurement runs in its own child process, so peak

@@ -16,9 +16,9 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
-import { installedModels } from "../lib/models/installed.ts";
-import { fitModelPreview } from "../lib/models/preview-fit.ts";
-import { generateTinyModel } from "../lib/models/tiny.ts";
+import { installedModels } from "../lib/model-library/installed.ts";
+import { fitModelPreview } from "../lib/model-library/preview-map.ts";
+import { generateTinyModel } from "../lib/model-library/tiny.ts";
 import { DISTILLED_RECIPES, type DistilledRecipe } from "../lib/schemas/generation.ts";
 import { convertModel } from "../models/convert/convert.ts";
 import type { LoraSpec } from "../models/convert/lora.ts";

@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { migrateDatabase } from "../lib/db/migrate.ts";
 import { ensureRedis, RedisUnavailableError, type RedisHandle } from "../lib/redis/bootstrap.ts";
 import { startChild, type Child } from "../lib/supervisor.ts";
-import { ensureDefaultModel } from "../lib/models/default-model.ts";
+import { ensureDefaultModel } from "../lib/model-library/default-model.ts";
 import { buildWebIfStale, nextBin } from "./web-build.ts";
 
 const require = createRequire(import.meta.url);
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
 
   let redis: RedisHandle;
   try {
-    redis = await ensureRedis({ url: cfg.redisUrl, dataDir: cfg.dataDir, log });
+    redis = await ensureRedis({ url: cfg.redisUrl, dataDir: cfg.dataDir, prefix: cfg.redisPrefix, log });
   } catch (e) {
     if (e instanceof RedisUnavailableError) {
       console.error(e.message);
@@ -47,6 +47,8 @@ async function main(): Promise<number> {
     }
     throw e;
   }
+
+  log(`Redis namespace: ${cfg.redisPrefix}`);
 
   const children: Child[] = [];
   let stopping = false;
@@ -69,7 +71,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const env = { ...process.env, REDIS_URL: redis.url, NODE_ENV: "production" as const, NEXT_TELEMETRY_DISABLED: "1" };
+  const env = { ...process.env, REDIS_URL: redis.url, REDIS_PREFIX: cfg.redisPrefix, NODE_ENV: "production" as const, NEXT_TELEMETRY_DISABLED: "1" };
   const web = startChild("web", process.execPath, [nextBin, "start", "-H", cfg.host, "-p", String(cfg.port)], { env });
   children.push(web);
   const superviseWorker = (restarts: number) => {

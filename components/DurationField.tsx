@@ -1,5 +1,6 @@
 "use client";
 import { useState } from "react";
+import { validFramesWithin } from "@/lib/schemas/generation";
 import { durationLabel, formatDecimal, snapSecondsToFrames } from "@/lib/ui/format";
 import { FieldError } from "./FieldError";
 
@@ -18,7 +19,7 @@ type Props = {
  */
 export function DurationField({ frames, fps, maxFrames, onChange, error }: Props) {
   const [typed, setTyped] = useState<string | null>(null);
-  const maxValid = maxFrames - ((maxFrames - 1) % 4);
+  const maxValid = validFramesWithin(maxFrames);
   const commit = () => {
     if (typed === null) return;
     onChange(snapSecondsToFrames(Number(typed), fps, maxFrames));

@@ -3,6 +3,7 @@
  * environment variables validated with zod. A bad value stops start-up with a message that names the
  * variable, what was expected and what was found. `.env.example` documents the same variables.
  */
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from "./engine/providers.ts";
@@ -28,6 +29,11 @@ const envSchema = z.object({
     .string()
     .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with "redis://" or "rediss://"' })
     .default("redis://127.0.0.1:6379"),
+  /** Namespace of every Redis key and channel; default: one per data folder (see defaultRedisPrefix). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1–64 letters, digits, '.', '_' or '-'")
+    .optional(),
   HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:[\]-]+$/, "must be a host name or IP address")
@@ -72,6 +78,8 @@ export type StudioConfig = {
   databaseUrl: string;
   databaseProvider: "sqlite" | "postgresql";
   redisUrl: string;
+  /** Prefix of every Redis key and channel, so that studios sharing one Redis never see each other's jobs. */
+  redisPrefix: string;
   host: string;
   port: number;
   studioToken: string | undefined;
@@ -129,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     databaseProvider: databaseUrl.startsWith("file:") ? "sqlite" : "postgresql",
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? defaultRedisPrefix(dataDir),
     host: e.HOST,
     port: e.PORT,
     studioToken: e.STUDIO_TOKEN,
@@ -142,6 +151,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.WORKER_CONCURRENCY,
     lockMs: e.STUDIO_LOCK_MS,
   };
+}
+
+/**
+ * The Redis namespace of a data folder: two studios with different data folders (and so different
+ * databases) on one Redis get different queues, channels and worker keys without any setting.
+ */
+export function defaultRedisPrefix(absoluteDataDir: string): string {
+  return `studio-${createHash("sha256").update(absoluteDataDir).digest("hex").slice(0, 12)}`;
 }
 
 let cached: StudioConfig | undefined;

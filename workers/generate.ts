@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
 import { resolveRuntime, runtimeReport } from "../lib/engine/runtime.ts";
 import { startGenerationWorker } from "../lib/jobs/worker.ts";
-import { ensureDefaultModel } from "../lib/models/default-model.ts";
+import { ensureDefaultModel } from "../lib/model-library/default-model.ts";
 
 async function main(): Promise<void> {
   const cfg = loadConfig();

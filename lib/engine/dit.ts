@@ -15,6 +15,7 @@ import { ropeTables, timestepSinusoid } from "../../models/wan/rope.ts";
 import type { WanDiTConfig } from "../../models/wan/dit.ts";
 import { openSession, type ResolvedRuntime } from "./runtime.ts";
 import type { StepCache } from "./step-cache.ts";
+import { writePaddedContext } from "./text/context.ts";
 
 export type LatentShape = { channels: number; frames: number; height: number; width: number };
 
@@ -181,8 +182,7 @@ export class DiTRunner {
     const B = call.contexts.length;
     const context = new Float32Array(B * cfg.textLen * cfg.textDim);
     call.contexts.forEach((c, b) => {
-      if (c.rows > cfg.textLen) throw new Error(`text context has ${c.rows} rows, more than the text length ${cfg.textLen}`);
-      context.set(c.data.subarray(0, c.rows * cfg.textDim), b * cfg.textLen * cfg.textDim);
+      writePaddedContext(context, b * cfg.textLen * cfg.textDim, c.data.subarray(0, c.rows * cfg.textDim), c.rows, cfg.textDim, cfg.textLen);
     });
     let clip: ort.Tensor | undefined;
     if (call.imageCondition) {

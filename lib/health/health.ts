@@ -2,6 +2,7 @@
  * The studio's health: can it reach its database and Redis, and which workers are alive (with the
  * execution providers they run on).
  */
+import "server-only";
 import { config } from "../config.ts";
 import { db } from "../db/client.ts";
 import { redis } from "../redis/connection.ts";
@@ -40,7 +41,7 @@ export async function checkHealth(): Promise<Health> {
   try {
     await withTimeout(redis().ping(), 3000, "Redis");
     r.ok = true;
-    workers = await withTimeout(listWorkers(redis()), 3000, "Redis");
+    workers = await withTimeout(listWorkers(redis(), config().redisPrefix), 3000, "Redis");
   } catch (e) {
     r.error = (e as Error).message.split("\n")[0];
   }

@@ -4,15 +4,11 @@
  * and those say no more than "internal error" to the client (the details go to the server log).
  */
 import { z } from "zod";
-import { ERROR_STATUS, StudioError, type ErrorCode } from "../errors.ts";
+import { StudioError } from "../errors.ts";
 import { InvalidPathError } from "../storage/storage.ts";
 
 export function errorJson(status: number, code: string, message: string, field?: string, headers?: HeadersInit): Response {
   return Response.json({ error: { code, message, ...(field ? { field } : {}) } }, { status, headers });
-}
-
-export function studioErrorResponse(code: ErrorCode, message: string, field?: string): Response {
-  return errorJson(ERROR_STATUS[code], code, message, field);
 }
 
 /** The field a zod issue is about, as a dotted path ("body" when it is about the whole body). */

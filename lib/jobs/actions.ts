@@ -36,12 +36,12 @@ async function stopJob(ctx: JobsContext, row: JobRow): Promise<boolean> {
     await ctx.queue.remove(row.id).catch(() => 0);
     const r = await ctx.db.job.updateMany({ where: { id: row.id, status: "queued" }, data: canceled });
     if (r.count) {
-      await publishCancel(ctx.redis, row.id);
+      await publishCancel(ctx.redis, ctx.redisPrefix, row.id);
       return true;
     }
   }
   const r = await ctx.db.job.updateMany({ where: { id: row.id, status: "running" }, data: canceled });
-  if (r.count) await publishCancel(ctx.redis, row.id);
+  if (r.count) await publishCancel(ctx.redis, ctx.redisPrefix, row.id);
   return r.count > 0;
 }
 
@@ -50,7 +50,7 @@ export async function cancelJob(ctx: JobsContext, id: string): Promise<JobJson> 
   if (row.status === "succeeded" || row.status === "failed") {
     throw new StudioError("conflict", `job ${id} already ${row.status}; there is nothing to cancel`);
   }
-  if (await stopJob(ctx, row)) await publishEvent(ctx.redis, { type: "canceled", jobId: id });
+  if (await stopJob(ctx, row)) await publishEvent(ctx.redis, ctx.redisPrefix, { type: "canceled", jobId: id });
   return jobJson(await findJob(ctx, id));
 }
 
@@ -81,5 +81,5 @@ export async function deleteJob(ctx: JobsContext, id: string): Promise<void> {
   await ctx.db.job.deleteMany({ where: { id } });
   // A worker still finishing it finds the row gone and removes anything it wrote after this.
   await ctx.storage.removeJobFiles(id);
-  await publishEvent(ctx.redis, { type: "deleted", jobId: id });
+  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: id });
 }

@@ -5,20 +5,15 @@
  */
 import { StudioError } from "../errors.ts";
 import { recipeIssue } from "../engine/schedulers/distilled-recipes.ts";
-import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
+import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
-import { framesForSeconds } from "../schemas/generation.ts";
+import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema, type StoredParams } from "../schemas/generation.ts";
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
-import { defaultModel, loadModels, type InstalledModel } from "./models.ts";
-import { createJobRequestSchema, type CreateJobRequest, type JobJson, type StoredParams } from "./schemas.ts";
-
-/** Image-to-video fits the input by cropping its centre unless asked to pad. */
-export const DEFAULT_FIT = "crop";
-/** How far video-to-video moves away from the input when the request does not say (0 = copy, 1 = ignore). */
-export const DEFAULT_V2V_STRENGTH = 0.7;
+import { defaultModel, loadModels, type InstalledModel } from "./model-catalog.ts";
+import { createJobRequestSchema, type CreateJobRequest, type JobJson } from "./schemas.ts";
 
 async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {
   const models = await loadModels(ctx.modelsDir, ctx.log);
@@ -70,7 +65,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   checkAgainstModel(req, frames, model);
   const inputUploadId = await checkInput(ctx, req);
 
-  const params: StoredParams = {
+  const params: StoredParams = storedParamsSchema.parse({
     prompt: req.prompt,
     ...(req.negativePrompt !== undefined ? { negativePrompt: req.negativePrompt } : {}),
     width: req.width,
@@ -86,8 +81,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     speed: req.speed,
     ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
     ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
-  };
-  const mode = req.kind === "i2v" && model.manifest.variant === "i2v" ? "i2v" : "t2v";
+  });
 
   const row = await ctx.db.job.create({
     data: {
@@ -95,7 +89,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
       kind: req.kind,
       status: "queued",
       prompt: req.prompt,
-      negativePrompt: effectiveNegativePrompt(req.negativePrompt, mode),
+      negativePrompt: negativePromptFor(req.negativePrompt, model.manifest.variant, req.kind),
       params: JSON.stringify(params),
       seed: req.seed !== undefined ? BigInt(req.seed) : null,
       model: model.name,
@@ -105,7 +99,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   });
   const job = jobJson(row);
   // Announced before it is on the queue, so no client can see "started" before "queued".
-  await publishEvent(ctx.redis, { type: "queued", jobId: row.id, job }).catch((e) =>
+  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "queued", jobId: row.id, job }).catch((e) =>
     ctx.log(`publishing queued for ${row.id} failed: ${(e as Error).message}`),
   );
   try {
@@ -113,7 +107,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   } catch (e) {
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });
-    await publishEvent(ctx.redis, { type: "deleted", jobId: row.id }).catch(() => {});
+    await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: row.id }).catch(() => {});
     throw new StudioError("unavailable", `the job queue is unavailable: ${(e as Error).message}`);
   }
   return job;

@@ -16,8 +16,8 @@ import { enqueueGeneration, type GenerateQueue } from "../queue/generate-queue.t
 export type Reconciliation = { requeued: string[]; failed: string[] };
 
 export type ReconcileOptions = {
-  /** Publishes "failed" events for the jobs it marks failed, so open pages update. */
-  redis?: Redis;
+  /** Where to publish "failed" events for the jobs it marks failed, so open pages update. */
+  events?: { redis: Redis; prefix: string };
   log?: (line: string) => void;
 };
 
@@ -52,7 +52,7 @@ export async function reconcileQueue(db: Db, queue: GenerateQueue, opts: Reconci
       });
       if (r.count) {
         result.failed.push(row.id);
-        if (opts.redis) await publishEvent(opts.redis, { type: "failed", jobId: row.id, error }).catch(() => {});
+        if (opts.events) await publishEvent(opts.events.redis, opts.events.prefix, { type: "failed", jobId: row.id, error }).catch(() => {});
       }
     }
   }

@@ -4,7 +4,7 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { DISTILLED_RECIPES, generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS, SOLVERS } from "../schemas/generation.ts";
+import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, SOLVERS, strengthSchema } from "../schemas/generation.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
@@ -32,13 +32,9 @@ export const createJobRequestSchema = generationParamsSchema
       .max(MAX_SECONDS, `seconds must be at most ${MAX_SECONDS}`)
       .optional(),
     imageUploadId: idField("imageUploadId").optional(),
-    fit: z.enum(IMAGE_FIT, { error: `fit must be one of ${IMAGE_FIT.join(", ")}` }).optional(),
+    fit: fitSchema.optional(),
     videoUploadId: idField("videoUploadId").optional(),
-    strength: z
-      .number({ error: "strength must be a number" })
-      .min(0, "strength must be between 0 and 1")
-      .max(1, "strength must be between 0 and 1")
-      .optional(),
+    strength: strengthSchema.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -56,8 +52,7 @@ export const createJobRequestSchema = generationParamsSchema
 export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
 export type CreateJobInput = z.input<typeof createJobRequestSchema>;
 
-/** What a job row stores in `params`: the validated generation parameters plus the kind's own fields. */
-export type StoredParams = z.infer<typeof generationParamsSchema> & { fit?: "crop" | "pad"; strength?: number };
+export type { StoredParams } from "../schemas/generation.ts";
 
 const statusList = z
   .string()

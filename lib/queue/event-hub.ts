@@ -16,7 +16,7 @@ export type EventHub = {
   close(): Promise<void>;
 };
 
-export function createEventHub(redis: Redis, log: (line: string) => void = () => {}): EventHub {
+export function createEventHub(redis: Redis, prefix: string, log: (line: string) => void = () => {}): EventHub {
   const listeners = new Set<EventListener>();
   let subscription: Promise<() => Promise<void>> | undefined;
 
@@ -33,7 +33,7 @@ export function createEventHub(redis: Redis, log: (line: string) => void = () =>
   return {
     async listen(listener) {
       listeners.add(listener);
-      subscription ??= subscribeEvents(redis, dispatch);
+      subscription ??= subscribeEvents(redis, prefix, dispatch);
       try {
         await subscription;
       } catch (e) {

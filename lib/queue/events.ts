@@ -7,9 +7,11 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { EVENT_TYPES, type EventType } from "../schemas/job-vocabulary.ts";
+import { redisName } from "../redis/namespace.ts";
+import { subscribeChannel } from "../redis/subscribe.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
 
-export const EVENTS_CHANNEL = "studio:events";
+const eventsChannel = (prefix: string) => redisName(prefix, "events");
 
 
 export type ProgressPayload = {
@@ -46,9 +48,10 @@ export const studioEventSchema = z.looseObject({
   at: z.string(),
 });
 
-export async function publishEvent(redis: Redis, event: StudioEventInput): Promise<StudioEvent> {
+/** `prefix`: the studio's Redis namespace (REDIS_PREFIX). */
+export async function publishEvent(redis: Redis, prefix: string, event: StudioEventInput): Promise<StudioEvent> {
   const stamped = { ...event, at: new Date().toISOString() } as StudioEvent;
-  await redis.publish(EVENTS_CHANNEL, JSON.stringify(stamped));
+  await redis.publish(eventsChannel(prefix), JSON.stringify(stamped));
   return stamped;
 }
 
@@ -63,16 +66,9 @@ export function parseEvent(message: string): StudioEvent | undefined {
 }
 
 /** Subscribes on a connection of its own; resolves once listening, with the function that stops it. */
-export async function subscribeEvents(redis: Redis, onEvent: (event: StudioEvent) => void): Promise<() => Promise<void>> {
-  const subscriber = redis.duplicate();
-  subscriber.on("error", () => {});
-  subscriber.on("message", (channel: string, message: string) => {
-    if (channel !== EVENTS_CHANNEL) return;
+export function subscribeEvents(redis: Redis, prefix: string, onEvent: (event: StudioEvent) => void): Promise<() => Promise<void>> {
+  return subscribeChannel(redis, eventsChannel(prefix), (message) => {
     const event = parseEvent(message);
     if (event) onEvent(event);
   });
-  await subscriber.subscribe(EVENTS_CHANNEL);
-  return async () => {
-    await subscriber.quit().catch(() => subscriber.disconnect());
-  };
 }

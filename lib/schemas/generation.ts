@@ -7,28 +7,48 @@ import { z } from "zod";
 /** The base model's solvers, then the samplers of distilled recipes (each runs only on its own distillation). */
 export const BASE_SOLVERS = ["unipc", "dpmpp", "euler"] as const;
 export const SOLVERS = [...BASE_SOLVERS, "rcm"] as const;
+export type Solver = (typeof SOLVERS)[number];
 /** Few-step distillations of the Wan 2.1 architecture the engine samples with their own recipe (docs/distilled.md). */
 export const DISTILLED_RECIPES = ["rcm"] as const;
 export type DistilledRecipe = (typeof DISTILLED_RECIPES)[number];
 /** Step caching presets (lib/engine/step-cache.ts): "exact" runs every DiT pass, "fast"/"faster" reuse some. */
 export const SPEEDS = ["exact", "fast", "faster"] as const;
 export type Speed = (typeof SPEEDS)[number];
+/** Sigma grids: the official Wan one for the solver, or Diffusers' `use_flow_sigmas` grid. */
+export const GRIDS = ["official", "diffusers"] as const;
+export type Grid = (typeof GRIDS)[number];
+/** How an input image is fitted to the output size: crop the centre, or fit inside and pad. */
+export const IMAGE_FIT = ["crop", "pad"] as const;
+export type ImageFit = (typeof IMAGE_FIT)[number];
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const MAX_PROMPT_CHARS = 2000;
 
-/** Frame counts the causal VAE accepts: 1 + 4k (reference §3.4). */
+/** Video frames per latent frame after the first: the causal VAE's temporal compression (docs/model-notes.md#latent-normalisation-and-the-frame-rule). */
+export const FRAMES_PER_LATENT = 4;
+
+/** Latent frames for T video frames: 1 + ⌊(T−1)/4⌋ (frames beyond 4n+1 are dropped, official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
+export function latentFrameCount(frames: number): number {
+  return 1 + Math.floor((frames - 1) / FRAMES_PER_LATENT);
+}
+
+/** Video frames decoded from F latent frames: 1 + 4(F−1) (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
+export function videoFrameCount(latentFrames: number): number {
+  return 1 + FRAMES_PER_LATENT * (latentFrames - 1);
+}
+
+/** Frame counts the causal VAE accepts: 1 + 4k (docs/model-notes.md#latent-normalisation-and-the-frame-rule). */
 export function isValidFrameCount(frames: number): boolean {
-  return Number.isInteger(frames) && frames >= 1 && (frames - 1) % 4 === 0;
+  return Number.isInteger(frames) && frames >= 1 && (frames - 1) % FRAMES_PER_LATENT === 0;
+}
+
+/** The largest valid frame count of at most `frames` (≥ 1): what the VAE keeps of a clip that long. */
+export function validFramesWithin(frames: number): number {
+  return videoFrameCount(latentFrameCount(frames));
 }
 
 /** The nearest valid frame count for a duration in seconds (at least 1 frame, i.e. a still image). */
 export function framesForSeconds(seconds: number, fps: number): number {
-  const k = Math.max(0, Math.round((seconds * fps - 1) / 4));
-  return 4 * k + 1;
-}
-
-export function secondsForFrames(frames: number, fps: number): number {
-  return frames / fps;
+  return videoFrameCount(1 + Math.max(0, Math.round((seconds * fps - 1) / FRAMES_PER_LATENT)));
 }
 
 const dimension = (name: string) =>
@@ -66,16 +86,36 @@ export const generationParamsSchema = z.object({
     .min(0, "seed must be ≥ 0")
     .max(MAX_SEED, `seed must be ≤ ${MAX_SEED}`)
     .optional(),
-  /** The sigma grid: the official Wan one, or Diffusers' (reference §5.8). */
-  grid: z.enum(["official", "diffusers"]).default("official"),
+  /** The sigma grid: the official Wan one, or Diffusers' (Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas)). */
+  grid: z.enum(GRIDS, { error: `grid must be one of ${GRIDS.join(", ")}` }).default("official"),
   speed: z.enum(SPEEDS, { error: `speed must be one of ${SPEEDS.join(", ")}` }).default("exact"),
 });
 
 export type GenerationParams = z.infer<typeof generationParamsSchema>;
 export type GenerationInput = z.input<typeof generationParamsSchema>;
 
-/** How an input image is fitted to the output size: crop the centre, or fit inside and pad. */
-export const IMAGE_FIT = ["crop", "pad"] as const;
+/** Image-to-video fits the input by cropping its centre unless asked to pad. */
+export const DEFAULT_FIT: ImageFit = "crop";
+/** How far video-to-video moves away from the input when the request does not say (0 = copy, 1 = ignore). */
+export const DEFAULT_V2V_STRENGTH = 0.7;
+
+/** Image-to-video: how the image fills the output frame. */
+export const fitSchema = z.enum(IMAGE_FIT, { error: `fit must be one of ${IMAGE_FIT.join(", ")}` });
+/** Video-to-video: how much of the clip is re-imagined, 0…1 (1 = from pure noise). */
+export const strengthSchema = z
+  .number({ error: "strength must be a number" })
+  .min(0, "strength must be between 0 and 1")
+  .max(1, "strength must be between 0 and 1");
+
+/**
+ * What a job stores in its `params` column and the engine runs: the generation parameters with the frame
+ * count resolved, plus the kind's own fields. Written by lib/jobs/create.ts, parsed by the engine.
+ */
+export const storedParamsSchema = generationParamsSchema.extend({
+  fit: fitSchema.optional(),
+  strength: strengthSchema.optional(),
+});
+export type StoredParams = z.infer<typeof storedParamsSchema>;
 
 /** The first issue of a zod error as { field, message }. */
 export function firstIssue(error: z.ZodError): { field: string; message: string } {

@@ -3,11 +3,12 @@
  * the history. They call the same services as the API routes (lib/jobs, through the web process's shared
  * studio context), so the first paint and the API never disagree, and no page waits on its own HTTP API.
  */
+import "server-only";
 import { cache } from "react";
 import { StudioError } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
-import { listModels } from "../jobs/models.ts";
+import { listModels } from "../jobs/model-catalog.ts";
 import { studio } from "../server/studio.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";

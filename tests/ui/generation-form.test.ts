@@ -183,7 +183,7 @@ describe("default negative prompt display", () => {
     expect(defaultNegativeFor(wan, "t2v")).toBe(DEFAULT_NEGATIVE_PROMPT);
     expect(defaultNegativeFor(wan, "i2v")).toBe(DEFAULT_NEGATIVE_PROMPT);
     expect(defaultNegativeFor(i2vModel, "i2v")).toBe("镜头晃动，" + DEFAULT_NEGATIVE_PROMPT);
-    expect(defaultNegativeFor(i2vModel, "v2v")).toBe(DEFAULT_NEGATIVE_PROMPT);
+    expect(defaultNegativeFor(i2vModel, "v2v")).toBe("镜头晃动，" + DEFAULT_NEGATIVE_PROMPT);
     expect(englishRendering(DEFAULT_NEGATIVE_PROMPT)).toBe(DEFAULT_NEGATIVE_PROMPT_ENGLISH);
     expect(englishRendering(defaultNegativeFor(i2vModel, "i2v"))).toMatch(/^Camera shake, Bright tones/);
     expect(englishRendering("blurry")).toBeNull();

@@ -1,4 +1,4 @@
-import { listModels } from "@/lib/jobs/models";
+import { listModels } from "@/lib/jobs/model-catalog";
 import { handle } from "@/lib/http/errors";
 import { studio } from "@/lib/server/studio";
 

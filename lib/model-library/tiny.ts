@@ -2,8 +2,8 @@
  * The built-in tiny model: random weights of the exact Wan 2.1 architecture at toy size (DiT, causal 3-D VAE,
  * umT5 and a small tokenizer of the same kind), written as a Diffusers-layout pipeline and converted with the
  * same converter real weights go through. It drives the tests and is the studio's out-of-the-box model.
- * With `i2v`, the pipeline is a Fun-InP-style image-to-video one (reference §6.2): a 36-channel DiT with the
- * image projector and image key/value branch, and a CLIP vision tower in Hugging Face layout (§6.1 step 3).
+ * With `i2v`, the pipeline is a Fun-InP-style image-to-video one (docs/model-notes.md#image-to-video): a 36-channel DiT with the
+ * image projector and image key/value branch, and a CLIP vision tower in Hugging Face layout (official wan/modules/clip.py, CLIPModel.visual).
  *
  * The tensor lists come from the model definitions themselves (built against a recorder), so the random
  * checkpoint always matches what the converter expects.
@@ -32,8 +32,8 @@ import { SafetensorsWriter, writeSafetensors } from "../../models/weights/safete
 import { CLIP_MEAN, CLIP_STD } from "../engine/clip.ts";
 import { gaussianNoise } from "../engine/noise.ts";
 import type { DistilledRecipe } from "../schemas/generation.ts";
-import { writeTinyTokenizer } from "../engine/text/tiny-tokenizer.ts";
-import { fitModelPreview } from "./preview-fit.ts";
+import { writeTinyTokenizer } from "./tiny-tokenizer.ts";
+import { fitModelPreview } from "./preview-map.ts";
 
 /** Toy sizes of every component (the fixtures' tiny sizes, with a longer text length for real prompts). */
 export const TINY_DIT: WanDiTConfig = {
@@ -65,7 +65,7 @@ export const TINY_CLIP: ClipVisionConfig = {
 };
 
 /**
- * The image-to-video DiT (Fun-InP layout, §6.2): 16 noisy + 4 mask + 16 image-latent input channels, the image
+ * The image-to-video DiT (Fun-InP layout, docs/model-notes.md#image-to-video): 16 noisy + 4 mask + 16 image-latent input channels, the image
  * projector sized to the tiny CLIP's width, and text length 512, which the official image cross-attention
  * needs (it splits the context at length − 512; fixtures README).
  */

@@ -3,9 +3,9 @@
  * manifest does not parse is left out (and logged), so one broken download does not hide the others.
  */
 import path from "node:path";
-import { installedModels } from "../models/installed.ts";
+import { installedModels } from "../model-library/installed.ts";
 import { DISTILLED_RECIPE_SETTINGS } from "../engine/schedulers/distilled-recipes.ts";
-import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
+import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { ModelJson } from "./schemas.ts";
 
@@ -33,11 +33,6 @@ export function imageToVideoMode(manifest: Manifest): ModelJson["imageToVideo"] 
   return manifest.variant === "i2v" ? "clip-conditioning" : "first-frame";
 }
 
-/** The default negative prompt for a job of `kind` on this model (the i2v model's default carries its prefix). */
-export function defaultNegativePromptFor(manifest: Manifest, kind: "t2v" | "i2v" | "v2v"): string {
-  return effectiveNegativePrompt(undefined, kind === "i2v" && manifest.variant === "i2v" ? "i2v" : "t2v");
-}
-
 /** The recipe of a distilled model, as the studio offers it. */
 export function recipeJson(manifest: Manifest): ModelJson["recipe"] {
   if (!manifest.recipe) return null;
@@ -52,7 +47,7 @@ export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson 
     variant: manifest.variant,
     tiny: manifest.tiny,
     defaults: manifest.defaults,
-    defaultNegativePrompt: defaultNegativePromptFor(manifest, manifest.variant),
+    defaultNegativePrompt: negativePromptFor(undefined, manifest.variant, manifest.variant),
     imageToVideo: imageToVideoMode(manifest),
     default: isDefault,
     recipe: recipeJson(manifest),
