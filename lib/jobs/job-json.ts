@@ -4,6 +4,7 @@
  * succeeded; the preview as soon as the worker has published one).
  */
 import type { JobRow, UploadRow } from "../db/client.ts";
+import { withoutServerPaths } from "../errors.ts";
 import { overallProgress } from "./progress.ts";
 import type { JobJson, JobKind, JobStatus, UploadJson } from "./schemas.ts";
 import { jobPosterUrl, jobPreviewUrl, jobVideoUrl, uploadFileUrl, uploadThumbnailUrl } from "./urls.ts";
@@ -36,7 +37,8 @@ export function jobJson(row: JobRow): JobJson {
     totalSteps: row.totalSteps,
     progress: overallProgress(row.status, row.phase, row.step, row.totalSteps),
     etaS: row.status === "running" ? row.etaS : null,
-    error: row.error,
+    // The engine's and ffmpeg's words, less the server paths they name.
+    error: row.error === null ? null : withoutServerPaths(row.error),
     timings: parseObject<Record<string, number>>(row.timings),
     attempts: row.attempts,
     createdAt: row.createdAt.toISOString(),
