@@ -77,12 +77,27 @@ export function durationChoices(fps: number, maxFrames: number): { frames: numbe
   return out;
 }
 
-/** The valid frame count for a typed duration, kept within 1…maxFrames. */
-export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number {
-  if (!Number.isFinite(seconds) || seconds <= 0) return 1;
+/** The shortest clip the duration field offers (its slider starts here): one step of the VAE past a still. */
+export const MIN_CLIP_FRAMES = 5;
+
+/**
+ * The valid frame count for a typed duration, kept within MIN_CLIP_FRAMES…maxFrames; null when the text
+ * is not a duration at all (not a number, zero or negative), which the field reports instead of quietly
+ * making a one-frame still of it.
+ */
+export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number | null {
+  if (!Number.isFinite(seconds) || seconds <= 0) return null;
   const frames = framesForSeconds(seconds, fps);
   const maxValid = maxFrames - ((maxFrames - 1) % 4);
-  return Math.min(frames, maxValid);
+  return Math.min(Math.max(MIN_CLIP_FRAMES, frames), maxValid);
+}
+
+/**
+ * Output frames decoded after `latentFrames` of the causal VAE's latent frames: the first latent frame
+ * gives one frame, every later one four (reference §3.4), so 3 latent frames are 9 video frames.
+ */
+export function decodedFrames(latentFrames: number): number {
+  return latentFrames <= 0 ? 0 : 1 + 4 * (latentFrames - 1);
 }
 
 /**
