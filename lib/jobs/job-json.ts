@@ -32,8 +32,9 @@ export function jobJson(row: JobRow): JobJson {
     seed: row.seed === null ? null : Number(row.seed),
     model: row.model,
     inputUploadId: row.inputUploadId,
-    phase: row.phase,
-    step: row.step,
+    // The row keeps the last progress the worker wrote (e.g. decode 2/3); a finished job is past all phases.
+    phase: succeeded ? null : row.phase,
+    step: succeeded ? row.totalSteps : row.step,
     totalSteps: row.totalSteps,
     progress: overallProgress(row.status, row.phase, row.step, row.totalSteps),
     etaS: row.status === "running" ? row.etaS : null,

@@ -1,6 +1,7 @@
 /**
- * What clients see of a failed job's error and of a studio without models: the engine's and ffmpeg's
- * words are kept, the server's paths are not (real SQLite file and Redis, no worker).
+ * What clients see of a job (lib/jobs/job-json.ts) and of a studio without models: a finished job is
+ * past all phases; a failed job keeps the engine's and ffmpeg's words but not the server's paths (real
+ * SQLite file and Redis, no worker).
  */
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -12,10 +13,18 @@ import { createTestJobsContext, tinyRequest, type TestJobsContext } from "../hel
 
 let ctx: TestJobsContext;
 beforeAll(async () => {
-  ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 2, prefix: "jobs-errors" });
+  ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 2, prefix: "jobs-json" });
 });
 afterAll(async () => {
   await ctx?.close();
+});
+
+describe("a finished job", () => {
+  it("reports no phase and every step done, whatever progress the worker wrote last", async () => {
+    const job = await createJob(ctx, tinyRequest());
+    await ctx.db.job.update({ where: { id: job.id }, data: { status: "succeeded", phase: "decode", step: 2, totalSteps: 3 } });
+    expect(await getJob(ctx, job.id)).toMatchObject({ status: "succeeded", phase: null, step: 3, totalSteps: 3, progress: 1 });
+  });
 });
 
 describe("server paths stay on the server", () => {
