@@ -25,7 +25,9 @@ export function DurationField({ frames, fps, maxFrames, onChange, error }: Props
   const commit = () => {
     if (typed === null) return;
     const snapped = snapSecondsToFrames(parseNumber(typed), fps, maxFrames);
-    setRefused(snapped === null ? `“${typed.trim()}” is not a duration: type the seconds, above 0 (kept ${durationLabel(frames, fps)})` : null);
+    const shown = typed.trim();
+    const kept = `kept ${durationLabel(frames, fps)}`;
+    setRefused(snapped === null ? `${shown ? `“${shown}” is not a duration: type` : "Type"} the seconds, above 0 (${kept})` : null);
     if (snapped !== null) onChange(snapped);
     setTyped(null);
   };
