@@ -92,6 +92,20 @@ export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: num
   return Math.min(Math.max(MIN_CLIP_FRAMES, frames), maxValid);
 }
 
+/** Execution providers as people name the hardware (ONNX Runtime's names otherwise). */
+const DEVICE_NAMES: Record<string, string> = { cuda: "an NVIDIA GPU", webgpu: "the GPU (WebGPU)", cpu: "the CPU" };
+
+/**
+ * Where the studio's live workers run the model, from /api/health's providers (each worker's first one is
+ * what it runs on; CPU is only every worker's fallback): "the CPU", "an NVIDIA GPU", both, or null when
+ * no worker is running.
+ */
+export function renderDevice(workers: { executionProviders: string[] }[]): string | null {
+  const devices = [...new Set(workers.map((w) => w.executionProviders[0]).filter(Boolean))];
+  if (devices.length === 0) return null;
+  return devices.map((d) => DEVICE_NAMES[d] ?? d).join(" and ");
+}
+
 /**
  * Output frames decoded after `latentFrames` of the causal VAE's latent frames: the first latent frame
  * gives one frame, every later one four (reference §3.4), so 3 latent frames are 9 video frames.
