@@ -30,6 +30,7 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Everything except Next's static assets, which carry no data.
-  matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"],
+  // Everything except Next's static assets and public/'s icons and manifest, which carry no data (the
+  // login page shows them before anyone has signed in).
+  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|icon\\.svg|icon-[a-z0-9-]+\\.png|apple-touch-icon\\.png|site\\.webmanifest).*)"],
 };

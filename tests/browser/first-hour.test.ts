@@ -56,6 +56,17 @@ describe("a stranger's first hour", () => {
     expect(await page.locator("h1").first().textContent()).toBe("Not found");
   });
 
+  it("links the favicon, the icons and the web manifest from public/, all served", async () => {
+    await page.goto(`${studio.url}/login`);
+    const hrefs = await page.locator("head link[rel=icon], head link[rel=apple-touch-icon], head link[rel=manifest]").evaluateAll((links) =>
+      links.map((l) => `${l.getAttribute("rel")} ${new URL((l as HTMLLinkElement).href).pathname}`),
+    );
+    expect(hrefs.sort()).toEqual(["apple-touch-icon /apple-touch-icon.png", "icon /favicon.ico", "icon /icon.svg", "manifest /site.webmanifest"]);
+    const manifest = JSON.parse(await (await fetch(`${studio.url}/site.webmanifest`)).text()) as { icons: { src: string }[] };
+    const files = [...hrefs.map((h) => h.split(" ")[1]), ...manifest.icons.map((i) => i.src)];
+    for (const file of files) expect({ file, status: (await fetch(studio.url + file)).status }).toEqual({ file, status: 200 });
+  });
+
   it("does not ask for a token on /login when none is set", async () => {
     await page.goto(`${studio.url}/login`);
     const text = await page.locator("main").innerText();
