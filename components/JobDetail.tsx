@@ -14,6 +14,7 @@ import { JobSettings } from "./JobSettings";
 import { JobTimings } from "./JobTimings";
 import { StatusBadge } from "./StatusBadge";
 import { VideoPlayer } from "./VideoPlayer";
+import { BackIcon } from "./Icons";
 
 type Props = { initial: JobView; fps: number | null };
 
@@ -91,7 +92,7 @@ export function JobDetail({ initial, fps }: Props) {
   return (
     <div className="job-page" data-status={job.status}>
       <Link href="/gallery" className="back-link">
-        <span aria-hidden="true">←</span> Gallery
+        <BackIcon size={16} /> Gallery
       </Link>
       <header className="card job-header">
         <div className="job-header-text">

@@ -28,7 +28,7 @@ export function errorResponse(error: unknown, log: (line: string) => void = cons
     const issue = error.issues[0];
     return errorJson(400, "invalid_request", issueMessage(issue), issueField(issue));
   }
-  if (error instanceof InvalidPathError) return errorJson(404, "not_found", "not found");
+  if (error instanceof InvalidPathError) return errorJson(404, "not_found", "not found", "id");
   log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return errorJson(500, "internal", "internal error (see the server log)");
 }

@@ -4,6 +4,7 @@
  * snapshot is read, and events that arrive meanwhile are sent right after it, so nothing falls between
  * the snapshot and the live events.
  */
+import { withoutServerPaths } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
 import type { StudioEvent } from "../queue/events.ts";
@@ -12,6 +13,11 @@ import type { JobsContext } from "../jobs/context.ts";
 import { eventStream, type SseChannel } from "./sse.ts";
 
 type Ctx = JobsContext & { hub: EventHub };
+
+/** An event as a client sees it: a failure's text without the server paths it may name (as in the job JSON). */
+function shown(event: StudioEvent): StudioEvent {
+  return event.type === "failed" ? { ...event, error: withoutServerPaths(event.error) } : event;
+}
 
 async function relay(
   ctx: Ctx,
@@ -23,7 +29,7 @@ async function relay(
   const early: StudioEvent[] = [];
   const stop = await ctx.hub.listen((event) => {
     if (!wanted(event)) return;
-    if (live) channel.send(event.type, event);
+    if (live) channel.send(event.type, shown(event));
     else early.push(event);
   });
   try {
@@ -33,7 +39,7 @@ async function relay(
     throw e;
   }
   live = true;
-  for (const event of early) channel.send(event.type, event);
+  for (const event of early) channel.send(event.type, shown(event));
   return stop;
 }
 

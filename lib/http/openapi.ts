@@ -156,7 +156,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/api/uploads/{id}/file": {
         parameters: [idParam("upload")],
-        get: { summary: "The stored file (images normalised to PNG)", responses: { "200": binary(["image/png", "video/mp4", "video/webm", "video/quicktime"], "The file"), ...ranged, "404": error("No such upload") } },
+        get: { summary: "The stored file (images in their own format, re-encoded)", responses: { "200": binary(["image/png", "image/jpeg", "image/webp", "video/mp4", "video/webm", "video/quicktime"], "The file"), ...ranged, "404": error("No such upload") } },
       },
       "/api/uploads/{id}/thumbnail": {
         parameters: [idParam("upload")],

@@ -48,7 +48,7 @@ async function stopJob(ctx: JobsContext, row: JobRow): Promise<boolean> {
 export async function cancelJob(ctx: JobsContext, id: string): Promise<JobJson> {
   const row = await findJob(ctx, id);
   if (row.status === "succeeded" || row.status === "failed") {
-    throw new StudioError("conflict", `job ${id} already ${row.status}; there is nothing to cancel`);
+    throw new StudioError("conflict", `job ${id} already ${row.status}; there is nothing to cancel`, "id");
   }
   if (await stopJob(ctx, row)) await publishEvent(ctx.redis, ctx.redisPrefix, { type: "canceled", jobId: id });
   return jobJson(await findJob(ctx, id));
@@ -58,11 +58,11 @@ export async function cancelJob(ctx: JobsContext, id: string): Promise<JobJson> 
 export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
   const row = await findJob(ctx, id);
   if (row.status === "queued" || row.status === "running") {
-    throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`);
+    throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`, "id");
   }
   const params = JSON.parse(row.params) as Record<string, unknown>;
   if (row.kind !== "t2v" && !row.inputUploadId) {
-    throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`);
+    throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`, "id");
   }
   const body = {
     ...params,

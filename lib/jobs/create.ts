@@ -19,7 +19,9 @@ async function chooseModel(ctx: JobsContext, requested: string | undefined): Pro
   const models = await loadModels(ctx.modelsDir, ctx.log);
   if (requested === undefined) {
     const fallback = defaultModel(models);
-    if (!fallback) throw new StudioError("unprocessable", `no model is installed in ${ctx.modelsDir}`, "model");
+    // The folder stays out of the answer (it is a server path); the server's own log names it.
+    if (!fallback) ctx.log(`no model is installed in ${ctx.modelsDir}`);
+    if (!fallback) throw new StudioError("unprocessable", "no model is installed on this studio (install one: npm run models)", "model");
     return fallback;
   }
   const model = models.find((m) => m.name === requested);
@@ -47,13 +49,15 @@ function checkAgainstModel(req: CreateJobRequest, frames: number, model: Install
   if (recipe) throw new StudioError("unprocessable", recipe.message, recipe.field);
 }
 
+const withArticle = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
+
 async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<string | null> {
   const wanted = req.kind === "i2v" ? { id: req.imageUploadId, kind: "image", field: "imageUploadId" } : req.kind === "v2v" ? { id: req.videoUploadId, kind: "video", field: "videoUploadId" } : undefined;
   if (!wanted?.id) return null;
   const upload = await ctx.db.upload.findUnique({ where: { id: wanted.id } });
   if (!upload) throw new StudioError("unprocessable", `no upload ${wanted.id}`, wanted.field);
   if (upload.kind !== wanted.kind) {
-    throw new StudioError("unprocessable", `upload ${wanted.id} is a ${upload.kind}, ${req.kind} needs a ${wanted.kind}`, wanted.field);
+    throw new StudioError("unprocessable", `upload ${wanted.id} is ${withArticle(upload.kind)}; ${req.kind} needs ${withArticle(wanted.kind)}`, wanted.field);
   }
   return upload.id;
 }
@@ -108,7 +112,8 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });
     await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: row.id }).catch(() => {});
-    throw new StudioError("unavailable", `the job queue is unavailable: ${(e as Error).message}`);
+    ctx.log(`enqueueing ${row.id} failed: ${(e as Error).message}`);
+    throw new StudioError("unavailable", "the job queue is unavailable (is Redis running?)");
   }
   return job;
 }

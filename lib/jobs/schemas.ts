@@ -4,7 +4,7 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, SOLVERS, strengthSchema } from "../schemas/generation.ts";
+import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
@@ -71,7 +71,7 @@ export const listJobsQuerySchema = z.object({
   status: statusList.optional(),
   kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).optional(),
   /** Case-insensitive substring of the prompt. */
-  q: z.string().trim().max(MAX_PROMPT_CHARS, `q must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
+  q: textField("q").trim().max(MAX_PROMPT_CHARS, `q must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
 });
 export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
 

@@ -59,14 +59,27 @@ const dimension = (name: string) =>
     .max(1920, `${name} must be at most 1920`)
     .refine((v) => v % 16 === 0, { message: `${name} must be a multiple of 16` });
 
+// Control characters other than new line and tab end up in the MP4's metadata, which refuses them.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+// Half a UTF-16 pair is not text: the database drivers refuse to store it.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A free-text field (prompt, search): a string of printable Unicode text, new lines and tabs allowed. */
+export function textField(name: string) {
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) })
+    .refine((s) => !CONTROL_CHARACTER.test(s), `${name} must not contain control characters (new lines and tabs are fine)`)
+    .refine((s) => !LONE_SURROGATE.test(s), `${name} must be valid Unicode text (it holds half of a surrogate pair)`);
+}
+
 export const generationParamsSchema = z.object({
-  prompt: z
-    .string({ error: "prompt is required" })
+  prompt: textField("prompt")
     .trim()
     .min(1, "prompt must not be empty")
     .max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`),
   /** Omitted: the model's official default negative prompt. An empty string means no negative prompt. */
-  negativePrompt: z.string().max(MAX_PROMPT_CHARS, `negativePrompt must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
+  negativePrompt: textField("negativePrompt").max(MAX_PROMPT_CHARS, `negativePrompt must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
   width: dimension("width"),
   height: dimension("height"),
   frames: z
@@ -75,16 +88,17 @@ export const generationParamsSchema = z.object({
     .min(1, "frames must be at least 1")
     .max(257, "frames must be at most 257")
     .refine(isValidFrameCount, { message: "frames must be 4k+1 (1, 5, 9, …, 81)" }),
-  steps: z.number({ error: "steps must be a number" }).int("steps must be an integer").min(1).max(100, "steps must be at most 100"),
+  steps: z.number({ error: "steps must be a number" }).int("steps must be an integer").min(1, "steps must be at least 1").max(100, "steps must be at most 100"),
   guidance: z.number({ error: "guidance must be a number" }).min(0, "guidance must be ≥ 0").max(20, "guidance must be ≤ 20"),
   shift: z.number({ error: "shift must be a number" }).gt(0, "shift must be > 0").max(50, "shift must be ≤ 50"),
   solver: z.enum(SOLVERS, { error: `solver must be one of ${SOLVERS.join(", ")}` }),
   /** Omitted: a random seed is drawn, and the one used is reported. */
   seed: z
     .number({ error: "seed must be a number" })
-    .int("seed must be an integer")
+    // Range first: a number past 2^53 is reported as too large, not as "not an integer".
     .min(0, "seed must be ≥ 0")
     .max(MAX_SEED, `seed must be ≤ ${MAX_SEED}`)
+    .int("seed must be an integer")
     .optional(),
   /** The sigma grid: the official Wan one, or Diffusers' (Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas)). */
   grid: z.enum(GRIDS, { error: `grid must be one of ${GRIDS.join(", ")}` }).default("official"),

@@ -2,7 +2,7 @@
  * Human labels for what the studio shows: aspect ratios, durations, ETAs, timings, dates. Pure functions,
  * used by server and client components alike, so the same number always reads the same way.
  */
-import { framesForSeconds, validFramesWithin, type ImageFit, type Solver, type Speed } from "../schemas/generation.ts";
+import { framesForSeconds, validFramesWithin, videoFrameCount, type ImageFit, type Solver, type Speed } from "../schemas/generation.ts";
 import type { GenerationPhase } from "../schemas/job-vocabulary.ts";
 
 /** Ratios people recognise; a size is named after the nearest one when it is close enough. */
@@ -78,11 +78,40 @@ export function durationChoices(fps: number, maxFrames: number): { frames: numbe
   return out;
 }
 
-/** The valid frame count for a typed duration, kept within 1…maxFrames. */
-export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number {
-  if (!Number.isFinite(seconds) || seconds <= 0) return 1;
+/** The shortest clip the duration field offers (its slider starts here): one step of the VAE past a still. */
+export const MIN_CLIP_FRAMES = 5;
+
+/**
+ * The valid frame count for a typed duration, kept within MIN_CLIP_FRAMES…maxFrames; null when the text
+ * is not a duration at all (not a number, zero or negative), which the field reports instead of quietly
+ * making a one-frame still of it.
+ */
+export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number | null {
+  if (!Number.isFinite(seconds) || seconds <= 0) return null;
   const frames = framesForSeconds(seconds, fps);
-  return Math.min(frames, validFramesWithin(maxFrames));
+  return Math.min(Math.max(MIN_CLIP_FRAMES, frames), validFramesWithin(maxFrames));
+}
+
+/** Execution providers as people name the hardware (ONNX Runtime's names otherwise). */
+const DEVICE_NAMES: Record<string, string> = { cuda: "an NVIDIA GPU", webgpu: "the GPU (WebGPU)", cpu: "the CPU" };
+
+/**
+ * Where the studio's live workers run the model, from /api/health's providers (each worker's first one is
+ * what it runs on; CPU is only every worker's fallback): "the CPU", "an NVIDIA GPU", both, or null when
+ * no worker is running.
+ */
+export function renderDevice(workers: { executionProviders: string[] }[]): string | null {
+  const devices = [...new Set(workers.map((w) => w.executionProviders[0]).filter(Boolean))];
+  if (devices.length === 0) return null;
+  return devices.map((d) => DEVICE_NAMES[d] ?? d).join(" and ");
+}
+
+/**
+ * Output frames decoded after `latentFrames` of the causal VAE's latent frames: the first latent frame
+ * gives one frame, every later one four (reference §3.4), so 3 latent frames are 9 video frames.
+ */
+export function decodedFrames(latentFrames: number): number {
+  return latentFrames <= 0 ? 0 : videoFrameCount(latentFrames);
 }
 
 /**

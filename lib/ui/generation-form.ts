@@ -245,7 +245,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 /**
  * The form values that reproduce a job ("reuse settings"): its prompt, its own negative prompt (or the
  * default when it used the default), its parameters, and the seed it actually used so the same video
- * comes out again; 🎲 clears it for a variation.
+ * comes out again; the die button clears it for a variation.
  */
 export function valuesFromJob(job: JobView): Partial<FormValues> & InputValues {
   const p = job.params ?? {};

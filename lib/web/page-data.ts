@@ -9,9 +9,11 @@ import { StudioError } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
 import { listModels } from "../jobs/model-catalog.ts";
+import { listWorkers } from "../queue/worker-registry.ts";
 import { studio } from "../server/studio.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";
+import { renderDevice } from "../ui/format.ts";
 
 export const GALLERY_PAGE_SIZE = 24;
 
@@ -66,4 +68,13 @@ export async function loadJobPage(filters: GalleryFilters, limit: number): Promi
   if (filters.status) query.status = filters.status;
   if (filters.kind) query.kind = filters.kind;
   return await listJobs(studio(), query);
+}
+
+/** What the live workers run on (see renderDevice); null when none is running or Redis does not answer. */
+export async function loadRenderDevice(): Promise<string | null> {
+  try {
+    return renderDevice(await listWorkers(studio().redis, studio().redisPrefix));
+  } catch {
+    return null;
+  }
 }
