@@ -8,7 +8,7 @@ COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY lib/config.ts ./lib/config.ts
 COPY lib/engine/providers.ts ./lib/engine/providers.ts
-RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci
+RUN npm ci
 
 FROM deps AS build
 COPY . .
@@ -29,6 +29,6 @@ COPY --from=node:20-bookworm-slim /usr/local /usr/local
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
-# onnxruntime-node's CUDA provider is fetched here (npm ci above skipped it with ONNXRUNTIME_NODE_INSTALL=skip).
+# onnxruntime-node's CUDA provider is fetched here (npm ci above skipped its install script: allowScripts).
 RUN npm run gpu:install
 CMD ["npm", "run", "worker"]
