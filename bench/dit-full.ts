@@ -14,32 +14,11 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { GraphBuilder } from "../models/graph/builder.ts";
-import { floatToHalf, halfToFloat } from "../models/graph/dtype.ts";
 import { convertModel } from "../models/convert/convert.ts";
-import { Params } from "../models/nn.ts";
-import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
-import { RecordingWeights } from "../models/weights/recording.ts";
-import { SafetensorsWriter } from "../models/weights/safetensors.ts";
+import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
 import { sessionOptions } from "../lib/engine/runtime.ts";
-
-/** Wan2.1-T2V-1.3B (reference §1.1), in the official config.json format. */
-const OFFICIAL_CONFIG = {
-  _class_name: "WanModel",
-  model_type: "t2v",
-  patch_size: [1, 2, 2],
-  text_len: 512,
-  in_dim: 16,
-  dim: 1536,
-  ffn_dim: 8960,
-  freq_dim: 256,
-  text_dim: 4096,
-  out_dim: 16,
-  num_heads: 12,
-  num_layers: 30,
-  eps: 1e-6,
-};
+import { officialDiTConfig, WAN21_T2V_1_3B, writeRandomDiTCheckpoint } from "./random-checkpoints.ts";
 
 const { values } = parseArgs({
   options: {
@@ -52,50 +31,8 @@ const { values } = parseArgs({
 const work = path.resolve(values.work!);
 const weightsFile = path.join(work, "checkpoint", "wan2.1_t2v_1.3B_fp16.safetensors");
 
-/** Fast deterministic uniform noise with unit variance (the dry run needs realistic magnitudes, not quality). */
-function* randomHalfs(count: number, scale: number, state: { s: number }): Generator<Uint16Array> {
-  const CHUNK = 1 << 22;
-  for (let done = 0; done < count; done += CHUNK) {
-    const n = Math.min(CHUNK, count - done);
-    const out = new Uint16Array(n);
-    let s = state.s;
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const u = (s >>> 0) / 4294967296 - 0.5; // uniform in [-0.5, 0.5): variance 1/12
-      out[i] = floatToHalf(u * 3.4641016 * scale);
-    }
-    state.s = s;
-    yield out;
-  }
-}
-
 async function generate(): Promise<void> {
-  const rec = new RecordingWeights("transformer");
-  const cfg: WanDiTConfig = {
-    modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 1536, ffnDim: 8960, freqDim: 256,
-    textDim: 4096, outDim: 16, numHeads: 12, numLayers: 30, eps: 1e-6, imageDim: null,
-  };
-  const g = new GraphBuilder("enumerate");
-  buildWanDiT(g, new Params(g, rec, "", "fp32"), cfg);
-  mkdirSync(path.dirname(weightsFile), { recursive: true });
-  writeFileSync(path.join(path.dirname(weightsFile), "config.json"), JSON.stringify(OFFICIAL_CONFIG, null, 2));
-  const specs = [...rec.requested].map(([name, shape]) => ({ name, dtype: "float16" as const, shape }));
-  const writer = await SafetensorsWriter.create(weightsFile, specs);
-  const state = { s: 0x2545f491 };
-  let params = 0;
-  for (const { name, shape } of specs) {
-    const count = shape.reduce((a, b) => a * b, 1);
-    params += count;
-    const isNormWeight = shape.length === 1 && name.endsWith(".weight");
-    for (const chunk of randomHalfs(count, isNormWeight ? 0.1 : name.endsWith(".bias") ? 0.05 : name.includes("modulation") ? 0.1 : 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1)), state)) {
-      if (isNormWeight) for (let i = 0; i < chunk.length; i++) chunk[i] = floatToHalf(1 + halfToFloat(chunk[i]));
-      await writer.write(name, chunk);
-    }
-  }
-  await writer.close();
-  console.log(JSON.stringify({ tensors: specs.length, params }));
+  console.log(JSON.stringify(await writeRandomDiTCheckpoint(weightsFile, WAN21_T2V_1_3B)));
 }
 
 async function convert(precision: "fp16" | "fp32"): Promise<void> {
@@ -162,7 +99,7 @@ async function main(): Promise<void> {
     fp16: { graphKB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx.data")) / 1e9 },
     fp32: { graphKB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx.data")) / 1e9 },
   };
-  const report = { config: OFFICIAL_CONFIG, latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
+  const report = { config: officialDiTConfig(WAN21_T2V_1_3B), latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
   console.log("\nstage          wall s   peak RSS MB   notes");
   for (const [stage, r] of Object.entries(results)) {
     const notes = Object.entries(r).filter(([k]) => !["wallS", "peakRssMB"].includes(k)).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 100) / 100 : v}`).join(" ");
