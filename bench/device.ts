@@ -1,0 +1,276 @@
+/**
+ * The device benchmark (the entry point of `npm run device:pack`'s bundle, also runnable with tsx): builds the
+ * full-size Wan2.1-T2V-1.3B DiT and the real-size VAE from random weights through the real converter, then
+ * times what one 480×832×81 text-to-video generation does on the GPU — a warm-up DiT call, N denoising steps
+ * with classifier-free guidance (the engine's own loop: batch of 2, UniPC, latent 16×21×60×104, 32,760
+ * tokens) and the 21-latent-frame decode — and prints one JSON object. `--smoke` runs the tiny model at a tiny
+ * latent instead, so the bundle can be checked on any machine.
+ *
+ *   node bench.mjs [--provider webgpu|cpu|cuda] [--steps N] [--fp16] [--smoke] [--work DIR] [--json FILE]
+ *
+ * The provider defaults to webgpu (and no fallback) for the full run, webgpu then cpu for --smoke.
+ *   npx tsx bench/device.ts --smoke --provider cpu
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import * as ort from "onnxruntime-node";
+import { denoise } from "../lib/engine/denoise.ts";
+import { DiTRunner, type LatentShape } from "../lib/engine/dit.ts";
+import { gaussianNoise } from "../lib/engine/noise.ts";
+import { resolveRuntime, sessionOptions, type ExecutionProvider, type ResolvedRuntime } from "../lib/engine/runtime.ts";
+import { createScheduler } from "../lib/engine/schedulers/create-scheduler.ts";
+import { createVaeSessions, decodeLatents, releaseVaeSessions, videoFrameCount, VAE_SPATIAL_SCALE } from "../lib/engine/vae.ts";
+import { TINY_DIT, TINY_VAE } from "../lib/models/tiny.ts";
+import { convertModel } from "../models/convert/convert.ts";
+import type { Manifest } from "../models/manifest.ts";
+import type { WanDiTConfig } from "../models/wan/dit.ts";
+import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../models/wan/vae-layout.ts";
+import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
+import { GpuMemorySampler, type GpuMemoryReport } from "./gpu-memory.ts";
+import { WAN21_T2V_1_3B, writeRandomDiTCheckpoint, writeRandomVaeCheckpoint } from "./random-checkpoints.ts";
+import { countingSession, newSessionIo, type SessionIo } from "./session-io.ts";
+
+const DEVICE_PROVIDERS = ["webgpu", "cpu", "cuda"] as const;
+type DeviceProvider = (typeof DEVICE_PROVIDERS)[number];
+
+type Workload = {
+  name: "full" | "smoke";
+  dit: WanDiTConfig;
+  vae: WanVaeConfig;
+  /** The latent [16, F, H, W]: 480×832×81 is 21×60×104 (reference §3.4: ×4 in time, ×8 in space). */
+  latent: LatentShape;
+  /** Rows of the text contexts before padding (a prompt of ~24 umT5 tokens, as the official anchor uses). */
+  contextRows: number;
+};
+
+const FULL: Workload = {
+  name: "full",
+  dit: WAN21_T2V_1_3B,
+  vae: WAN21_VAE_CONFIG,
+  latent: { channels: 16, frames: 21, height: 60, width: 104 },
+  contextRows: 24,
+};
+const SMOKE: Workload = {
+  name: "smoke",
+  dit: TINY_DIT,
+  vae: { ...TINY_VAE },
+  latent: { channels: 16, frames: 3, height: 8, width: 12 },
+  contextRows: 8,
+};
+
+/** The official 1.3B sampling settings (official wan/configs/wan_t2v_1_3B.py; generate.py's 480p defaults). */
+const GUIDANCE = 6;
+const SHIFT = 8;
+const SEED = 20261206;
+
+type DeviceBenchReport = {
+  workload: Workload["name"];
+  latent: number[];
+  tokens: number;
+  video: { frames: number; height: number; width: number };
+  ditPrecision: "fp16" | "fp32";
+  provider: { requested: DeviceProvider[]; sessions: string[]; rejected: ResolvedRuntime["rejected"] };
+  /** What the runtime knows about the GPU it runs on (null: the runtime does not report one). */
+  adapter: unknown;
+  onnxruntime: string;
+  node: string;
+  machine: { cpus: number; cpuModel: string | undefined; memGiB: number };
+  buildSeconds: { ditCheckpoint: number; ditConvert: number; vaeCheckpoint: number; vaeGraphs: number };
+  dit?: {
+    sessionSeconds: number;
+    warmupSeconds: number;
+    steps: number;
+    batch: number;
+    secondsPerStep: number;
+    stepSeconds: number[];
+    clipProjection50StepsSeconds: number;
+    finite: boolean;
+    io: SessionIo;
+  };
+  decode?: { sessionSeconds: number; seconds: number; frames: number; io: SessionIo };
+  /** Host↔device traffic: inputs and outputs the sessions exchanged in host memory (bench/session-io.ts). */
+  hostDeviceBytes?: { toDevice: number; fromDevice: number; perStep: number; source: string };
+  gpuMemory?: GpuMemoryReport;
+  peakHostRssMiB?: number;
+  error?: string;
+};
+
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Random checkpoints → converted model folder (DiT) and decoder graphs (VAE); reused when already built. */
+async function buildModels(w: Workload, precision: "fp16" | "fp32", work: string, times: DeviceBenchReport["buildSeconds"]) {
+  const ditFile = path.join(work, "checkpoint", `dit-${w.name}.safetensors`);
+  const modelDir = path.join(work, `dit-${w.name}-${precision}`);
+  if (!existsSync(path.join(modelDir, "manifest.json"))) {
+    let t = performance.now();
+    if (!existsSync(ditFile)) await writeRandomDiTCheckpoint(ditFile, w.dit);
+    times.ditCheckpoint = seconds(t);
+    t = performance.now();
+    await convertModel({ source: ditFile, outDir: modelDir, precision });
+    times.ditConvert = seconds(t);
+  }
+  const vaeDir = path.join(work, `vae-${w.name}`);
+  if (!existsSync(path.join(vaeDir, VAE_GRAPH_FILES.decoderStep))) {
+    const vaeFile = path.join(work, "checkpoint", `vae-${w.name}.safetensors`);
+    let t = performance.now();
+    await writeRandomVaeCheckpoint(vaeFile, w.vae, SEED);
+    times.vaeCheckpoint = seconds(t);
+    t = performance.now();
+    mkdirSync(vaeDir, { recursive: true });
+    const ck = await openVaeCheckpoint(vaeFile);
+    try {
+      await saveVaeGraphs(buildVaeGraphs(ck.store, ck.config, { parts: ["decoder"] }), vaeDir);
+    } finally {
+      await ck.store.close();
+    }
+    times.vaeGraphs = seconds(t);
+  }
+  const manifest = JSON.parse(readFileSync(path.join(modelDir, "manifest.json"), "utf8")) as Manifest;
+  // Small decoders have no per-frame graph (vae-export.ts builds it only where it saves memory).
+  const frameFile = path.join(vaeDir, VAE_GRAPH_FILES.decoderFrame);
+  const vaeFiles = { ...VAE_GRAPH_FILES, decoderFrame: existsSync(frameFile) ? VAE_GRAPH_FILES.decoderFrame : undefined };
+  return { modelDir, manifest, vaeDir, vaeFiles };
+}
+
+async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; fp16: boolean; smoke: boolean; work: string }): Promise<DeviceBenchReport> {
+  const w = o.smoke ? SMOKE : FULL;
+  const { channels: C, frames: F, height: H, width: W } = w.latent;
+  const precision = o.fp16 ? "fp16" : "fp32";
+  const report: DeviceBenchReport = {
+    workload: w.name,
+    latent: [C, F, H, W],
+    tokens: F * (H / w.dit.patchSize[1]) * (W / w.dit.patchSize[2]),
+    video: { frames: videoFrameCount(F), height: H * VAE_SPATIAL_SCALE, width: W * VAE_SPATIAL_SCALE },
+    ditPrecision: precision,
+    provider: { requested: o.providers, sessions: [], rejected: [] },
+    adapter: null,
+    onnxruntime: ort.env.versions.common,
+    node: process.version,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    buildSeconds: { ditCheckpoint: 0, ditConvert: 0, vaeCheckpoint: 0, vaeGraphs: 0 },
+  };
+  const gpu = GpuMemorySampler.start();
+  try {
+    const runtime = await resolveRuntime({ executionProviders: o.providers as ExecutionProvider[], threads: 0 });
+    report.provider.sessions = runtime.providers;
+    report.provider.rejected = runtime.rejected;
+    mkdirSync(o.work, { recursive: true });
+    const { modelDir, manifest, vaeDir, vaeFiles } = await buildModels(w, precision, o.work, report.buildSeconds);
+
+    // Denoising: the engine's loop, with the DiT session's host traffic counted.
+    const ditIo = newSessionIo();
+    let t = performance.now();
+    const entry = manifest.components.transformer!;
+    const session = await ort.InferenceSession.create(path.join(modelDir, entry.file), sessionOptions(runtime));
+    const dit = new DiTRunner(countingSession(session, ditIo), entry.config);
+    const sessionSeconds = seconds(t);
+    const context = { data: gaussianNoise(SEED + 1, w.contextRows * w.dit.textDim), rows: w.contextRows };
+    const negative = { data: gaussianNoise(SEED + 2, w.contextRows * w.dit.textDim), rows: w.contextRows };
+    const noise = gaussianNoise(SEED, C * F * H * W);
+    t = performance.now();
+    await dit.predict({ latents: [noise, noise], shape: w.latent, timestep: 999, contexts: [context, negative] });
+    const warmupSeconds = seconds(t);
+    const warmupIo = { ...ditIo };
+    const stepSeconds: number[] = [];
+    let last = performance.now();
+    const { latent } = await denoise({
+      dit,
+      scheduler: createScheduler("unipc", { steps: o.steps, shift: SHIFT }),
+      shape: w.latent,
+      initial: noise,
+      cond: context,
+      uncond: negative,
+      guidance: GUIDANCE,
+      onStep: () => {
+        const now = performance.now();
+        stepSeconds.push((now - last) / 1000);
+        last = now;
+      },
+    });
+    await dit.release();
+    const stepIo = { calls: ditIo.calls - warmupIo.calls, to: ditIo.toSessionBytes - warmupIo.toSessionBytes, from: ditIo.fromSessionBytes - warmupIo.fromSessionBytes };
+    const secondsPerStep = median(stepSeconds);
+    report.dit = {
+      sessionSeconds,
+      warmupSeconds,
+      steps: o.steps,
+      batch: 2,
+      secondsPerStep,
+      stepSeconds,
+      clipProjection50StepsSeconds: 50 * secondsPerStep,
+      finite: latent.every(Number.isFinite),
+      io: ditIo,
+    };
+
+    // Decode: the streaming decoder over the 21 latent frames, its sessions' host traffic counted.
+    const vaeIo = newSessionIo();
+    t = performance.now();
+    const opened = await createVaeSessions(vaeDir, vaeFiles, sessionOptions(runtime), "decoder");
+    const sessions = {
+      decoderFirst: countingSession(opened.decoderFirst, vaeIo),
+      decoderStep: countingSession(opened.decoderStep, vaeIo),
+      decoderFrame: opened.decoderFrame && countingSession(opened.decoderFrame, vaeIo),
+    };
+    const vaeSessionSeconds = seconds(t);
+    t = performance.now();
+    let frames = 0;
+    for await (const chunk of decodeLatents(sessions, latent, F, H, W)) frames += chunk.t;
+    report.decode = { sessionSeconds: vaeSessionSeconds, seconds: seconds(t), frames, io: vaeIo };
+    await releaseVaeSessions(opened);
+
+    report.hostDeviceBytes = {
+      toDevice: ditIo.toSessionBytes + vaeIo.toSessionBytes,
+      fromDevice: ditIo.fromSessionBytes + vaeIo.fromSessionBytes,
+      perStep: Math.round((stepIo.to + stepIo.from) / Math.max(1, o.steps)),
+      source: "host tensors fed to and returned by session.run (bench/session-io.ts); zero would mean everything stayed on the device",
+    };
+  } catch (e) {
+    report.error = (e as Error).message.split("\n")[0].slice(0, 500);
+  } finally {
+    report.gpuMemory = await gpu.stop();
+    report.peakHostRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  }
+  return report;
+}
+
+function parseCli() {
+  const { values } = parseArgs({
+    options: {
+      provider: { type: "string" },
+      steps: { type: "string", default: "2" },
+      fp16: { type: "boolean", default: false },
+      smoke: { type: "boolean", default: false },
+      work: { type: "string", default: path.join(os.tmpdir(), "wan-device-bench") },
+      json: { type: "string" },
+    },
+  });
+  // The full run must measure the GPU or fail; the smoke run takes whatever this machine has.
+  const provider = values.provider as DeviceProvider | undefined;
+  if (provider !== undefined && !DEVICE_PROVIDERS.includes(provider)) {
+    throw new Error(`--provider: "${provider}" is not one of ${DEVICE_PROVIDERS.join(", ")}`);
+  }
+  const providers: DeviceProvider[] = provider ? [provider] : values.smoke ? ["webgpu", "cpu"] : ["webgpu"];
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: "${values.steps}" is not a whole number ≥ 1`);
+  return { providers, steps, fp16: values.fp16!, smoke: values.smoke!, work: path.resolve(values.work!), json: values.json };
+}
+
+async function main(): Promise<void> {
+  let cli: ReturnType<typeof parseCli>;
+  try {
+    cli = parseCli();
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  const report = await runDeviceBench(cli);
+  const json = JSON.stringify(report);
+  if (cli.json) writeFileSync(cli.json, json + "\n");
+  console.log(json);
+  process.exit(report.error ? 1 : 0);
+}
+
+await main();
