@@ -22,7 +22,7 @@ import { gaussianNoise } from "../lib/engine/noise.ts";
 import { resolveRuntime, sessionOptions, type ExecutionProvider, type ResolvedRuntime } from "../lib/engine/runtime.ts";
 import { createScheduler } from "../lib/engine/schedulers/create-scheduler.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions, videoFrameCount, VAE_SPATIAL_SCALE } from "../lib/engine/vae.ts";
-import { TINY_DIT, TINY_VAE } from "../lib/models/tiny.ts";
+import { TINY_DIT, TINY_VAE } from "../lib/models/tiny-config.ts";
 import { convertModel } from "../models/convert/convert.ts";
 import type { Manifest } from "../models/manifest.ts";
 import type { WanDiTConfig } from "../models/wan/dit.ts";
