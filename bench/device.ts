@@ -78,15 +78,16 @@ type DeviceBenchReport = {
   node: string;
   machine: { cpus: number; cpuModel: string | undefined; memGiB: number };
   buildSeconds: { ditCheckpoint: number; ditConvert: number; vaeCheckpoint: number; vaeGraphs: number };
+  /** Filled as the run goes: a run stopped by an error keeps what it measured (null: not reached). */
   dit?: {
     sessionSeconds: number;
-    warmupSeconds: number;
+    warmupSeconds: number | null;
     steps: number;
     batch: number;
-    secondsPerStep: number;
+    secondsPerStep: number | null;
     stepSeconds: number[];
-    clipProjection50StepsSeconds: number;
-    finite: boolean;
+    clipProjection50StepsSeconds: number | null;
+    finite: boolean | null;
     io: SessionIo;
   };
   decode?: { sessionSeconds: number; seconds: number; frames: number; io: SessionIo };
@@ -158,23 +159,35 @@ async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; f
     report.provider.sessions = runtime.providers;
     report.provider.rejected = runtime.rejected;
     mkdirSync(o.work, { recursive: true });
+    gpu.phase("build");
     const { modelDir, manifest, vaeDir, vaeFiles } = await buildModels(w, precision, o.work, report.buildSeconds);
 
     // Denoising: the engine's loop, with the DiT session's host traffic counted.
+    gpu.phase("dit");
     const ditIo = newSessionIo();
     let t = performance.now();
     const entry = manifest.components.transformer!;
     const session = await ort.InferenceSession.create(path.join(modelDir, entry.file), sessionOptions(runtime));
     const dit = new DiTRunner(countingSession(session, ditIo), entry.config);
-    const sessionSeconds = seconds(t);
+    const stepSeconds: number[] = [];
+    const ditReport = (report.dit = {
+      sessionSeconds: seconds(t),
+      warmupSeconds: null as number | null,
+      steps: o.steps,
+      batch: 2,
+      secondsPerStep: null as number | null,
+      stepSeconds,
+      clipProjection50StepsSeconds: null as number | null,
+      finite: null as boolean | null,
+      io: ditIo,
+    });
     const context = { data: gaussianNoise(SEED + 1, w.contextRows * w.dit.textDim), rows: w.contextRows };
     const negative = { data: gaussianNoise(SEED + 2, w.contextRows * w.dit.textDim), rows: w.contextRows };
     const noise = gaussianNoise(SEED, C * F * H * W);
     t = performance.now();
     await dit.predict({ latents: [noise, noise], shape: w.latent, timestep: 999, contexts: [context, negative] });
-    const warmupSeconds = seconds(t);
-    const warmupIo = { ...ditIo };
-    const stepSeconds: number[] = [];
+    ditReport.warmupSeconds = seconds(t);
+    const warmupBytes = ditIo.toSessionBytes + ditIo.fromSessionBytes;
     let last = performance.now();
     const { latent } = await denoise({
       dit,
@@ -191,21 +204,13 @@ async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; f
       },
     });
     await dit.release();
-    const stepIo = { calls: ditIo.calls - warmupIo.calls, to: ditIo.toSessionBytes - warmupIo.toSessionBytes, from: ditIo.fromSessionBytes - warmupIo.fromSessionBytes };
-    const secondsPerStep = median(stepSeconds);
-    report.dit = {
-      sessionSeconds,
-      warmupSeconds,
-      steps: o.steps,
-      batch: 2,
-      secondsPerStep,
-      stepSeconds,
-      clipProjection50StepsSeconds: 50 * secondsPerStep,
-      finite: latent.every(Number.isFinite),
-      io: ditIo,
-    };
+    ditReport.secondsPerStep = median(stepSeconds);
+    ditReport.clipProjection50StepsSeconds = 50 * ditReport.secondsPerStep;
+    ditReport.finite = latent.every(Number.isFinite);
+    const bytesPerStep = (ditIo.toSessionBytes + ditIo.fromSessionBytes - warmupBytes) / o.steps;
 
     // Decode: the streaming decoder over the 21 latent frames, its sessions' host traffic counted.
+    gpu.phase("decode");
     const vaeIo = newSessionIo();
     t = performance.now();
     const opened = await createVaeSessions(vaeDir, vaeFiles, sessionOptions(runtime), "decoder");
@@ -224,7 +229,7 @@ async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; f
     report.hostDeviceBytes = {
       toDevice: ditIo.toSessionBytes + vaeIo.toSessionBytes,
       fromDevice: ditIo.fromSessionBytes + vaeIo.fromSessionBytes,
-      perStep: Math.round((stepIo.to + stepIo.from) / Math.max(1, o.steps)),
+      perStep: Math.round(bytesPerStep),
       source: "host tensors fed to and returned by session.run (bench/session-io.ts); zero would mean everything stayed on the device",
     };
   } catch (e) {

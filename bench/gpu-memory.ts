@@ -7,7 +7,17 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 
 export type GpuMemoryReport =
-  | { tool: "nvidia-smi"; gpu: string; baselineMiB: number; peakMiB: number; peakAboveBaselineMiB: number; samples: number; intervalMs: number }
+  | {
+      tool: "nvidia-smi";
+      gpu: string;
+      baselineMiB: number;
+      peakMiB: number;
+      peakAboveBaselineMiB: number;
+      /** The peak within each phase the benchmark named (phase()), e.g. the DiT's and the decoder's apart. */
+      peakMiBByPhase: Record<string, number>;
+      samples: number;
+      intervalMs: number;
+    }
   | { tool: null; reason: string };
 
 export class GpuMemorySampler {
@@ -15,6 +25,8 @@ export class GpuMemorySampler {
   private baseline: number | undefined;
   private samples = 0;
   private buffered = "";
+  private current = "start";
+  private readonly phasePeaks: Record<string, number> = {};
 
   private constructor(
     private readonly child: ChildProcess | undefined,
@@ -47,8 +59,14 @@ export class GpuMemorySampler {
       if (!line.trim() || !Number.isFinite(mib)) continue;
       this.baseline ??= mib;
       this.peak = Math.max(this.peak, mib);
+      this.phasePeaks[this.current] = Math.max(this.phasePeaks[this.current] ?? -Infinity, mib);
       this.samples++;
     }
+  }
+
+  /** Samples from now on count towards `name`'s peak. */
+  phase(name: string): void {
+    this.current = name;
   }
 
   /** Stops the sampler and reports the peak (waits for one more sample so the end of the run is covered). */
@@ -72,6 +90,7 @@ export class GpuMemorySampler {
       baselineMiB: this.baseline,
       peakMiB: this.peak,
       peakAboveBaselineMiB: this.peak - this.baseline,
+      peakMiBByPhase: this.phasePeaks,
       samples: this.samples,
       intervalMs: this.intervalMs,
     };
