@@ -4,15 +4,14 @@
  */
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
-import { resolveRuntime } from "../lib/engine/runtime.ts";
+import { resolveRuntime, runtimeReport } from "../lib/engine/runtime.ts";
 import { startGenerationWorker } from "../lib/jobs/worker.ts";
 import { ensureDefaultModel } from "../lib/models/default-model.ts";
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const runtime = await resolveRuntime({ executionProviders: cfg.executionProviders, threads: cfg.ortThreads });
-  for (const r of runtime.rejected) console.log(`execution provider ${r.provider} not used: ${r.reason}`);
-  console.log(`execution providers: ${runtime.providers.join(", ")}`);
+  for (const line of runtimeReport(runtime, cfg.executionProviders === "auto")) console.log(line);
 
   // A worker on another machine (or in a container) may be the first to see the shared models folder.
   await ensureDefaultModel(cfg.modelsDir, (line) => console.log(line));
@@ -26,6 +25,7 @@ async function main(): Promise<void> {
     cfg,
     runGeneration: runner.run,
     executionProviders: runtime.providers,
+    adapter: runtime.adapter ?? null,
     log: (line) => console.log(line),
   });
   const shutdown = () => void worker.close().then(() => process.exit(0));
