@@ -1,6 +1,6 @@
 #!/bin/sh
 # The device benchmark bundle's launcher (written as run.sh by `npm run device:pack`; docs/gpu-benchmark.md).
-# Unpacks the compressed Node binary and ONNX Runtime library once, brings the Vulkan loader where the machine
+# Unpacks the compressed Node binary and native libraries (ONNX Runtime, Dawn) once, brings the Vulkan loader where the machine
 # has none (WebGPU runs on Vulkan there), then runs bench.mjs with the arguments given:
 #
 #   sh run.sh [--smoke] [--steps N] [--provider webgpu|cpu|cuda] [--fp16] [--json FILE] [--work DIR]
@@ -42,10 +42,13 @@ if [ -f "$HERE/node.xz" ] && [ ! -x "$UNPACKED/node" ]; then
   unxz_to "$HERE/node.xz" "$UNPACKED/node"
   chmod +x "$UNPACKED/node"
 fi
-if [ -f "$ORT_DIR/libonnxruntime.so.1.xz" ] && [ ! -f "$ORT_DIR/libonnxruntime.so.1" ]; then
-  unxz_to "$ORT_DIR/libonnxruntime.so.1.xz" "$ORT_DIR/libonnxruntime.so.1"
+# The native libraries under node_modules (ONNX Runtime, Dawn) unpack beside their .xz, where their packages look.
+if [ -d "$HERE/node_modules" ]; then
+  find "$HERE/node_modules" -name '*.xz' | while read -r x; do
+    [ -f "${x%.xz}" ] || unxz_to "$x" "${x%.xz}"
+  done
 fi
-[ "$unpack_only" = 1 ] && { echo "run.sh: unpacked into $UNPACKED and $ORT_DIR" >&2; exit 0; }
+[ "$unpack_only" = 1 ] && { echo "run.sh: unpacked what this copy holds (into $UNPACKED and node_modules)" >&2; exit 0; }
 
 if [ -x "$UNPACKED/node" ]; then
   NODE=$UNPACKED/node

@@ -19,7 +19,14 @@ import * as ort from "onnxruntime-node";
 import { denoise } from "../lib/engine/denoise.ts";
 import { DiTRunner, type LatentShape } from "../lib/engine/dit.ts";
 import { gaussianNoise } from "../lib/engine/noise.ts";
-import { resolveRuntime, sessionOptions, type ExecutionProvider, type ResolvedRuntime } from "../lib/engine/runtime.ts";
+import {
+  deviceTraffic,
+  EXECUTION_PROVIDERS,
+  resetDeviceTraffic,
+  resolveRuntime,
+  type ExecutionProvider,
+  type ResolvedRuntime,
+} from "../lib/engine/runtime.ts";
 import { createScheduler } from "../lib/engine/schedulers/create-scheduler.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions, videoFrameCount, VAE_SPATIAL_SCALE } from "../lib/engine/vae.ts";
 import { TINY_DIT, TINY_VAE } from "../lib/models/tiny-config.ts";
@@ -30,10 +37,6 @@ import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../models/wan/vae-layout.ts
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { GpuMemorySampler, type GpuMemoryReport } from "./gpu-memory.ts";
 import { WAN21_T2V_1_3B, writeRandomDiTCheckpoint, writeRandomVaeCheckpoint } from "./random-checkpoints.ts";
-import { countingSession, newSessionIo, type SessionIo } from "./session-io.ts";
-
-const DEVICE_PROVIDERS = ["webgpu", "cpu", "cuda"] as const;
-type DeviceProvider = (typeof DEVICE_PROVIDERS)[number];
 
 type Workload = {
   name: "full" | "smoke";
@@ -71,9 +74,9 @@ type DeviceBenchReport = {
   tokens: number;
   video: { frames: number; height: number; width: number };
   ditPrecision: "fp16" | "fp32";
-  provider: { requested: DeviceProvider[]; sessions: string[]; rejected: ResolvedRuntime["rejected"] };
-  /** What the runtime knows about the GPU it runs on (null: the runtime does not report one). */
-  adapter: unknown;
+  provider: { requested: ExecutionProvider[]; sessions: string[]; rejected: ResolvedRuntime["rejected"] };
+  /** The WebGPU adapter the sessions run on (lib/engine/gpu-adapter.ts); null on other providers. */
+  adapter: ResolvedRuntime["adapter"] | null;
   onnxruntime: string;
   node: string;
   machine: { cpus: number; cpuModel: string | undefined; memGiB: number };
@@ -88,11 +91,10 @@ type DeviceBenchReport = {
     stepSeconds: number[];
     clipProjection50StepsSeconds: number | null;
     finite: boolean | null;
-    io: SessionIo;
   };
-  decode?: { sessionSeconds: number; seconds: number; frames: number; io: SessionIo };
-  /** Host↔device traffic: inputs and outputs the sessions exchanged in host memory (bench/session-io.ts). */
-  hostDeviceBytes?: { toDevice: number; fromDevice: number; perStep: number; source: string };
+  decode?: { sessionSeconds: number; seconds: number; frames: number };
+  /** Bytes between host and device (runtime.ts deviceTraffic; CPU sessions move none), per phase and per step. */
+  hostDeviceBytes?: Record<"warmup" | "steps" | "decode", { hostToDevice: number; deviceToHost: number; calls: number }> & { perStep: number };
   gpuMemory?: GpuMemoryReport;
   peakHostRssMiB?: number;
   error?: string;
@@ -136,7 +138,7 @@ async function buildModels(w: Workload, precision: "fp16" | "fp32", work: string
   return { modelDir, manifest, vaeDir, vaeFiles };
 }
 
-async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; fp16: boolean; smoke: boolean; work: string }): Promise<DeviceBenchReport> {
+async function runDeviceBench(o: { providers: ExecutionProvider[]; steps: number; fp16: boolean; smoke: boolean; work: string }): Promise<DeviceBenchReport> {
   const w = o.smoke ? SMOKE : FULL;
   const { channels: C, frames: F, height: H, width: W } = w.latent;
   const precision = o.fp16 ? "fp16" : "fp32";
@@ -155,20 +157,18 @@ async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; f
   };
   const gpu = GpuMemorySampler.start();
   try {
-    const runtime = await resolveRuntime({ executionProviders: o.providers as ExecutionProvider[], threads: 0 });
+    const runtime = await resolveRuntime({ executionProviders: o.providers, threads: 0 });
     report.provider.sessions = runtime.providers;
     report.provider.rejected = runtime.rejected;
+    report.adapter = runtime.adapter ?? null;
     mkdirSync(o.work, { recursive: true });
     gpu.phase("build");
     const { modelDir, manifest, vaeDir, vaeFiles } = await buildModels(w, precision, o.work, report.buildSeconds);
 
-    // Denoising: the engine's loop, with the DiT session's host traffic counted.
+    // Denoising: the engine's loop. Opening the DiT on WebGPU writes its exact-attention twin once (runtime.ts).
     gpu.phase("dit");
-    const ditIo = newSessionIo();
     let t = performance.now();
-    const entry = manifest.components.transformer!;
-    const session = await ort.InferenceSession.create(path.join(modelDir, entry.file), sessionOptions(runtime));
-    const dit = new DiTRunner(countingSession(session, ditIo), entry.config);
+    const dit = await DiTRunner.load(modelDir, manifest, runtime);
     const stepSeconds: number[] = [];
     const ditReport = (report.dit = {
       sessionSeconds: seconds(t),
@@ -179,15 +179,16 @@ async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; f
       stepSeconds,
       clipProjection50StepsSeconds: null as number | null,
       finite: null as boolean | null,
-      io: ditIo,
     });
     const context = { data: gaussianNoise(SEED + 1, w.contextRows * w.dit.textDim), rows: w.contextRows };
     const negative = { data: gaussianNoise(SEED + 2, w.contextRows * w.dit.textDim), rows: w.contextRows };
     const noise = gaussianNoise(SEED, C * F * H * W);
+    resetDeviceTraffic();
     t = performance.now();
     await dit.predict({ latents: [noise, noise], shape: w.latent, timestep: 999, contexts: [context, negative] });
     ditReport.warmupSeconds = seconds(t);
-    const warmupBytes = ditIo.toSessionBytes + ditIo.fromSessionBytes;
+    const warmupTraffic = { ...deviceTraffic };
+    resetDeviceTraffic();
     let last = performance.now();
     const { latent } = await denoise({
       dit,
@@ -207,30 +208,24 @@ async function runDeviceBench(o: { providers: DeviceProvider[]; steps: number; f
     ditReport.secondsPerStep = median(stepSeconds);
     ditReport.clipProjection50StepsSeconds = 50 * ditReport.secondsPerStep;
     ditReport.finite = latent.every(Number.isFinite);
-    const bytesPerStep = (ditIo.toSessionBytes + ditIo.fromSessionBytes - warmupBytes) / o.steps;
+    const stepTraffic = { ...deviceTraffic };
 
-    // Decode: the streaming decoder over the 21 latent frames, its sessions' host traffic counted.
+    // Decode: the streaming decoder over the 21 latent frames (its caches stay on the device on WebGPU).
     gpu.phase("decode");
-    const vaeIo = newSessionIo();
     t = performance.now();
-    const opened = await createVaeSessions(vaeDir, vaeFiles, sessionOptions(runtime), "decoder");
-    const sessions = {
-      decoderFirst: countingSession(opened.decoderFirst, vaeIo),
-      decoderStep: countingSession(opened.decoderStep, vaeIo),
-      decoderFrame: opened.decoderFrame && countingSession(opened.decoderFrame, vaeIo),
-    };
+    const sessions = await createVaeSessions(vaeDir, vaeFiles, runtime, "decoder");
     const vaeSessionSeconds = seconds(t);
+    resetDeviceTraffic();
     t = performance.now();
     let frames = 0;
     for await (const chunk of decodeLatents(sessions, latent, F, H, W)) frames += chunk.t;
-    report.decode = { sessionSeconds: vaeSessionSeconds, seconds: seconds(t), frames, io: vaeIo };
-    await releaseVaeSessions(opened);
-
+    report.decode = { sessionSeconds: vaeSessionSeconds, seconds: seconds(t), frames };
+    await releaseVaeSessions(sessions);
     report.hostDeviceBytes = {
-      toDevice: ditIo.toSessionBytes + vaeIo.toSessionBytes,
-      fromDevice: ditIo.fromSessionBytes + vaeIo.fromSessionBytes,
-      perStep: Math.round(bytesPerStep),
-      source: "host tensors fed to and returned by session.run (bench/session-io.ts); zero would mean everything stayed on the device",
+      warmup: warmupTraffic,
+      steps: stepTraffic,
+      decode: { ...deviceTraffic },
+      perStep: Math.round((stepTraffic.hostToDevice + stepTraffic.deviceToHost) / o.steps),
     };
   } catch (e) {
     report.error = (e as Error).message.split("\n")[0].slice(0, 500);
@@ -253,11 +248,11 @@ function parseCli() {
     },
   });
   // The full run must measure the GPU or fail; the smoke run takes whatever this machine has.
-  const provider = values.provider as DeviceProvider | undefined;
-  if (provider !== undefined && !DEVICE_PROVIDERS.includes(provider)) {
-    throw new Error(`--provider: "${provider}" is not one of ${DEVICE_PROVIDERS.join(", ")}`);
+  const provider = values.provider as ExecutionProvider | undefined;
+  if (provider !== undefined && !EXECUTION_PROVIDERS.includes(provider)) {
+    throw new Error(`--provider: "${provider}" is not one of ${EXECUTION_PROVIDERS.join(", ")}`);
   }
-  const providers: DeviceProvider[] = provider ? [provider] : values.smoke ? ["webgpu", "cpu"] : ["webgpu"];
+  const providers: ExecutionProvider[] = provider ? [provider] : values.smoke ? ["webgpu", "cpu"] : ["webgpu"];
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: "${values.steps}" is not a whole number ≥ 1`);
   return { providers, steps, fp16: values.fp16!, smoke: values.smoke!, work: path.resolve(values.work!), json: values.json };

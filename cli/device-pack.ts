@@ -6,6 +6,7 @@
  *   bench.mjs                    bench/device.ts and everything it imports, bundled by esbuild
  *   node.xz                      this machine's Node binary, stripped and xz-compressed
  *   node_modules/onnxruntime-*   the ONNX Runtime binding's JS, its Linux x64 addon and libonnxruntime.so.1.xz
+ *   node_modules/webgpu          Dawn's Node bindings (dawn.node.xz), which name the GPU adapter
  *   debs/                        the Vulkan loader packages the device README names (apt-get download)
  *   manifest.json                versions, sizes and checksums
  *
@@ -117,6 +118,20 @@ function copyOnnxRuntimeJs(out: string): string {
   return nodePkg;
 }
 
+/**
+ * The `webgpu` package (Dawn's Node bindings), which lib/engine/gpu-adapter.ts asks for the adapter's name and
+ * limits: its loader and the Linux x64 dawn.node, compressed (run.sh unpacks it beside the .xz).
+ */
+async function copyWebGpuPackage(out: string, cache: string): Promise<string> {
+  const pkg = packageRoot(require.resolve("webgpu"));
+  const dst = path.join(out, "node_modules", "webgpu");
+  const binDir = path.join("dist", "linux-x64");
+  mkdirSync(path.join(dst, binDir), { recursive: true });
+  for (const f of ["package.json", "index.js"]) copyFileSync(path.join(pkg, f), path.join(dst, f));
+  copyFileSync(await compressed(path.join(pkg, binDir, "dawn.node"), "dawn.node", cache), path.join(dst, binDir, "dawn.node.xz"));
+  return (JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8")) as { version: string }).version;
+}
+
 async function bundle(out: string): Promise<void> {
   const esbuild = await import("esbuild");
   await esbuild.build({
@@ -126,7 +141,7 @@ async function bundle(out: string): Promise<void> {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: ["onnxruntime-node", "onnxruntime-common"],
+    external: ["onnxruntime-node", "onnxruntime-common", "webgpu"],
     // CommonJS dependencies inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     legalComments: "none",
@@ -164,6 +179,7 @@ async function main(): Promise<void> {
   mkdirSync(ortDst, { recursive: true });
   copyFileSync(path.join(ortSrc, "onnxruntime_binding.node"), path.join(ortDst, "onnxruntime_binding.node"));
   copyFileSync(await compressed(path.join(ortSrc, "libonnxruntime.so.1"), "libonnxruntime.so.1", cache), path.join(ortDst, "libonnxruntime.so.1.xz"));
+  const dawn = await copyWebGpuPackage(out, cache);
   copyFileSync(await compressed(process.execPath, "node", cache), path.join(out, "node.xz"));
   copyFileSync(path.join(root, "bench", "device-run.sh"), path.join(out, "run.sh"));
   execFileSync("chmod", ["+x", path.join(out, "run.sh")]);
@@ -182,6 +198,7 @@ async function main(): Promise<void> {
     created: new Date().toISOString(),
     node: process.version,
     onnxruntimeNode: ortVersion,
+    webgpu: dawn,
     vulkanDebs: debs.files.map((f) => path.basename(f)),
     vulkanDebsProblem: debs.problem ?? null,
     totalBytes: total,
@@ -191,7 +208,7 @@ async function main(): Promise<void> {
   const size = total + statSync(path.join(out, "manifest.json")).size;
   if (size > DEVICE_PACK_LIMIT_BYTES) fail(`the bundle is ${mib(size)}, over its limit of ${mib(DEVICE_PACK_LIMIT_BYTES)}`);
   const tracked = trackedBytes();
-  console.log(`device:pack: ${out} — ${mib(size)} (limit ${mib(DEVICE_PACK_LIMIT_BYTES)}); Node ${process.version}, onnxruntime-node ${ortVersion}, ${debs.files.length} Vulkan .deb files`);
+  console.log(`device:pack: ${out} — ${mib(size)} (limit ${mib(DEVICE_PACK_LIMIT_BYTES)}); Node ${process.version}, onnxruntime-node ${ortVersion}, webgpu ${dawn}, ${debs.files.length} Vulkan .deb files`);
   if (tracked !== undefined) {
     const call = tracked + size;
     console.log(

@@ -31,11 +31,11 @@ type Report = {
   latent: number[];
   video: { frames: number; height: number; width: number };
   provider: { requested: string[]; sessions: string[] };
-  adapter: unknown;
+  adapter: { description: string; backend: string } | null;
   node: string;
   dit?: { steps: number; batch: number; secondsPerStep: number; stepSeconds: number[]; finite: boolean };
   decode?: { seconds: number; frames: number };
-  hostDeviceBytes?: { toDevice: number; fromDevice: number; perStep: number };
+  hostDeviceBytes?: Record<"warmup" | "steps" | "decode", { hostToDevice: number; deviceToHost: number; calls: number }> & { perStep: number };
   gpuMemory?: { tool: string | null };
   error?: string;
 };
@@ -61,7 +61,14 @@ describe("device:pack", () => {
   it("writes a self-contained folder within the size limit", () => {
     const size = bytesUnder(built);
     expect(size).toBeLessThanOrEqual(PACK_LIMIT);
-    for (const f of ["run.sh", "bench.mjs", "node.xz", "manifest.json", "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz"]) {
+    for (const f of [
+      "run.sh",
+      "bench.mjs",
+      "node.xz",
+      "manifest.json",
+      "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz",
+      "node_modules/webgpu/dist/linux-x64/dawn.node.xz",
+    ]) {
       expect(existsSync(path.join(built, f)), f).toBe(true);
     }
     const manifest = JSON.parse(readFileSync(path.join(built, "manifest.json"), "utf8")) as {
@@ -81,6 +88,7 @@ describe("device:pack", () => {
     const { report } = await runBundle(["--smoke", "--work", path.join(work, "models")]);
     expect(existsSync(path.join(pack, ".unpacked", "node"))).toBe(true);
     expect(existsSync(path.join(pack, "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"))).toBe(true);
+    expect(existsSync(path.join(pack, "node_modules/webgpu/dist/linux-x64/dawn.node"))).toBe(true);
     expect(report.error).toBeUndefined();
     expect(report.workload).toBe("smoke");
     expect(report.provider.requested).toEqual(["webgpu", "cpu"]);
@@ -93,8 +101,18 @@ describe("device:pack", () => {
     expect(report.decode!.frames).toBe(9);
     expect(report.video).toEqual({ frames: 9, height: report.latent[2] * 8, width: report.latent[3] * 8 });
     expect(report.decode!.seconds).toBeGreaterThan(0);
-    expect(report.hostDeviceBytes!.toDevice).toBeGreaterThan(0);
-    expect(report.hostDeviceBytes!.fromDevice).toBeGreaterThan(0);
+    // On WebGPU the adapter is named and the inputs and outputs of every call cross; the CPU moves nothing.
+    const traffic = report.hostDeviceBytes!;
+    expect(traffic.steps.calls).toBe(report.provider.sessions[0] === "cpu" ? 0 : 2);
+    if (report.provider.sessions[0] === "webgpu") {
+      expect(report.adapter!.backend).toBe("vulkan");
+      expect(traffic.steps.hostToDevice).toBeGreaterThan(0);
+      expect(traffic.steps.deviceToHost).toBeGreaterThan(0);
+      expect(traffic.perStep).toBe((traffic.steps.hostToDevice + traffic.steps.deviceToHost) / 2);
+    } else {
+      expect(report.adapter).toBeNull();
+      expect(traffic.perStep).toBe(0);
+    }
     expect(report.gpuMemory).toBeDefined();
   }, 600_000);
 
@@ -102,6 +120,7 @@ describe("device:pack", () => {
     const { report } = await runBundle(["--smoke", "--provider", "cpu", "--steps", "3", "--work", path.join(work, "models")]);
     expect(report.error).toBeUndefined();
     expect(report.provider).toMatchObject({ requested: ["cpu"], sessions: ["cpu"] });
+    expect(report.hostDeviceBytes!.perStep).toBe(0);
     expect(report.dit!.stepSeconds).toHaveLength(3);
     await expect(runBundle(["--smoke", "--provider", "metal"])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--provider: "metal"/) });
   }, 300_000);
