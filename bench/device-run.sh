@@ -1,16 +1,19 @@
 #!/bin/sh
 # The device benchmark bundle's launcher (written as run.sh by `npm run device:pack`; docs/gpu-benchmark.md).
-# Unpacks the compressed Node binary and native libraries (ONNX Runtime, Dawn) once, brings the Vulkan loader where the machine
-# has none (WebGPU runs on Vulkan there), then runs bench.mjs with the arguments given:
+# Unpacks the compressed Node binary and native libraries (ONNX Runtime, Dawn) once, brings the Vulkan loader
+# where the machine has none (WebGPU runs on Vulkan there), then runs bench.mjs with the arguments given:
 #
 #   sh run.sh [--smoke] [--steps N] [--provider webgpu|cpu|cuda] [--fp16] [--json FILE] [--work DIR]
 #   sh run.sh --unpack-only      unpack what this copy of the bundle holds, run nothing
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-# Kept between calls on a warm machine: the folder is ignored by git, so the device tool leaves it in place.
-UNPACKED=${WAN_DEVPACK_UNPACKED:-$HERE/.unpacked}
-ORT_DIR=$HERE/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
+# Everything unpacked or built goes BESIDE the bundle, never into it, so the folder stays the size it was packed
+# at (a device call carries it) however often it ran. Beside it in the repository, the folder is ignored by git:
+# the device tool keeps it between calls on a warm machine.
+UNPACKED=${WAN_DEVPACK_UNPACKED:-$HERE.unpacked}
+WORK=${WAN_DEVPACK_WORK:-$HERE.work}
+ORT_DIR=$UNPACKED/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 mkdir -p "$UNPACKED"
 
 smoke=0
@@ -38,17 +41,22 @@ unxz_to() {
   mv "$2.part" "$2"
 }
 
-if [ -f "$HERE/node.xz" ] && [ ! -x "$UNPACKED/node" ]; then
+if [ -f "$HERE/node.xz" ] && { [ ! -x "$UNPACKED/node" ] || [ "$HERE/node.xz" -nt "$UNPACKED/node" ]; }; then
   unxz_to "$HERE/node.xz" "$UNPACKED/node"
   chmod +x "$UNPACKED/node"
 fi
-# The native libraries under node_modules (ONNX Runtime, Dawn) unpack beside their .xz, where their packages look.
-if [ -d "$HERE/node_modules" ]; then
-  find "$HERE/node_modules" -name '*.xz' | while read -r x; do
-    [ -f "${x%.xz}" ] || unxz_to "$x" "${x%.xz}"
+# The script and its packages, with the native libraries (ONNX Runtime, Dawn) unpacked where the packages look
+# for them; redone when the bundle's manifest changed.
+if [ -f "$HERE/manifest.json" ] && ! cmp -s "$HERE/manifest.json" "$UNPACKED/manifest.json"; then
+  rm -rf "$UNPACKED/node_modules" "$UNPACKED/manifest.json"
+  cp -R "$HERE/node_modules" "$HERE/bench.mjs" "$UNPACKED/"
+  find "$UNPACKED/node_modules" -name '*.xz' | while read -r x; do
+    unxz_to "$x" "${x%.xz}"
+    rm "$x"
   done
+  cp "$HERE/manifest.json" "$UNPACKED/manifest.json"
 fi
-[ "$unpack_only" = 1 ] && { echo "run.sh: unpacked what this copy holds (into $UNPACKED and node_modules)" >&2; exit 0; }
+[ "$unpack_only" = 1 ] && { echo "run.sh: unpacked what this copy holds into $UNPACKED" >&2; exit 0; }
 
 if [ -x "$UNPACKED/node" ]; then
   NODE=$UNPACKED/node
@@ -58,7 +66,7 @@ else
   echo "run.sh: no Node binary: node.xz is not in this bundle, $UNPACKED/node was not unpacked earlier, and node is not on the PATH" >&2
   exit 2
 fi
-[ -f "$ORT_DIR/libonnxruntime.so.1" ] || { echo "run.sh: $ORT_DIR/libonnxruntime.so.1 is missing (and no .xz beside it)" >&2; exit 2; }
+[ -f "$ORT_DIR/libonnxruntime.so.1" ] || { echo "run.sh: $ORT_DIR/libonnxruntime.so.1 is missing: this copy of the bundle has no manifest.json and node_modules" >&2; exit 2; }
 
 # WebGPU (Dawn) needs the Vulkan loader; the device README's recipe: the .deb files unpacked with dpkg -x.
 # The smoke run never writes outside the bundle; the full run follows the README (into / as root).
@@ -88,4 +96,4 @@ fi
 XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export XDG_RUNTIME_DIR
 
-exec "$NODE" "$HERE/bench.mjs" --work "${WAN_DEVPACK_WORK:-$HERE/work}" "$@"
+exec "$NODE" "$UNPACKED/bench.mjs" --work "$WORK" "$@"

@@ -85,10 +85,14 @@ describe("device:pack", () => {
   });
 
   it("runs the tiny model with its own Node and ONNX Runtime and reports the figures", async () => {
+    const packed = bytesUnder(pack);
     const { report } = await runBundle(["--smoke", "--work", path.join(work, "models")]);
-    expect(existsSync(path.join(pack, ".unpacked", "node"))).toBe(true);
-    expect(existsSync(path.join(pack, "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"))).toBe(true);
-    expect(existsSync(path.join(pack, "node_modules/webgpu/dist/linux-x64/dawn.node"))).toBe(true);
+    // Unpacked beside the bundle, which stays as packed (a device call carries it).
+    const unpacked = `${pack}.unpacked`;
+    expect(existsSync(path.join(unpacked, "node"))).toBe(true);
+    expect(existsSync(path.join(unpacked, "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"))).toBe(true);
+    expect(existsSync(path.join(unpacked, "node_modules/webgpu/dist/linux-x64/dawn.node"))).toBe(true);
+    expect(bytesUnder(pack)).toBe(packed);
     expect(report.error).toBeUndefined();
     expect(report.workload).toBe("smoke");
     expect(report.provider.requested).toEqual(["webgpu", "cpu"]);
