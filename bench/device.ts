@@ -101,6 +101,9 @@ type DeviceBenchReport = {
 };
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
+/** Progress on stderr: a run cut off by its time limit still says how far it got (stdout carries only the JSON). */
+const started = performance.now();
+const progress = (line: string) => process.stderr.write(`[device-bench ${seconds(started).toFixed(1)} s] ${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Random checkpoints → converted model folder (DiT) and decoder graphs (VAE); reused when already built. */
@@ -109,9 +112,11 @@ async function buildModels(w: Workload, precision: "fp16" | "fp32", work: string
   const modelDir = path.join(work, `dit-${w.name}-${precision}`);
   if (!existsSync(path.join(modelDir, "manifest.json"))) {
     let t = performance.now();
+    progress(`writing the random ${w.name} DiT checkpoint`);
     if (!existsSync(ditFile)) await writeRandomDiTCheckpoint(ditFile, w.dit);
     times.ditCheckpoint = seconds(t);
     t = performance.now();
+    progress(`converting the DiT to ${precision}`);
     await convertModel({ source: ditFile, outDir: modelDir, precision });
     times.ditConvert = seconds(t);
   }
@@ -119,6 +124,7 @@ async function buildModels(w: Workload, precision: "fp16" | "fp32", work: string
   if (!existsSync(path.join(vaeDir, VAE_GRAPH_FILES.decoderStep))) {
     const vaeFile = path.join(work, "checkpoint", `vae-${w.name}.safetensors`);
     let t = performance.now();
+    progress("writing the random VAE checkpoint and building the decoder graphs");
     await writeRandomVaeCheckpoint(vaeFile, w.vae, SEED);
     times.vaeCheckpoint = seconds(t);
     t = performance.now();
@@ -167,6 +173,7 @@ async function runDeviceBench(o: { providers: ExecutionProvider[]; steps: number
 
     // Denoising: the engine's loop. Opening the DiT on WebGPU writes its exact-attention twin once (runtime.ts).
     gpu.phase("dit");
+    progress(`opening the DiT on ${runtime.providers.join(", ")}`);
     let t = performance.now();
     const dit = await DiTRunner.load(modelDir, manifest, runtime);
     const stepSeconds: number[] = [];
@@ -183,6 +190,7 @@ async function runDeviceBench(o: { providers: ExecutionProvider[]; steps: number
     const context = { data: gaussianNoise(SEED + 1, w.contextRows * w.dit.textDim), rows: w.contextRows };
     const negative = { data: gaussianNoise(SEED + 2, w.contextRows * w.dit.textDim), rows: w.contextRows };
     const noise = gaussianNoise(SEED, C * F * H * W);
+    progress("warm-up call");
     resetDeviceTraffic();
     t = performance.now();
     await dit.predict({ latents: [noise, noise], shape: w.latent, timestep: 999, contexts: [context, negative] });
@@ -202,6 +210,7 @@ async function runDeviceBench(o: { providers: ExecutionProvider[]; steps: number
         const now = performance.now();
         stepSeconds.push((now - last) / 1000);
         last = now;
+        progress(`step ${stepSeconds.length}/${o.steps}: ${stepSeconds.at(-1)!.toFixed(2)} s`);
       },
     });
     await dit.release();
@@ -212,6 +221,7 @@ async function runDeviceBench(o: { providers: ExecutionProvider[]; steps: number
 
     // Decode: the streaming decoder over the 21 latent frames (its caches stay on the device on WebGPU).
     gpu.phase("decode");
+    progress(`decoding ${F} latent frames`);
     t = performance.now();
     const sessions = await createVaeSessions(vaeDir, vaeFiles, runtime, "decoder");
     const vaeSessionSeconds = seconds(t);
