@@ -10,7 +10,8 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { describeRuntime, resolveRuntime } from "../lib/engine/runtime.ts";
 import { ComponentInputError, describeComponents, prepareComponent, type Tensors } from "../lib/engine/components.ts";
 import type { SolverName } from "../lib/engine/schedulers/flow-scheduler.ts";
-import { SafetensorsError, SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { TensorFileError } from "../models/weights/tensor-file.ts";
 import { ManifestError } from "../models/manifest.ts";
 
 const USAGE = `usage: npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>
@@ -108,7 +109,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
     const known =
-      e instanceof ComponentInputError || e instanceof SafetensorsError || e instanceof ManifestError || e instanceof ConfigError;
+      e instanceof ComponentInputError || e instanceof TensorFileError || e instanceof ManifestError || e instanceof ConfigError;
     console.error(known ? `error: ${e.message}` : e);
     process.exit(known ? 2 : 1);
   },

@@ -89,6 +89,11 @@ export async function resolveRuntime(opts: RuntimeOptions): Promise<ResolvedRunt
         rejected.push({ provider, reason: NO_ADAPTER });
         continue;
       }
+      if (auto && adapter.software) {
+        // lavapipe computes on the same cores as the CPU provider, through shaders: exact, but slower.
+        rejected.push({ provider, reason: `the only adapter is a software renderer (${adapterSummary(adapter)}); the CPU provider is faster` });
+        continue;
+      }
     }
     try {
       const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], logSeverityLevel: 3 });
@@ -257,6 +262,26 @@ export async function toDevice(tensor: ort.Tensor, runtime: ResolvedRuntime): Pr
     uploaders.set(tensor.type, uploader);
   }
   return (await (await uploader).run({ x: tensor })).y as ort.Tensor;
+}
+
+/** Identity graphs that copy a device tensor back to the host, one per element type. */
+const downloaders = new Map<string, Promise<ort.InferenceSession>>();
+
+/**
+ * `tensor` on the host: a device (GPU-buffer) tensor is copied back — the Node binding cannot download one
+ * itself — and counted; a host tensor is returned as it is.
+ */
+export async function toHost(tensor: ort.Tensor, runtime: ResolvedRuntime): Promise<ort.Tensor> {
+  if (tensor.location === "cpu") return tensor;
+  let downloader = downloaders.get(tensor.type);
+  if (!downloader) {
+    const graph = identityGraph(tensor.type as "float32" | "float16" | "int64");
+    downloader = ort.InferenceSession.create(graph, { ...sessionOptions(runtime), preferredOutputLocation: "cpu" }).then((s) =>
+      counted(s, primaryProvider(runtime)),
+    );
+    downloaders.set(tensor.type, downloader);
+  }
+  return (await (await downloader).run({ x: tensor })).y as ort.Tensor;
 }
 
 /** y = x for a tensor of any shape (no shape in the value infos: rank and sizes are free). */
