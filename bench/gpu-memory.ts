@@ -44,7 +44,7 @@ export class GpuMemorySampler {
       const why = probe.error ? (probe.error as NodeJS.ErrnoException).code ?? probe.error.message : `exit ${probe.status}: ${probe.stderr.trim()}`;
       return new GpuMemorySampler(undefined, "", intervalMs, `nvidia-smi unavailable (${why})`);
     }
-    const child = spawn("nvidia-smi", ["--query-gpu=memory.used", "--format=csv,noheader,nounits", "--id=0", `-lms=${intervalMs}`], {
+    const child = spawn("nvidia-smi", ["--query-gpu=memory.used", "--format=csv,noheader,nounits", "--id=0", `--loop-ms=${intervalMs}`], {
       stdio: ["ignore", "pipe", "ignore"],
     });
     return new GpuMemorySampler(child, probe.stdout.trim(), intervalMs, undefined);
