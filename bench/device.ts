@@ -28,10 +28,17 @@ import {
   type ResolvedRuntime,
 } from "../lib/engine/runtime.ts";
 import { createScheduler } from "../lib/engine/schedulers/create-scheduler.ts";
-import { createVaeSessions, decodeLatents, releaseVaeSessions, videoFrameCount, VAE_SPATIAL_SCALE } from "../lib/engine/vae.ts";
+import {
+  createVaeSessions,
+  decodeLatents,
+  latentFrameCount,
+  releaseVaeSessions,
+  videoFrameCount,
+  VAE_SPATIAL_SCALE,
+} from "../lib/engine/vae.ts";
 import { TINY_DIT, TINY_VAE } from "../lib/models/tiny-config.ts";
 import { convertModel } from "../models/convert/convert.ts";
-import type { Manifest } from "../models/manifest.ts";
+import { WAN_1_3B_DEFAULTS, type Manifest } from "../models/manifest.ts";
 import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
@@ -42,7 +49,7 @@ type Workload = {
   name: "full" | "smoke";
   dit: WanDiTConfig;
   vae: WanVaeConfig;
-  /** The latent [16, F, H, W]: 480×832×81 is 21×60×104 (reference §3.4: ×4 in time, ×8 in space). */
+  /** The latent [16, F, H, W]. */
   latent: LatentShape;
   /** Rows of the text contexts before padding (a prompt of ~24 umT5 tokens, as the official anchor uses). */
   contextRows: number;
@@ -52,7 +59,13 @@ const FULL: Workload = {
   name: "full",
   dit: WAN21_T2V_1_3B,
   vae: WAN21_VAE_CONFIG,
-  latent: { channels: 16, frames: 21, height: 60, width: 104 },
+  // The 1.3B's default clip, 480×832×81: latent 21×60×104 (reference §3.4: ×4 in time, ×8 in space).
+  latent: {
+    channels: 16,
+    frames: latentFrameCount(WAN_1_3B_DEFAULTS.frames),
+    height: WAN_1_3B_DEFAULTS.height / VAE_SPATIAL_SCALE,
+    width: WAN_1_3B_DEFAULTS.width / VAE_SPATIAL_SCALE,
+  },
   contextRows: 24,
 };
 const SMOKE: Workload = {
@@ -63,9 +76,6 @@ const SMOKE: Workload = {
   contextRows: 8,
 };
 
-/** The official 1.3B sampling settings (official wan/configs/wan_t2v_1_3B.py; generate.py's 480p defaults). */
-const GUIDANCE = 6;
-const SHIFT = 8;
 const SEED = 20261206;
 
 type DeviceBenchReport = {
@@ -200,12 +210,14 @@ async function runDeviceBench(o: { providers: ExecutionProvider[]; steps: number
     let last = performance.now();
     const { latent } = await denoise({
       dit,
-      scheduler: createScheduler("unipc", { steps: o.steps, shift: SHIFT }),
+      // The 1.3B's sampling settings (models/manifest.ts), for the smoke run too: only guidance > 1 matters to
+      // the timing (it makes the batch of 2).
+      scheduler: createScheduler(WAN_1_3B_DEFAULTS.solver, { steps: o.steps, shift: WAN_1_3B_DEFAULTS.shift }),
       shape: w.latent,
       initial: noise,
       cond: context,
       uncond: negative,
-      guidance: GUIDANCE,
+      guidance: WAN_1_3B_DEFAULTS.guidance,
       onStep: () => {
         const now = performance.now();
         stepSeconds.push((now - last) / 1000);
