@@ -43,7 +43,7 @@ import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { GpuMemorySampler, type GpuMemoryReport } from "./gpu-memory.ts";
-import { WAN21_T2V_1_3B, writeRandomDiTCheckpoint, writeRandomVaeCheckpoint } from "./random-checkpoints.ts";
+import { WAN_1_3B_DIT, writeRandomDiTCheckpoint, writeRandomVaeCheckpoint } from "./random-checkpoint.ts";
 
 type Workload = {
   name: "full" | "smoke";
@@ -57,7 +57,7 @@ type Workload = {
 
 const FULL: Workload = {
   name: "full",
-  dit: WAN21_T2V_1_3B,
+  dit: WAN_1_3B_DIT,
   vae: WAN21_VAE_CONFIG,
   // The 1.3B's default clip, 480×832×81: latent 21×60×104 (reference §3.4: ×4 in time, ×8 in space).
   latent: {

@@ -1,7 +1,7 @@
 /**
  * Full-size dry run of the Wan2.1-T2V-1.3B DiT (not a CI test): random weights with the real configuration in
- * the official single-file layout (fp16, as Comfy-Org ships it), converted by our converter to fp16 and fp32
- * graphs, then one forward pass on CPU at a small latent. Each stage runs in its own process so its peak RSS
+ * the official single-file layout (fp16, as Comfy-Org ships it; bench/random-checkpoint.ts), converted by our
+ * converter to fp16 and fp32 graphs, then one forward pass on CPU at a small latent. Each stage runs in its own process so its peak RSS
  * is its own.
  *
  *   npx tsx bench/dit-full.ts [--work <dir>] [--latent 16,3,30,52] [--keep]
@@ -15,9 +15,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { convertModel } from "../models/convert/convert.ts";
 import type { WanDiTConfig } from "../models/wan/dit.ts";
+import { officialDiTConfig, WAN_1_3B_DIT, writeRandomDiTCheckpoint } from "./random-checkpoint.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
 import { openSession } from "../lib/engine/runtime.ts";
-import { officialDiTConfig, WAN21_T2V_1_3B, writeRandomDiTCheckpoint } from "./random-checkpoints.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const work = path.resolve(values.work!);
 const weightsFile = path.join(work, "checkpoint", "wan2.1_t2v_1.3B_fp16.safetensors");
 
 async function generate(): Promise<void> {
-  console.log(JSON.stringify(await writeRandomDiTCheckpoint(weightsFile, WAN21_T2V_1_3B)));
+  console.log(JSON.stringify(await writeRandomDiTCheckpoint(weightsFile, WAN_1_3B_DIT)));
 }
 
 async function convert(precision: "fp16" | "fp32"): Promise<void> {
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     fp16: { graphKB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx.data")) / 1e9 },
     fp32: { graphKB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx.data")) / 1e9 },
   };
-  const report = { config: officialDiTConfig(WAN21_T2V_1_3B), latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
+  const report = { config: officialDiTConfig(WAN_1_3B_DIT), latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
   console.log("\nstage          wall s   peak RSS MB   notes");
   for (const [stage, r] of Object.entries(results)) {
     const notes = Object.entries(r).filter(([k]) => !["wallS", "peakRssMB"].includes(k)).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 100) / 100 : v}`).join(" ");

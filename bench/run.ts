@@ -17,8 +17,15 @@
  *   gpu-budget      the GPU memory table for 480×832×81 with the fp16 DiT (lib/engine/memory-budget.ts)
  *   device-traffic  host↔device bytes per denoising step and per decoded latent frame, tiny model, on the
  *                   --provider given (webgpu: the state stays on the device; cpu moves nothing)
+ *   dit-int8        the mid-size DiT in fp32, int8 and int8-compute (MatMulNBits accuracy_level 4): seconds per
+ *                   forward and the int8 forms' error against fp32 (bench/int8.ts)
+ *   recipe-guided-50, recipe-teacache-fast, recipe-rcm-4, text-encode
+ *                   the whole recipe at real size: random 1.3B DiT + real-size VAE, 416×240, 33 frames, 50 guided
+ *                   steps vs TeaCache fast vs the 4-step rCM recipe (target ≤ 480 s on 2 cores); text encoding
+ *                   apart, with --text-model <dir> (bench/recipe.ts)
+ *   The int8 and recipe stages are not run by default (minutes to an hour); --short runs them at toy size.
  *
- *   npm run bench [-- --only tiny,dit-mid] [-- --threads N] [-- --provider cpu|webgpu]
+ *   npm run bench [-- --only tiny,dit-mid] [-- --threads N] [-- --short] [-- --text-model <dir>] [-- --provider cpu|webgpu]
  * Targets refer to the official PyTorch code on the same 2-core machines (fp32, 2 threads): 10.5 s for the
  * mid-size DiT forward, 92 s for the VAE decode.
  */
@@ -52,6 +59,8 @@ import { WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
 import type { WeightStore } from "../models/weights/store.ts";
+import { stageDitInt8 } from "./int8.ts";
+import { recipeStages, type Row } from "./recipe.ts";
 
 const { values } = parseArgs({
   options: {
@@ -60,12 +69,13 @@ const { values } = parseArgs({
     threads: { type: "string", default: "0" },
     provider: { type: "string", default: "cpu" },
     work: { type: "string", default: path.join(os.tmpdir(), "wan-studio-bench") },
+    short: { type: "boolean", default: false },
+    "text-model": { type: "string" },
   },
 });
 const work = values.work!;
 const threads = Number(values.threads);
 
-type Row = Record<string, number | string | boolean>;
 
 const MID_DIT: WanDiTConfig = {
   modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 768, ffnDim: 3072, freqDim: 256,
@@ -243,6 +253,8 @@ async function stageDeviceTraffic(): Promise<Row> {
   };
 }
 
+const RECIPE_STAGES = recipeStages({ work, runtime, realVaeDir, short: values.short!, textModel: values["text-model"] });
+
 const STAGES: Record<string, () => Promise<Row>> = {
   tiny: stageTiny,
   "dit-mid": stageDitMid,
@@ -254,9 +266,11 @@ const STAGES: Record<string, () => Promise<Row>> = {
   "attention-480p": stageAttention480p,
   "gpu-budget": stageGpuBudget,
   "device-traffic": stageDeviceTraffic,
+  "dit-int8": async () => stageDitInt8({ work, runtime: await runtime(), mid: MID_DIT, short: values.short! }),
+  ...RECIPE_STAGES,
 };
 /** Stages run only when named with --only. */
-const OPT_IN = new Set(["vae-480p"]);
+const OPT_IN = new Set(["vae-480p", "dit-int8", ...Object.keys(RECIPE_STAGES)]);
 
 async function main(): Promise<void> {
   if (values.stage) {
@@ -271,7 +285,9 @@ async function main(): Promise<void> {
   for (const stage of only) {
     if (!STAGES[stage]) throw new Error(`unknown stage ${stage}; one of ${Object.keys(STAGES).join(", ")}`);
     process.stderr.write(`bench ${stage}…\n`);
-    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads), "--provider", values.provider!], {
+    const passOn = [...(values.short ? ["--short"] : []), ...(values["text-model"] ? ["--text-model", values["text-model"]] : [])];
+    const args = ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads), "--provider", values.provider!, ...passOn];
+    const stdout = execFileSync(process.execPath, args, {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -23,7 +23,7 @@ import { DEFAULT_VAE_CONV } from "../models/wan/vae.ts";
 import { WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { VAE_CONV_VARIANTS, type VaeConvVariant } from "../models/wan/vae-ops.ts";
-import { normals, writeRandomVaeCheckpoint } from "./random-checkpoints.ts";
+import { normals, writeRandomVaeCheckpoint } from "./random-checkpoint.ts";
 
 const SEED = 20260101;
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,10 +1,12 @@
 /**
  * `npm run models -- <command>`
- *   convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
+ *   convert <source> --out <dir> [--dtype fp32|fp16|int8|int8-compute] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
+ *           [--recipe rcm]
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
- *       official / ComfyUI single file (safetensors, or Wan-AI's `.pth`), or a folder of such files. Converting into a folder that already holds
- *       a model adds or replaces components.
- *   tiny --out <dir> [--seed N] [--i2v]
+ *       official / ComfyUI single file (safetensors, or Wan-AI's `.pth`), or a folder of such files. Converting into a
+ *       folder that already holds a model adds or replaces components. --recipe marks a few-step distilled DiT
+ *       (recognised from the file name otherwise: rCM_*.pt); see docs/distilled.md.
+ *   tiny --out <dir> [--seed N] [--i2v] [--recipe rcm]
  *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes
  *       it an image-to-video model (36-channel DiT with the CLIP image branch, and a tiny CLIP image encoder).
  *   list
@@ -16,17 +18,27 @@ import { loadConfig } from "../lib/config.ts";
 import { installedModels } from "../lib/models/installed.ts";
 import { fitModelPreview } from "../lib/models/preview-fit.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
+import { DISTILLED_RECIPES, type DistilledRecipe } from "../lib/schemas/generation.ts";
 import { convertModel } from "../models/convert/convert.ts";
 import { readManifest } from "../models/manifest.ts";
+import { PRECISIONS, type Precision } from "../models/nn.ts";
 import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
-  npm run models -- convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype fp32|fp16|int8]
-                               [--text-len N] [--tokenizer <dir>]
-  npm run models -- tiny --out <dir> [--seed N] [--i2v]
+  npm run models -- convert <source> --out <dir> [--dtype ${PRECISIONS.join("|")}] [--text-dtype …]
+                               [--text-len N] [--tokenizer <dir>] [--recipe ${DISTILLED_RECIPES.join("|")}]
+  npm run models -- tiny --out <dir> [--seed N] [--i2v] [--recipe ${DISTILLED_RECIPES.join("|")}]
   npm run models -- list`;
 
 class UsageError extends Error {}
+
+function recipe(v: string | undefined): DistilledRecipe | undefined {
+  if (v === undefined) return undefined;
+  if (!(DISTILLED_RECIPES as readonly string[]).includes(v)) {
+    throw new UsageError(`--recipe must be one of ${DISTILLED_RECIPES.join(", ")} (got "${v}")`);
+  }
+  return v as DistilledRecipe;
+}
 
 function int(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -47,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       tokenizer: { type: "string" },
       seed: { type: "string" },
       i2v: { type: "boolean", default: false },
+      recipe: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -65,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     for (const name of names) {
       const m = await readManifest(path.join(cfg.modelsDir, name));
       const dit = m.components.transformer?.config;
-      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
+      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}${m.recipe ? ` (${m.recipe})` : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
     }
     return 0;
   }
@@ -74,11 +87,10 @@ async function main(argv: string[]): Promise<number> {
   const out = path.resolve(values.out);
   if (command === "convert") {
     if (!source) throw new UsageError("convert needs a <source>");
-    const precisions = ["fp32", "fp16", "int8"] as const;
     const precision = (flag: string, v: string | undefined) => {
       if (v === undefined) return undefined;
-      if (!(precisions as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be fp32, fp16 or int8 (got "${v}")`);
-      return v as (typeof precisions)[number];
+      if (!(PRECISIONS as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be one of ${PRECISIONS.join(", ")} (got "${v}")`);
+      return v as Precision;
     };
     const dtype = precision("dtype", values.dtype)!;
     const textDtype = precision("text-dtype", values["text-dtype"]);
@@ -90,17 +102,18 @@ async function main(argv: string[]): Promise<number> {
       textPrecision: textDtype,
       textLen: int("text-len", values["text-len"]),
       tokenizerDir: values.tokenizer ? path.resolve(values.tokenizer) : undefined,
+      recipe: recipe(values.recipe),
       log,
       onProgress: (e) => bar.update(e.total ? e.done / e.total : 0, `${formatBytes(e.done)} / ${formatBytes(e.total)} ${e.component}`),
     });
     bar.done();
     await fitModelPreview(out, log);
     const parts = Object.keys(manifest.components).join(", ");
-    console.log(`converted ${parts} → ${out} (${manifest.variant}, text length ${manifest.textLen})`);
+    console.log(`converted ${parts} → ${out} (${manifest.variant}, text length ${manifest.textLen}${manifest.recipe ? `, ${manifest.recipe} recipe` : ""})`);
   } else if (command === "tiny") {
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer (got "${values.seed}")`);
-    await generateTinyModel({ outDir: out, seed, i2v: values.i2v, log });
+    await generateTinyModel({ outDir: out, seed, i2v: values.i2v, recipe: recipe(values.recipe), log });
     console.log(`tiny model → ${out}`);
   } else {
     throw new UsageError(`unknown command "${command}"`);

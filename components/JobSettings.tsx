@@ -9,7 +9,7 @@ type Props = {
   outputSize: { width: number; height: number } | null;
 };
 
-const SOLVERS: Record<string, string> = { unipc: "UniPC", dpmpp: "DPM++", euler: "Euler" };
+const SOLVERS: Record<string, string> = { unipc: "UniPC", dpmpp: "DPM++", euler: "Euler", rcm: "rCM" };
 const KINDS = { t2v: "Text to video", i2v: "Image to video", v2v: "Video to video" } as const;
 
 const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);

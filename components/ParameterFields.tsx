@@ -1,5 +1,5 @@
 "use client";
-import { SOLVERS } from "@/lib/schemas/generation";
+import { BASE_SOLVERS } from "@/lib/schemas/generation";
 import type { FieldErrors, FormValues, Grid, Solver } from "@/lib/ui/generation-form";
 import { FieldError } from "./FieldError";
 
@@ -7,12 +7,15 @@ type Props = {
   values: Pick<FormValues, "steps" | "guidance" | "shift" | "solver" | "grid">;
   onChange: (patch: Partial<FormValues>) => void;
   errors: FieldErrors;
+  /** The sampler of the model's distilled recipe, offered only for that model. */
+  distilledSolver?: Solver;
 };
 
 const SOLVER_LABELS: Record<Solver, { name: string; note: string }> = {
   unipc: { name: "UniPC", note: "Wan's default" },
   dpmpp: { name: "DPM++", note: "2nd order" },
   euler: { name: "Euler", note: "1st order" },
+  rcm: { name: "rCM", note: "distilled, 1–4 steps" },
 };
 
 type NumberKey = "steps" | "guidance" | "shift";
@@ -23,7 +26,8 @@ const NUMBERS: { key: NumberKey; label: string; hint: string; step: number; min:
 ];
 
 /** Sampling parameters: steps, guidance, shift, sampler and sigma grid, each with its schema error. */
-export function ParameterFields({ values, onChange, errors }: Props) {
+export function ParameterFields({ values, onChange, errors, distilledSolver }: Props) {
+  const solvers: Solver[] = distilledSolver ? [distilledSolver, ...BASE_SOLVERS] : [...BASE_SOLVERS];
   return (
     <div className="params">
       <div className="params-numbers">
@@ -56,7 +60,7 @@ export function ParameterFields({ values, onChange, errors }: Props) {
       <fieldset className="field">
         <legend className="label">Sampler</legend>
         <div className="segmented">
-          {SOLVERS.map((s) => (
+          {solvers.map((s) => (
             <label key={s} className="segment" data-checked={values.solver === s || undefined}>
               <input type="radio" name="solver" value={s} checked={values.solver === s} onChange={() => onChange({ solver: s })} />
               <span className="segment-name">{SOLVER_LABELS[s].name}</span>

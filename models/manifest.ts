@@ -6,10 +6,12 @@
 import { readFile, writeFile, rename } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { DISTILLED_RECIPES, SOLVERS } from "../lib/schemas/generation.ts";
+import { PRECISIONS } from "./nn.ts";
 
 export const MANIFEST_FILE = "manifest.json";
 
-const precision = z.enum(["fp32", "fp16", "int8"]);
+const precision = z.enum(PRECISIONS);
 
 export const ditConfigSchema = z.object({
   modelType: z.enum(["t2v", "i2v"]),
@@ -77,7 +79,7 @@ export const generationDefaultsSchema = z.object({
   steps: z.number().int(),
   guidance: z.number(),
   shift: z.number(),
-  solver: z.enum(["unipc", "dpmpp", "euler"]),
+  solver: z.enum(SOLVERS),
   /** Width×height presets valid for this model (multiples of 16), first = default. */
   sizes: z.array(z.tuple([z.number().int(), z.number().int()])),
   /** The largest frame count offered in the UI. */
@@ -106,6 +108,11 @@ export const manifestSchema = z.object({
   /** A cheap latent → RGB affine map for previews while sampling (fitted with the model's own VAE). */
   preview: z.object({ weights: z.array(z.number()).length(48), bias: z.array(z.number()).length(3) }).nullable(),
   defaults: generationDefaultsSchema,
+  /**
+   * The few-step recipe of a distilled checkpoint (lib/engine/schedulers/distilled-recipes.ts), recognised at
+   * conversion; null or absent for models sampled the base model's way.
+   */
+  recipe: z.enum(DISTILLED_RECIPES).nullable().optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

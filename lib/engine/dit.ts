@@ -17,7 +17,7 @@ export type DiTCall = {
   /** One latent per batch element, [16, F, H, W] each. */
   latents: Float32Array[];
   shape: LatentShape;
-  /** The scheduler's integer timestep. */
+  /** The scheduler's timestep (an integer on the official grids; rCM's are bfloat16 values of 1000·σ). */
   timestep: number;
   /** Text contexts per batch element, [rows, text_dim] unpadded (rows ≤ text length). */
   contexts: { data: Float32Array; rows: number }[];

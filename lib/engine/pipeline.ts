@@ -25,6 +25,7 @@ import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
 import { PhaseClock } from "./progress.ts";
 import { createScheduler } from "./schedulers/create-scheduler.ts";
+import { recipeIssue } from "./schedulers/distilled-recipes.ts";
 import { forwardNoise } from "./schedulers/forward-noise.ts";
 import { effectiveNegativePrompt } from "./text/negative-prompt.ts";
 import { decodeLatents, encodeFrames } from "./vae.ts";
@@ -123,6 +124,8 @@ export class WanPipeline {
     if (kind === "t2v" && this.imageMode === "clip-conditioning") {
       throw new RangeError(`model ${m.name} is an image-to-video model: give it an image`);
     }
+    const issue = recipeIssue(req, m.manifest.recipe ?? null, m.name);
+    if (issue) throw new RangeError(issue.message);
   }
 
   async generate(req: GenerationRequest, outDir: string, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
@@ -158,8 +161,8 @@ export class WanPipeline {
 
     clock.start("denoise");
     clock.expectLatentFrames(shape.frames);
-    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step });
-    const initial = c.start ? forwardNoise(c.start.latent, noise, scheduler.sigmas[c.start.step]) : noise;
+    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step, seed });
+    const initial = c.start ? forwardNoise(c.start.latent, noise, scheduler.sigmas[c.start.step]) : scheduler.initialSample(noise);
     const total = scheduler.numSteps - scheduler.startStep;
     report("denoise", 0, total);
     const every = previewEvery(total);

@@ -4,7 +4,12 @@
  */
 import { z } from "zod";
 
-export const SOLVERS = ["unipc", "dpmpp", "euler"] as const;
+/** The base model's solvers, then the samplers of distilled recipes (each runs only on its own distillation). */
+export const BASE_SOLVERS = ["unipc", "dpmpp", "euler"] as const;
+export const SOLVERS = [...BASE_SOLVERS, "rcm"] as const;
+/** Few-step distillations of the Wan 2.1 architecture the engine samples with their own recipe (docs/distilled.md). */
+export const DISTILLED_RECIPES = ["rcm"] as const;
+export type DistilledRecipe = (typeof DISTILLED_RECIPES)[number];
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const MAX_PROMPT_CHARS = 2000;
 

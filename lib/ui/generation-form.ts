@@ -5,7 +5,7 @@
  * and what is remembered in localStorage. Pure, so it is unit-tested without a browser.
  */
 import { z } from "zod";
-import { generationParamsSchema, isValidFrameCount, SOLVERS, type GenerationInput } from "../schemas/generation.ts";
+import { BASE_SOLVERS, generationParamsSchema, isValidFrameCount, SOLVERS, type GenerationInput } from "../schemas/generation.ts";
 import type { JobKind, JobView, ModelView } from "./api-types.ts";
 
 export type Solver = (typeof SOLVERS)[number];
@@ -84,7 +84,8 @@ export function maxValidFrames(model: ModelView): number {
 
 /**
  * Values adapted to a model: a size the model does not offer becomes its default size, a frame count
- * beyond its maximum (or not 4k+1) becomes the nearest valid one. Everything else is kept.
+ * beyond its maximum (or not 4k+1) becomes the nearest valid one, a distilled sampler the model was not
+ * distilled for (e.g. remembered from another model) becomes its default sampler. Everything else is kept.
  */
 export function reconcile(values: FormValues, model: ModelView): FormValues {
   const d = model.defaults;
@@ -98,7 +99,12 @@ export function reconcile(values: FormValues, model: ModelView): FormValues {
     width: offered ? values.width : d.width,
     height: offered ? values.height : d.height,
     frames,
+    solver: isBaseSolver(values.solver) || values.solver === model.recipe?.solver ? values.solver : d.solver,
   };
+}
+
+function isBaseSolver(solver: Solver): boolean {
+  return (BASE_SOLVERS as readonly string[]).includes(solver);
 }
 
 /** Switching model: the new model's defaults for everything it defines, the user's text kept. */

@@ -15,6 +15,8 @@ import {
   type GenerationDefaults,
   type Manifest,
 } from "../manifest.ts";
+import { recipeDefaults, recipeFromFileName } from "../../lib/engine/schedulers/distilled-recipes.ts";
+import type { DistilledRecipe } from "../../lib/schemas/generation.ts";
 import type { Precision } from "../nn.ts";
 import type { WanDiTConfig } from "../wan/dit.ts";
 import { ConvertProgress, type ConvertProgressEvent } from "./progress.ts";
@@ -36,6 +38,11 @@ export type ConvertOptions = {
   tokenizerDir?: string;
   /** Marks the built-in random-weight model. */
   tiny?: boolean;
+  /**
+   * The few-step recipe of a distilled DiT; default: recognised from the DiT file's name (rCM_*.pt), else none.
+   * Kept from the folder's manifest when no DiT is converted.
+   */
+  recipe?: DistilledRecipe;
   /** The model's name (default: the output folder's name). */
   name?: string;
   onProgress?: (e: ConvertProgressEvent) => void;
@@ -50,6 +57,9 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
   const components: Manifest["components"] = { ...(previous?.components ?? {}) };
   const progress = new ConvertProgress(o.onProgress);
   const order: ComponentKind[] = ["transformer", "vae", "textEncoder", "imageEncoder"];
+  const ditSource = sources.find((s) => s.kind === "transformer");
+  const recipe = o.recipe ?? (ditSource ? recipeFromFileName(ditSource.files[0]) : (previous?.recipe ?? null));
+  if (recipe) log(`distilled DiT: sampled with the ${recipe} recipe`);
   for (const kind of order) {
     const src = sources.find((s) => s.kind === kind);
     if (!src) continue;
@@ -88,7 +98,8 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
     textLen: dit?.textLen ?? previous?.textLen ?? 512,
     components,
     preview: previous?.preview ?? null,
-    defaults: dit ? defaultsFor(dit, o.tiny ?? false) : (previous?.defaults ?? WAN_1_3B_DEFAULTS),
+    defaults: recipeOrBase(dit ? defaultsFor(dit, o.tiny ?? false) : (previous?.defaults ?? WAN_1_3B_DEFAULTS), recipe),
+    recipe,
   };
   await writeManifest(o.outDir, manifest);
   return manifest;
@@ -112,6 +123,10 @@ export function defaultsFor(dit: Pick<WanDiTConfig, "dim" | "modelType">, tiny: 
     };
   }
   return WAN_1_3B_DEFAULTS;
+}
+
+function recipeOrBase(defaults: GenerationDefaults, recipe: DistilledRecipe | null): GenerationDefaults {
+  return recipe ? recipeDefaults(defaults, recipe) : defaults;
 }
 
 function insideOf(dir: string, p: string): boolean {

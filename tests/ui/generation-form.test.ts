@@ -117,6 +117,14 @@ describe("models, remembered settings and reuse", () => {
     expect(reconcile({ ...defaultValues(tiny), frames: 12 }, tiny).frames).toBe(TINY_DEFAULTS.frames);
   });
 
+  it("keeps a distilled sampler only on the model distilled for it", () => {
+    const rcm: ModelView = { ...tiny, name: "tiny-rcm", defaults: { ...TINY_DEFAULTS, solver: "rcm", steps: 4, guidance: 1 } };
+    const distilled = { ...rcm, recipe: { name: "rcm" as const, label: "rCM", solver: "rcm" as const, steps: 4, guidance: 1 } };
+    expect(reconcile(defaultValues(distilled), distilled).solver).toBe("rcm");
+    expect(reconcile(defaultValues(distilled), tiny).solver).toBe(TINY_DEFAULTS.solver);
+    expect(reconcile({ ...defaultValues(tiny), solver: "euler" }, distilled).solver).toBe("euler");
+  });
+
   it("switching model takes its defaults but keeps the prompt and seed", () => {
     const v = switchModel({ ...defaultValues(wan), prompt: "p", seed: "7", steps: "30" }, tiny);
     expect(v).toMatchObject({ prompt: "p", seed: "7", steps: "8", model: "tiny", width: 160 });

@@ -1,8 +1,8 @@
 /**
- * Random-weight checkpoints of the exact Wan 2.1 architecture for the benchmarks: a DiT in the official
- * single-file layout (fp16, as Comfy-Org ships it, with the official config.json beside it) and a VAE under
- * the official parameter names. They go through the real converter, so a benchmark times the graphs users get.
- * Values are scaled like a trained network's (unit-variance activations), not for quality.
+ * Random-weight Wan checkpoints for benchmarks: every tensor the DiT definition reads (listed by building it
+ * against a recorder), in the official single-file layout (fp16, as Comfy-Org ships it) with the official
+ * config.json beside it, so the converter reads it like a download; and the VAE under its official parameter
+ * names (fp32). Realistic magnitudes (norm weights ≈ 1, matrices ≈ 1/√fan_in), not quality.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,32 +14,13 @@ import { vaeParameterShapes, type WanVaeConfig } from "../models/wan/vae-layout.
 import { RecordingWeights } from "../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../models/weights/safetensors.ts";
 
-/** Wan2.1-T2V-1.3B (reference §1.1; official wan/configs/wan_t2v_1_3B.py). */
-export const WAN21_T2V_1_3B: WanDiTConfig = {
+/** Wan2.1-T2V-1.3B (reference §1.1). */
+export const WAN_1_3B_DIT: WanDiTConfig = {
   modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 1536, ffnDim: 8960, freqDim: 256,
   textDim: 4096, outDim: 16, numHeads: 12, numLayers: 30, eps: 1e-6, imageDim: null,
 };
 
-/** A DiT configuration in the official config.json format (official wan/modules/model.py, WanModel.__init__). */
-export function officialDiTConfig(cfg: WanDiTConfig): Record<string, unknown> {
-  return {
-    _class_name: "WanModel",
-    model_type: cfg.modelType,
-    patch_size: cfg.patchSize,
-    text_len: cfg.textLen,
-    in_dim: cfg.inDim,
-    dim: cfg.dim,
-    ffn_dim: cfg.ffnDim,
-    freq_dim: cfg.freqDim,
-    text_dim: cfg.textDim,
-    out_dim: cfg.outDim,
-    num_heads: cfg.numHeads,
-    num_layers: cfg.numLayers,
-    eps: cfg.eps,
-  };
-}
-
-/** Fast deterministic uniform noise with unit variance, as fp16 bits, in chunks (1.4 G values for the 1.3B). */
+/** Fast deterministic uniform noise with unit variance, as fp16 chunks. */
 function* randomHalfs(count: number, scale: number, state: { s: number }): Generator<Uint16Array> {
   const CHUNK = 1 << 22;
   for (let done = 0; done < count; done += CHUNK) {
@@ -58,10 +39,26 @@ function* randomHalfs(count: number, scale: number, state: { s: number }): Gener
   }
 }
 
-/**
- * Writes `file` (fp16 safetensors, official tensor names) and `config.json` beside it. Matrices get
- * 1/√fan_in, norm weights 1 ± 0.1, biases ±0.05, modulation ±0.1. Streams tensor by tensor.
- */
+/** The official `WanModel` config.json for a DiT configuration. */
+export function officialDiTConfig(cfg: WanDiTConfig): Record<string, unknown> {
+  return {
+    _class_name: "WanModel",
+    model_type: cfg.modelType,
+    patch_size: cfg.patchSize,
+    text_len: cfg.textLen,
+    in_dim: cfg.inDim,
+    dim: cfg.dim,
+    ffn_dim: cfg.ffnDim,
+    freq_dim: cfg.freqDim,
+    text_dim: cfg.textDim,
+    out_dim: cfg.outDim,
+    num_heads: cfg.numHeads,
+    num_layers: cfg.numLayers,
+    eps: cfg.eps,
+  };
+}
+
+/** Writes `file` (fp16 safetensors) and config.json beside it; returns the tensor and parameter counts. */
 export async function writeRandomDiTCheckpoint(file: string, cfg: WanDiTConfig): Promise<{ tensors: number; params: number }> {
   const rec = new RecordingWeights("transformer");
   const g = new GraphBuilder("enumerate");
@@ -76,13 +73,8 @@ export async function writeRandomDiTCheckpoint(file: string, cfg: WanDiTConfig):
     const count = shape.reduce((a, b) => a * b, 1);
     params += count;
     const isNormWeight = shape.length === 1 && name.endsWith(".weight");
-    const scale = isNormWeight
-      ? 0.1
-      : name.endsWith(".bias")
-        ? 0.05
-        : name.includes("modulation")
-          ? 0.1
-          : 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1));
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    const scale = isNormWeight ? 0.1 : name.endsWith(".bias") ? 0.05 : name.includes("modulation") ? 0.1 : 1 / Math.sqrt(fanIn);
     for (const chunk of randomHalfs(count, scale, state)) {
       if (isNormWeight) for (let i = 0; i < chunk.length; i++) chunk[i] = floatToHalf(1 + halfToFloat(chunk[i]));
       await writer.write(name, chunk);
