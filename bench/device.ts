@@ -59,7 +59,7 @@ const FULL: Workload = {
   name: "full",
   dit: WAN_1_3B_DIT,
   vae: WAN21_VAE_CONFIG,
-  // The 1.3B's default clip, 480×832×81: latent 21×60×104 (reference §3.4: ×4 in time, ×8 in space).
+  // The 1.3B's default clip, 480×832×81: latent 21×60×104 (docs/model-notes.md#latent-normalisation-and-the-frame-rule: ×4 in time, ×8 in space).
   latent: {
     channels: 16,
     frames: latentFrameCount(WAN_1_3B_DEFAULTS.frames),

@@ -14,7 +14,7 @@ import { vaeParameterShapes, type WanVaeConfig } from "../models/wan/vae-layout.
 import { RecordingWeights } from "../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../models/weights/safetensors.ts";
 
-/** Wan2.1-T2V-1.3B (reference §1.1). */
+/** Wan2.1-T2V-1.3B (official wan/configs/wan_t2v_1_3B.py). */
 export const WAN_1_3B_DIT: WanDiTConfig = {
   modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 1536, ffnDim: 8960, freqDim: 256,
   textDim: 4096, outDim: 16, numHeads: 12, numLayers: 30, eps: 1e-6, imageDim: null,

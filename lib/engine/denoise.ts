@@ -1,6 +1,6 @@
 /**
  * The sampling loop: at each step the DiT predicts the velocity for the conditional and (when guidance > 1)
- * the unconditional text in one batched call, classifier-free guidance combines them (reference §5.6), and the
+ * the unconditional text in one batched call, classifier-free guidance combines them (official wan/text2video.py, WanT2V.generate (classifier-free guidance)), and the
  * scheduler advances the latent. Cancellation takes effect between steps. With step caching (step-cache.ts)
  * some passes reuse the residual of an earlier step instead of running the DiT's blocks.
  */

@@ -2,7 +2,7 @@
  * Runs the DiT graph: pads text contexts to the model's text length, computes the timestep sinusoid and
  * the RoPE tables (float64 → float32, cached per patch grid), batches the conditional and unconditional
  * passes of classifier-free guidance into one call, and for image-to-video appends the conditioning
- * channels and CLIP features (reference §1.3, §6.1 step 6: both CFG branches share the image conditioning).
+ * channels and CLIP features (official wan/modules/model.py, WanModel.forward; official wan/image2video.py, WanI2V.generate (y): both CFG branches share the image conditioning).
  *
  * Folders converted with the stage graphs (embedding, blocks, head; models/wan/dit.ts) run those, and only
  * those, so the weights are in memory once; with a step cache the blocks run only for the passes it computes.
@@ -170,7 +170,7 @@ export class DiTRunner {
   }
 
   /**
-   * The text contexts zero-padded to the text length (§1.3 item 6) and the CLIP features, one per batch
+   * The text contexts zero-padded to the text length (official wan/modules/model.py, WanModel.forward (text_embedding of the zero-padded context)) and the CLIP features, one per batch
    * element. Built once per generation: the arrays are the same objects at every step, so they are compared
    * by identity (callers never change a context in place).
    */

@@ -38,7 +38,7 @@ export const TINY_CLIP: ClipVisionConfig = {
 };
 
 /**
- * The image-to-video DiT (Fun-InP layout, §6.2): 16 noisy + 4 mask + 16 image-latent input channels, the image
+ * The image-to-video DiT (Fun-InP layout, docs/model-notes.md#image-to-video): 16 noisy + 4 mask + 16 image-latent input channels, the image
  * projector sized to the tiny CLIP's width, and text length 512, which the official image cross-attention
  * needs (it splits the context at length − 512; fixtures README).
  */

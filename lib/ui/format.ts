@@ -108,7 +108,7 @@ export function renderDevice(workers: { executionProviders: string[] }[]): strin
 
 /**
  * Output frames decoded after `latentFrames` of the causal VAE's latent frames: the first latent frame
- * gives one frame, every later one four (reference §3.4), so 3 latent frames are 9 video frames.
+ * gives one frame, every later one four (docs/model-notes.md#latent-normalisation-and-the-frame-rule), so 3 latent frames are 9 video frames.
  */
 export function decodedFrames(latentFrames: number): number {
   return latentFrames <= 0 ? 0 : videoFrameCount(latentFrames);

@@ -57,7 +57,7 @@ type Conditioning = {
   ropeSin: Tensor;
 };
 
-/** The embedded inputs (§1.3 steps 2–7): what the blocks and the head start from. */
+/** The embedded inputs (official wan/modules/model.py, WanModel.forward): what the blocks and the head start from. */
 type Embeddings = {
   /** Patch tokens [B, L, D], frame-major. */
   tokens: Tensor;
@@ -86,7 +86,7 @@ export function buildWanDiT(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void
   g.output(headAndUnpatchify(g, p, cfg, tokens, embedded.e, grid), "out", outDims(cfg));
 }
 
-/** Stage 1 of 3: the embeddings (§1.3 steps 2–7) → tokens, e, e0, context, image_context (i2v). */
+/** Stage 1 of 3: the embeddings (official wan/modules/model.py, WanModel.forward) → tokens, e, e0, context, image_context (i2v). */
 export function buildWanDiTEmbedding(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
   const x = g.input("x", "float32", ["batch", cfg.inDim, "frames", "height", "width"]);
   const embedded = embed(g, p, cfg, x, patchGrid(g, cfg, x), embeddingInputs(g, cfg));
@@ -98,7 +98,7 @@ export function buildWanDiTEmbedding(g: GraphBuilder, p: Params, cfg: WanDiTConf
   if (embedded.imageContext) g.output(embedded.imageContext, "image_context", ["batch", "clip_tokens", D]);
 }
 
-/** Stage 2 of 3: the attention blocks (§1.3 steps 8–9): tokens → tokens_out. */
+/** Stage 2 of 3: the attention blocks (official wan/modules/model.py, WanModel.forward): tokens → tokens_out. */
 export function buildWanDiTBlocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
   const D = cfg.dim;
   const tokens = g.input("tokens", "float32", ["batch", "tokens", D]);
@@ -109,7 +109,7 @@ export function buildWanDiTBlocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig)
   g.output(blocks(g, p, cfg, tokens, { e0, context, imageContext, ...rope }), "tokens_out", ["batch", "tokens", D]);
 }
 
-/** Stage 3 of 3: the head and unpatchify (§1.3 steps 10–11): tokens, e and the patch grid [F', H', W'] → out. */
+/** Stage 3 of 3: the head and unpatchify (official wan/modules/model.py, Head.forward and WanModel.unpatchify): tokens, e and the patch grid [F', H', W'] → out. */
 export function buildWanDiTHead(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
   const tokens = g.input("tokens", "float32", ["batch", "tokens", cfg.dim]);
   const e = g.input("e", "float32", ["batch", cfg.dim]);
@@ -143,7 +143,7 @@ function patchGrid(g: GraphBuilder, cfg: WanDiTConfig, x: Tensor): Grid {
   return [x.dim(2).div(g.int64s([pt])), x.dim(3).div(g.int64s([ph])), x.dim(4).div(g.int64s([pw]))];
 }
 
-/** §1.3 steps 2–7: patch, time, text and (i2v) image embeddings. */
+/** Official wan/modules/model.py, WanModel.forward: patch, time, text and (i2v) image embeddings. */
 function embed(
   g: GraphBuilder,
   p: Params,
@@ -153,7 +153,7 @@ function embed(
   inputs: { tSinusoid: Tensor; context: Tensor; clipFea: Tensor | null },
 ): Embeddings {
   const D = cfg.dim;
-  // §1.3 step 2: patch embedding, frame-major tokens [B, L, D].
+  // Official wan/modules/model.py, WanModel.forward (patch_embedding): patch embedding, frame-major tokens [B, L, D].
   const tokens = g.scope("patch_embedding", () => patchEmbedding(p.sub("patch_embedding"), x, cfg, grid));
 
   // Official wan/modules/model.py, WanModel.forward (time_embedding, time_projection): time MLP e and the shared projection e0 (fp32, as in the official code).
@@ -164,20 +164,20 @@ function embed(
   });
   const e0 = g.scope("time_projection", () => p.sub("time_projection").sub(1).linear(e.silu(), D, 6 * D).reshape([0, 6, D]));
 
-  // §1.3 step 6: text embedding on the zero-padded context.
+  // Official wan/modules/model.py, WanModel.forward (text_embedding of the zero-padded context): text embedding on the zero-padded context.
   const context = g.scope("text_embedding", () => {
     const tp = p.sub("text_embedding");
     const h = tp.sub(0).linear(inputs.context, cfg.textDim, D, { half: true, out: tp.halfDtype }).gelu("tanh");
     return tp.sub(2).linear(h, D, D, { half: true });
   });
 
-  // §1.3 step 7: CLIP image tokens through the image projector (i2v).
+  // Official wan/modules/model.py, MLPProj: CLIP image tokens through the image projector (i2v).
   const clipFea = inputs.clipFea;
   const imageContext = clipFea ? g.scope("img_emb", () => imageProjector(p.sub("img_emb").sub("proj"), clipFea, cfg)) : null;
   return { tokens, e, e0, context, imageContext };
 }
 
-/** §1.3 steps 8–9: the attention blocks, one after another. */
+/** Official wan/modules/model.py, WanModel.forward: the attention blocks, one after another. */
 function blocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, cond: Conditioning): Tensor {
   for (let i = 0; i < cfg.numLayers; i++) {
     tokens = g.scope(`blocks.${i}`, () => attentionBlock(p.sub("blocks").sub(i), tokens, cond, cfg));
@@ -185,7 +185,7 @@ function blocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, c
   return tokens;
 }
 
-/** §1.3 steps 10–11: head and unpatchify. */
+/** Official wan/modules/model.py, Head.forward and WanModel.unpatchify: head and unpatchify. */
 function headAndUnpatchify(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, e: Tensor, grid: Grid): Tensor {
   const out = g.scope("head", () => head(p.sub("head"), tokens, e, cfg));
   return g.scope("unpatchify", () => unpatchify(out, cfg, ...grid));

@@ -89,7 +89,7 @@ export abstract class FlowSchedulerBase implements FlowScheduler {
     this.next = startStep;
   }
 
-  /** The official Wan grids start from x = ε at σ_0 ≈ 1 (reference §5.7). */
+  /** The official Wan grids start from x = ε at σ_0 ≈ 1 (official wan/text2video.py, WanT2V.generate (seeded noise)). */
   initialSample(noise: Float32Array): Float32Array {
     return noise;
   }
