@@ -63,6 +63,20 @@ export default tseslint.config(
     },
   },
   {
+    // One place opens ONNX Runtime sessions (provider choice, WebGPU's exact-attention graphs, traffic counts).
+    files: ["app/**/*.ts", "lib/**/*.ts", "models/**/*.ts", "bench/**/*.ts", "cli/**/*.ts", "workers/**/*.ts"],
+    ignores: ["lib/engine/runtime.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='create'][callee.object.property.name='InferenceSession']",
+          message: "open sessions with openSession (lib/engine/runtime.ts)",
+        },
+      ],
+    },
+  },
+  {
     files: ["lib/engine/**/*.ts", "models/**/*.ts"],
     rules: { "no-restricted-imports": noRestrictedImports(WEB, DB, QUEUE) },
   },
