@@ -7,6 +7,9 @@
  *   tiny --out <dir> [--seed N] [--i2v]
  *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes
  *       it an image-to-video model (36-channel DiT with the CLIP image branch, and a tiny CLIP image encoder).
+ *   pull <repo-id> [--revision R] [--dtype fp32|fp16|int8] [--include glob]… [--name N]
+ *       Installs a model from a Hugging Face repo (HF_ENDPOINT, HF_TOKEN) into MODELS_DIR: the files are
+ *       downloaded and checked, converted, and the model appears under its name only once complete.
  *   list
  *       The models installed under MODELS_DIR.
  */
@@ -14,6 +17,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
 import { installedModels } from "../lib/models/installed.ts";
+import { installModel } from "../lib/models/install.ts";
+import { installRequestSchema } from "../lib/models/install-schemas.ts";
+import { defaultInstallName } from "../lib/models/install-source.ts";
 import { fitModelPreview } from "../lib/models/preview-fit.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
 import { convertModel } from "../models/convert/convert.ts";
@@ -24,6 +30,7 @@ const USAGE = `usage:
   npm run models -- convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype fp32|fp16|int8]
                                [--text-len N] [--tokenizer <dir>]
   npm run models -- tiny --out <dir> [--seed N] [--i2v]
+  npm run models -- pull <repo-id> [--revision R] [--dtype fp32|fp16|int8] [--include glob]... [--name N]
   npm run models -- list`;
 
 class UsageError extends Error {}
@@ -47,6 +54,9 @@ async function main(argv: string[]): Promise<number> {
       tokenizer: { type: "string" },
       seed: { type: "string" },
       i2v: { type: "boolean", default: false },
+      revision: { type: "string", default: "main" },
+      include: { type: "string", multiple: true },
+      name: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -67,6 +77,47 @@ async function main(argv: string[]): Promise<number> {
       const dit = m.components.transformer?.config;
       console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
     }
+    return 0;
+  }
+
+  if (command === "pull") {
+    if (!source) throw new UsageError("pull needs a <repo-id>");
+    const cfg = loadConfig();
+    const request = installRequestSchema.safeParse({
+      source: { repo: source, revision: values.revision, include: values.include },
+      name: values.name,
+      precision: values.dtype,
+    });
+    if (!request.success) {
+      const issue = request.error.issues[0];
+      throw new UsageError(issue.message);
+    }
+    const spec = { ...request.data, name: request.data.name ?? defaultInstallName(request.data.source) };
+    let bar = new ProgressBar();
+    let phase: string | null = null;
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort(new Error("interrupted: nothing was installed")));
+    const manifest = await installModel(spec, {
+      modelsDir: cfg.modelsDir,
+      hub: cfg.hub,
+      signal: abort.signal,
+      log: (line) => {
+        if (!process.stderr.isTTY) log(line);
+      },
+      onProgress: (p) => {
+        if (phase && phase !== p.phase) {
+          bar.done();
+          bar = new ProgressBar();
+        }
+        phase = p.phase;
+        const rate = p.rateBps ? ` ${formatBytes(p.rateBps)}/s` : "";
+        const eta = p.etaS !== null ? ` ETA ${Math.ceil(p.etaS)} s` : "";
+        bar.update(p.total ? p.done / p.total : 0, `${p.phase} ${formatBytes(p.done)} / ${formatBytes(p.total)}${rate}${eta}`);
+      },
+    });
+    bar.done();
+    console.log(`installed ${spec.name} → ${path.join(cfg.modelsDir, spec.name)} (${manifest.variant}, ${spec.precision}, from ${manifest.source})`);
+    console.log(`time ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${formatBytes(peakRss())}`);
     return 0;
   }
 

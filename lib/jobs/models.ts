@@ -3,18 +3,23 @@
  * manifest does not parse is left out (and logged), so one broken download does not hide the others.
  */
 import path from "node:path";
+import { readDefaultChoice } from "../models/default-choice.ts";
+import { folderBytes } from "../models/disk-usage.ts";
 import { installedModels } from "../models/installed.ts";
 import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { ModelJson } from "./schemas.ts";
 
-export type InstalledModel = { name: string; manifest: Manifest };
+/** `chosen`: the user made it the default (lib/models/default-choice.ts). */
+export type InstalledModel = { name: string; manifest: Manifest; sizeBytes: number; chosen: boolean };
 
 export async function loadModels(modelsDir: string, log: (line: string) => void = () => {}): Promise<InstalledModel[]> {
   const models: InstalledModel[] = [];
+  const choice = readDefaultChoice(modelsDir);
   for (const name of installedModels(modelsDir)) {
     try {
-      models.push({ name, manifest: await readManifest(path.join(modelsDir, name)) });
+      const dir = path.join(modelsDir, name);
+      models.push({ name, manifest: await readManifest(dir), sizeBytes: folderBytes(dir), chosen: name === choice });
     } catch (e) {
       log(`model ${name} skipped: ${(e as Error).message}`);
     }
@@ -22,9 +27,9 @@ export async function loadModels(modelsDir: string, log: (line: string) => void 
   return models;
 }
 
-/** The model used when a request names none: the first real model by name, else the tiny test model. */
+/** The model used when a request names none: the user's choice, else the first real model by name, else the tiny test model. */
 export function defaultModel(models: InstalledModel[]): InstalledModel | undefined {
-  return models.find((m) => !m.manifest.tiny) ?? models[0];
+  return models.find((m) => m.chosen) ?? models.find((m) => !m.manifest.tiny) ?? models[0];
 }
 
 /** How the model turns an image into video: the i2v variant conditions on CLIP, t2v holds the first frame. */
@@ -37,6 +42,12 @@ export function defaultNegativePromptFor(manifest: Manifest, kind: "t2v" | "i2v"
   return effectiveNegativePrompt(undefined, kind === "i2v" && manifest.variant === "i2v" ? "i2v" : "t2v");
 }
 
+/** The DiT's precision, which decides speed and memory (the VAE always runs in fp32; the text encoder may differ). */
+function modelPrecision(manifest: Manifest): ModelJson["precision"] {
+  const c = manifest.components;
+  return (c.transformer ?? c.textEncoder ?? c.imageEncoder ?? c.vae)?.precision ?? null;
+}
+
 export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson {
   const { manifest } = model;
   return {
@@ -47,6 +58,10 @@ export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson 
     defaultNegativePrompt: defaultNegativePromptFor(manifest, manifest.variant),
     imageToVideo: imageToVideoMode(manifest),
     default: isDefault,
+    precision: modelPrecision(manifest),
+    sizeBytes: model.sizeBytes,
+    source: manifest.source,
+    installedAt: manifest.createdAt,
   };
 }
 

@@ -146,6 +146,12 @@ export const modelSchema = z.object({
   imageToVideo: z.enum(["first-frame", "clip-conditioning"]),
   /** True for the studio's default model (used when a request names none). */
   default: z.boolean(),
+  /** The DiT's weights precision (null for a folder without components). */
+  precision: z.enum(["fp32", "fp16", "int8"]).nullable(),
+  sizeBytes: z.number().int(),
+  /** Where it was installed from: `hf://<repo>@<revision>` or the converted path. */
+  source: z.string(),
+  installedAt: z.string(),
 });
 export type ModelJson = z.infer<typeof modelSchema>;
 

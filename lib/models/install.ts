@@ -12,30 +12,11 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { convertModel } from "../../models/convert/convert.ts";
 import { writeManifest, type Manifest } from "../../models/manifest.ts";
-import type { Precision } from "../../models/nn.ts";
 import { StudioError } from "../errors.ts";
 import { downloadFile } from "../hub/download.ts";
 import { DEFAULT_INCLUDE, HubError, listRepoFiles, selectFiles, type Hub } from "../hub/repo.ts";
+import { isHubSource, sourceLabel, type HubSource, type InstallPhase, type InstallProgress, type InstallSpec } from "./install-source.ts";
 import { fitModelPreview } from "./preview-fit.ts";
-
-export type HubSource = { repo: string; revision: string; include?: string[] };
-export type PathSource = { path: string };
-export type InstallSource = HubSource | PathSource;
-
-export type InstallSpec = { source: InstallSource; name: string; precision: Precision };
-
-export type InstallPhase = "download" | "convert";
-
-/** Where an install stands: bytes of the current phase, the rate over the last seconds, and the time left at that rate. */
-export type InstallProgress = {
-  phase: InstallPhase;
-  done: number;
-  total: number;
-  rateBps: number | null;
-  etaS: number | null;
-  /** The file being downloaded, or the component being converted. */
-  item: string | null;
-};
 
 export type InstallEnv = {
   modelsDir: string;
@@ -49,21 +30,6 @@ export type InstallEnv = {
 const REPORT_MS = 250;
 /** The rate is measured over this window, so a stall shows within seconds. */
 const RATE_WINDOW_MS = 3000;
-
-export function isHubSource(s: InstallSource): s is HubSource {
-  return "repo" in s;
-}
-
-/** The model name an install gets when the user gives none: the repo's (or file's) name, in model-name characters. */
-export function defaultInstallName(source: InstallSource): string {
-  const base = isHubSource(source) ? source.repo.split("/").at(-1)! : path.basename(source.path).replace(/\.safetensors$/i, "");
-  return base.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[^a-z0-9]+/, "").slice(0, 100) || "model";
-}
-
-/** What the manifest records as the model's origin. */
-export function sourceLabel(source: InstallSource): string {
-  return isHubSource(source) ? `hf://${source.repo}@${source.revision}` : path.resolve(source.path);
-}
 
 /** Bytes per second over a sliding window, and the time left at that rate. */
 class RateMeter {
@@ -138,6 +104,7 @@ export async function installModel(spec: InstallSpec, env: InstallEnv): Promise<
     }
     env.signal?.throwIfAborted();
     const report = progressReporter("convert", env.onProgress ?? (() => {}));
+    let written = { done: 0, total: 0 };
     const convertedManifest = await convertModel({
       source: from,
       outDir: converted,
@@ -147,9 +114,11 @@ export async function installModel(spec: InstallSpec, env: InstallEnv): Promise<
       onProgress: (e) => {
         // The converter has no cancel of its own: stopping at its next progress report is soon enough.
         env.signal?.throwIfAborted();
+        written = e;
         report(e.done, e.total, e.component);
       },
     });
+    report(written.done, written.total, null, true);
     env.signal?.throwIfAborted();
     await writeManifest(converted, { ...convertedManifest, source: sourceLabel(spec.source) });
     const manifest = await fitModelPreview(converted, log);

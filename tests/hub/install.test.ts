@@ -4,10 +4,13 @@
  * the models folder. A connection cut mid-file resumes with Range; a missing repo, a gated repo without
  * the token and a corrupted file fail with messages that say so and leave nothing in the models folder.
  */
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installModel, type InstallProgress } from "../../lib/models/install.ts";
+import { installModel } from "../../lib/models/install.ts";
+import type { InstallProgress } from "../../lib/models/install-source.ts";
 import { installedModels } from "../../lib/models/installed.ts";
 import { readManifest } from "../../models/manifest.ts";
 import { tempDir } from "../helpers/fixtures.ts";
@@ -17,6 +20,7 @@ const REPO = "wan-test/Wan2.1-Tiny-Diffusers";
 const GATED = "wan-test/gated-tiny";
 const TOKEN = "hf_test_token_0123456789";
 const DIT = "transformer/diffusion_pytorch_model.safetensors";
+const run = promisify(execFile);
 
 let hub: HubServer;
 const root = tempDir("hub-install");
@@ -152,5 +156,34 @@ describe("install from a hub repo", () => {
       "a model named tiny-hub is already installed",
     );
     expect(hub.requests).toEqual([]);
+  });
+});
+
+describe("npm run models -- pull", () => {
+  const cli = (args: string[], env: Record<string, string>) =>
+    run(process.execPath, ["--import", "tsx", "cli/models.ts", "pull", ...args], { env: { ...process.env, ...env } });
+
+  it("installs from HF_ENDPOINT with the precision asked for, drawing progress", async () => {
+    const dir = modelsDir("cli");
+    const { stdout, stderr } = await cli([REPO, "--dtype", "fp16", "--name", "cli-tiny"], { HF_ENDPOINT: hub.url, MODELS_DIR: dir });
+    expect(stdout).toContain(`installed cli-tiny → ${path.join(dir, "cli-tiny")} (t2v, fp16, from hf://${REPO}@main)`);
+    // Not a terminal: a line every 10 % of each phase.
+    expect(stderr).toMatch(/^100% download [\d.]+ MB \/ [\d.]+ MB/m);
+    expect(stderr).toMatch(/^100% convert /m);
+    const manifest = await readManifest(path.join(dir, "cli-tiny"));
+    expect(manifest.components.transformer!.precision).toBe("fp16");
+    expect(contents(dir)).toEqual(["cli-tiny"]);
+  });
+
+  it("a gated repo: the message says to set HF_TOKEN; with it, installed under the repo's name", async () => {
+    const dir = modelsDir("cli-gated");
+    const refused = cli([GATED], { HF_ENDPOINT: hub.url, MODELS_DIR: dir, HF_TOKEN: "" });
+    await expect(refused).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining(`error: ${GATED} needs a token (401)`) });
+    await cli([GATED, "--include", "vae/*"], { HF_ENDPOINT: hub.url, MODELS_DIR: dir, HF_TOKEN: TOKEN });
+    expect(installedModels(dir)).toEqual(["gated-tiny"]);
+  });
+
+  it("names a bad argument", async () => {
+    await expect(cli(["not a repo"], { HF_ENDPOINT: hub.url })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("source.repo must be a Hugging Face repo id") });
   });
 });

@@ -1,0 +1,146 @@
+/**
+ * Model installs as queue jobs: a BullMQ queue of its own, so the web server only enqueues and a worker
+ * process downloads and converts (lib/models/install-worker.ts). The queue job is the install's record: its
+ * data is the request, its progress the latest InstallProgress, its state the status. What happens is
+ * published as `install` events (the whole install each time) on a Redis channel beside the jobs' one, and
+ * relayed to browsers by the same hub and SSE relay (lib/queue/event-hub.ts, lib/http/job-events.ts).
+ */
+import { existsSync } from "node:fs";
+import { Queue, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { StudioError } from "../errors.ts";
+import { publishCancel } from "../queue/cancel.ts";
+import { isValidId, newId } from "../storage/ids.ts";
+import { defaultInstallName, type InstallProgress, type InstallSpec } from "./install-source.ts";
+import { installRequestSchema, installSchema, type InstallJson, type InstallStatus } from "./install-schemas.ts";
+
+export const INSTALL_QUEUE = "model-installs";
+export const INSTALL_JOB = "install";
+export const INSTALL_EVENTS_CHANNEL = "studio:installs";
+/** The failure reason a cancelled install ends with (told apart from real failures). */
+export const CANCELED_REASON = "canceled";
+
+export type InstallJobData = { id: string; spec: InstallSpec; createdAt: string };
+export type InstallQueue = Queue<InstallJobData>;
+
+export type InstallEvent = { type: "install"; at: string; install: InstallJson };
+
+export function createInstallQueue(connection: Redis): InstallQueue {
+  return new Queue<InstallJobData>(INSTALL_QUEUE, { connection });
+}
+
+const STATE: Record<string, InstallStatus> = {
+  waiting: "queued",
+  delayed: "queued",
+  prioritized: "queued",
+  "waiting-children": "queued",
+  active: "running",
+  completed: "succeeded",
+  failed: "failed",
+};
+
+/** The install as the API shows it, from its queue job (`state` when the caller already knows it). */
+export async function installJson(job: Job<InstallJobData>, state?: string): Promise<InstallJson> {
+  const s = state ?? (await job.getState());
+  let status = STATE[s] ?? "queued";
+  if (status === "failed" && job.failedReason === CANCELED_REASON) status = "canceled";
+  const progress = typeof job.progress === "object" && job.progress !== null ? (job.progress as InstallProgress) : null;
+  return installSchema.parse({
+    id: job.data.id,
+    source: job.data.spec.source,
+    name: job.data.spec.name,
+    precision: job.data.spec.precision,
+    status,
+    progress,
+    error: status === "failed" ? job.failedReason || "failed" : null,
+    createdAt: job.data.createdAt,
+    finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+  });
+}
+
+export async function publishInstall(redis: Redis, install: InstallJson): Promise<void> {
+  const event: InstallEvent = { type: "install", at: new Date().toISOString(), install };
+  await redis.publish(INSTALL_EVENTS_CHANNEL, JSON.stringify(event));
+}
+
+const installEventSchema = z.object({ type: z.literal("install"), at: z.string(), install: installSchema });
+
+export async function subscribeInstalls(redis: Redis, onEvent: (event: InstallEvent) => void): Promise<() => Promise<void>> {
+  const subscriber = redis.duplicate();
+  subscriber.on("error", () => {});
+  subscriber.on("message", (channel: string, message: string) => {
+    if (channel !== INSTALL_EVENTS_CHANNEL) return;
+    try {
+      const parsed = installEventSchema.safeParse(JSON.parse(message));
+      if (parsed.success) onEvent(parsed.data);
+    } catch {
+      // not an event
+    }
+  });
+  await subscriber.subscribe(INSTALL_EVENTS_CHANNEL);
+  return async () => {
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  };
+}
+
+/** The installs still on record: queued and running ones, then finished ones (kept a day), newest first. */
+export async function listInstalls(queue: InstallQueue): Promise<InstallJson[]> {
+  const installs: InstallJson[] = [];
+  for (const state of ["active", "waiting", "completed", "failed"] as const) {
+    for (const job of await queue.getJobs([state], 0, 99)) if (job) installs.push(await installJson(job, state));
+  }
+  return installs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+export async function getInstall(queue: InstallQueue, id: string): Promise<InstallJson> {
+  const job = isValidId(id) ? await queue.getJob(id) : undefined;
+  if (!job) throw new StudioError("not_found", `install ${id} was not found`);
+  return installJson(job);
+}
+
+/**
+ * Validates and enqueues an install; the name must be free (no installed model, no install of it under way).
+ * `isInstalled` is the models folder's answer (lib/models/installed.ts).
+ */
+export async function enqueueInstall(queue: InstallQueue, redis: Redis, body: unknown, isInstalled: (name: string) => boolean): Promise<InstallJson> {
+  const request = installRequestSchema.parse(body);
+  if ("path" in request.source && !existsSync(request.source.path)) {
+    throw new StudioError("invalid_request", "source.path: no such file or folder on the server", "source.path");
+  }
+  const name = request.name ?? defaultInstallName(request.source);
+  if (isInstalled(name)) throw new StudioError("conflict", `a model named ${name} is already installed`, "name");
+  const pending = await queue.getJobs(["active", "waiting"], 0, 999);
+  if (pending.some((j) => j?.data.spec.name === name)) throw new StudioError("conflict", `a model named ${name} is already being installed`, "name");
+  const id = newId();
+  const data: InstallJobData = { id, spec: { source: request.source, name, precision: request.precision }, createdAt: new Date().toISOString() };
+  const job = await queue.add(INSTALL_JOB, data, {
+    jobId: id,
+    // A failed download or conversion is reported, not retried behind the user's back.
+    attempts: 1,
+    removeOnComplete: { age: 24 * 3600, count: 100 },
+    removeOnFail: { age: 24 * 3600, count: 100 },
+  });
+  const install = await installJson(job, "waiting");
+  await publishInstall(redis, install);
+  return install;
+}
+
+/** Cancels an install: a queued one leaves the queue, a running one is stopped by its worker (which cleans up). */
+export async function cancelInstall(queue: InstallQueue, redis: Redis, id: string): Promise<InstallJson> {
+  const install = await getInstall(queue, id);
+  if (install.status === "queued") {
+    const job = await queue.getJob(id);
+    // A job taken by a worker between the two reads cannot be removed; it is cancelled as a running one.
+    const removed = job ? await job.remove().then(() => true, () => false) : false;
+    if (removed) {
+      const canceled: InstallJson = { ...install, status: "canceled", finishedAt: new Date().toISOString() };
+      await publishInstall(redis, canceled);
+      return canceled;
+    }
+  } else if (install.status !== "running") {
+    throw new StudioError("conflict", `install ${id} has already ended (${install.status})`);
+  }
+  await publishCancel(redis, id);
+  return install;
+}
