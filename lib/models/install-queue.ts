@@ -94,9 +94,13 @@ export async function listInstalls(queue: InstallQueue): Promise<InstallJson[]> 
 }
 
 export async function getInstall(queue: InstallQueue, id: string): Promise<InstallJson> {
-  const job = isValidId(id) ? await queue.getJob(id) : undefined;
-  if (!job) throw new StudioError("not_found", `install ${id} was not found`);
-  return installJson(job);
+  const missing = () => new StudioError("not_found", `install ${id} was not found`);
+  if (!isValidId(id)) throw missing();
+  // The state first, then the job: a job read before its state could miss the failure reason of a state read after it.
+  const state = await queue.getJobState(id);
+  const job = state === "unknown" ? undefined : await queue.getJob(id);
+  if (!job) throw missing();
+  return installJson(job, state);
 }
 
 /**
@@ -114,15 +118,16 @@ export async function enqueueInstall(queue: InstallQueue, redis: Redis, body: un
   if (pending.some((j) => j?.data.spec.name === name)) throw new StudioError("conflict", `a model named ${name} is already being installed`, "name");
   const id = newId();
   const data: InstallJobData = { id, spec: { source: request.source, name, precision: request.precision }, createdAt: new Date().toISOString() };
-  const job = await queue.add(INSTALL_JOB, data, {
+  const install = installSchema.parse({ ...data.spec, id, status: "queued", progress: null, error: null, createdAt: data.createdAt, finishedAt: null });
+  // Announced before it is queued: a worker that takes it at once publishes "running" after this, never before.
+  await publishInstall(redis, install);
+  await queue.add(INSTALL_JOB, data, {
     jobId: id,
     // A failed download or conversion is reported, not retried behind the user's back.
     attempts: 1,
     removeOnComplete: { age: 24 * 3600, count: 100 },
     removeOnFail: { age: 24 * 3600, count: 100 },
   });
-  const install = await installJson(job, "waiting");
-  await publishInstall(redis, install);
   return install;
 }
 
