@@ -11,19 +11,18 @@
  *       Installs a model from a Hugging Face repo (HF_ENDPOINT, HF_TOKEN) into MODELS_DIR: the files are
  *       downloaded and checked, converted, and the model appears under its name only once complete.
  *   list
- *       The models installed under MODELS_DIR.
+ *       The models installed under MODELS_DIR: name (* = the default), variant, precision, size, source, date.
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
-import { installedModels } from "../lib/models/installed.ts";
+import { listModels } from "../lib/jobs/models.ts";
 import { installModel } from "../lib/models/install.ts";
 import { installRequestSchema } from "../lib/models/install-schemas.ts";
 import { defaultInstallName } from "../lib/models/install-source.ts";
 import { fitModelPreview } from "../lib/models/preview-fit.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
 import { convertModel } from "../models/convert/convert.ts";
-import { readManifest } from "../models/manifest.ts";
 import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
@@ -70,12 +69,11 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === "list") {
     const cfg = loadConfig();
-    const names = installedModels(cfg.modelsDir);
-    if (!names.length) console.log(`no models in ${cfg.modelsDir}`);
-    for (const name of names) {
-      const m = await readManifest(path.join(cfg.modelsDir, name));
-      const dit = m.components.transformer?.config;
-      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
+    const models = await listModels(cfg.modelsDir, log);
+    if (!models.length) console.log(`no models in ${cfg.modelsDir}`);
+    for (const m of models) {
+      const variant = `${m.variant}${m.tiny ? " (tiny)" : ""}`;
+      console.log([m.name + (m.default ? " *" : ""), variant, m.precision ?? "-", formatBytes(m.sizeBytes), m.source, m.installedAt.slice(0, 10)].join("\t"));
     }
     return 0;
   }

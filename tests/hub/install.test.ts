@@ -173,6 +173,8 @@ describe("npm run models -- pull", () => {
     const manifest = await readManifest(path.join(dir, "cli-tiny"));
     expect(manifest.components.transformer!.precision).toBe("fp16");
     expect(contents(dir)).toEqual(["cli-tiny"]);
+    const list = await run(process.execPath, ["--import", "tsx", "cli/models.ts", "list"], { env: { ...process.env, MODELS_DIR: dir } });
+    expect(list.stdout).toMatch(new RegExp(`^cli-tiny \\*\tt2v\tfp16\t[\\d.]+ MB\thf://${REPO}@main\t\\d{4}-\\d\\d-\\d\\d$`, "m"));
   });
 
   it("a gated repo: the message says to set HF_TOKEN; with it, installed under the repo's name", async () => {
