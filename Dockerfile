@@ -7,6 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json .npmrc prisma.config.ts ./
 COPY prisma ./prisma
 COPY lib/config.ts ./lib/config.ts
+COPY lib/engine/providers.ts ./lib/engine/providers.ts
 RUN npm ci
 
 FROM deps AS build
@@ -22,7 +23,8 @@ CMD ["sh", "-c", "npm run db:migrate && exec node node_modules/next/dist/bin/nex
 
 # The worker runs on NVIDIA's CUDA runtime image with Node.js copied in from the official image.
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS worker
-RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates && rm -rf /var/lib/apt/lists/*
+# libvulkan1: the Vulkan loader WebGPU reaches the card through (NVIDIA's ICD comes with the container toolkit).
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates libvulkan1 && rm -rf /var/lib/apt/lists/*
 COPY --from=node:20-bookworm-slim /usr/local /usr/local
 WORKDIR /app
 ENV NODE_ENV=production

@@ -13,7 +13,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../models/graph/builder.ts";
 import { floatToHalf, halfToFloat } from "../models/graph/dtype.ts";
 import { convertModel } from "../models/convert/convert.ts";
@@ -22,7 +21,7 @@ import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
 import { SafetensorsWriter } from "../models/weights/safetensors.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
-import { sessionOptions } from "../lib/engine/runtime.ts";
+import { openSession } from "../lib/engine/runtime.ts";
 
 /** Wan2.1-T2V-1.3B (reference §1.1), in the official config.json format. */
 const OFFICIAL_CONFIG = {
@@ -110,7 +109,7 @@ async function forward(precision: "fp16" | "fp32"): Promise<void> {
   const dir = path.join(work, `onnx-${precision}`);
   const [C, F, H, W] = values.latent!.split(",").map(Number);
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(path.join(dir, "transformer.onnx"), sessionOptions({ providers: ["cpu"], rejected: [], threads: 0 }));
+  const session = await openSession(path.join(dir, "transformer.onnx"), { providers: ["cpu"], rejected: [], threads: 0 });
   const cfg = (JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as { components: { transformer: { config: WanDiTConfig } } }).components.transformer.config;
   const runner = new DiTRunner(session, cfg);
   const loadS = (performance.now() - t0) / 1000;

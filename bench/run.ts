@@ -14,8 +14,11 @@
  *   ffmpeg          H.264 encode of 832×480 frames
  *   attention-480p  the DiT's self-attention at 480p (32,760 tokens, 12 heads of 128): peak RSS shows that the
  *                   12 × 32,760² score matrix (51.5 GB) is never materialised
+ *   gpu-budget      the GPU memory table for 480×832×81 with the fp16 DiT (lib/engine/memory-budget.ts)
+ *   device-traffic  host↔device bytes per denoising step and per decoded latent frame, tiny model, on the
+ *                   --provider given (webgpu: the state stays on the device; cpu moves nothing)
  *
- *   npm run bench [-- --only tiny,dit-mid] [-- --threads N]
+ *   npm run bench [-- --only tiny,dit-mid] [-- --threads N] [-- --provider cpu|webgpu]
  * Targets refer to the official PyTorch code on the same 2-core machines (fp32, 2 threads): 10.5 s for the
  * mid-size DiT forward, 92 s for the VAE decode.
  */
@@ -28,7 +31,16 @@ import * as ort from "onnxruntime-node";
 import { DiTRunner } from "../lib/engine/dit.ts";
 import { loadModel } from "../lib/engine/model.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
-import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../lib/engine/runtime.ts";
+import { formatBudget, gib, gpuMemoryBudget } from "../lib/engine/memory-budget.ts";
+import {
+  describeRuntime,
+  deviceTraffic,
+  openSession,
+  resetDeviceTraffic,
+  resolveRuntime,
+  type ExecutionProvider,
+  type ResolvedRuntime,
+} from "../lib/engine/runtime.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../lib/engine/vae.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
 import { createMp4Encoder } from "../lib/video/encoder.ts";
@@ -46,6 +58,7 @@ const { values } = parseArgs({
     stage: { type: "string" },
     only: { type: "string" },
     threads: { type: "string", default: "0" },
+    provider: { type: "string", default: "cpu" },
     work: { type: "string", default: path.join(os.tmpdir(), "wan-studio-bench") },
   },
 });
@@ -60,7 +73,7 @@ const MID_DIT: WanDiTConfig = {
 };
 
 async function runtime(): Promise<ResolvedRuntime> {
-  return resolveRuntime({ executionProviders: ["cpu"], threads });
+  return resolveRuntime({ executionProviders: [values.provider as ExecutionProvider], threads });
 }
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
@@ -103,7 +116,7 @@ async function stageDitMid(): Promise<Row> {
     buildWanDiT(g, new Params(g, new RecordingWeights("transformer", "random"), "", "fp32"), MID_DIT);
     await saveGraph(g, { dir, file: "transformer.onnx" });
   }
-  const session = await ort.InferenceSession.create(path.join(dir, "transformer.onnx"), sessionOptions(await runtime()));
+  const session = await openSession(path.join(dir, "transformer.onnx"), await runtime());
   const dit = new DiTRunner(session, MID_DIT);
   const [C, F, H, W] = [16, 5, 30, 52];
   const latent = Float32Array.from({ length: C * F * H * W }, (_, i) => Math.sin(i * 0.37));
@@ -133,7 +146,7 @@ async function realVaeDir(): Promise<string> {
 /** Decodes a latent [16, F, h, w] with the real-size decoder: wall and CPU seconds (the machine may be shared). */
 async function decodeOnce(latentShape: [number, number, number]): Promise<{ seconds: number; cpuS: number; frames: number }> {
   const dir = await realVaeDir();
-  const sessions = await createVaeSessions(dir, VAE_GRAPH_FILES, sessionOptions(await runtime()), "decoder");
+  const sessions = await createVaeSessions(dir, VAE_GRAPH_FILES, await runtime(), "decoder");
   const [F, h, w] = latentShape;
   const latent = Float32Array.from({ length: 16 * F * h * w }, (_, i) => Math.sin(i * 0.013));
   const cpu0 = process.cpuUsage();
@@ -184,11 +197,50 @@ async function stageAttention480p(): Promise<Row> {
   const g = new GraphBuilder("attention");
   const q = g.input("q", "float32", [1, L, heads * d]);
   g.output(multiHeadAttention(q, q, q, heads), "y", [1, L, heads * d]);
-  const session = await ort.InferenceSession.create(await serializeInline(g), sessionOptions(await runtime()));
+  const session = await openSession(await serializeInline(g), await runtime());
   const x = new ort.Tensor("float32", Float32Array.from({ length: L * heads * d }, (_, i) => Math.sin(i) * 0.1), [1, L, heads * d]);
   const t0 = performance.now();
   await session.run({ q: x });
   return { seconds: seconds(t0), tokens: L, heads, headDim: d, fullScoreMatrixGB: (heads * L * L * 4) / 1e9 };
+}
+
+async function stageGpuBudget(): Promise<Row> {
+  const input = { width: 832, height: 480, frames: 81, precision: "fp16" as const, batch: 2 };
+  const budget = gpuMemoryBudget(input);
+  process.stderr.write(formatBudget(budget, input) + "\n");
+  const row: Row = { peakGiB: budget.peakBytes / 2 ** 30, targetGiB: 8 * 1e9 / 2 ** 30, denoiseGiB: budget.denoiseBytes / 2 ** 30, decodeGiB: budget.decodeBytes / 2 ** 30 };
+  for (const r of budget.rows) row[r.part] = gib(r.bytes);
+  return row;
+}
+
+/** Host↔device bytes of one denoising step (CFG batch 2) and of one decoded latent frame, on --provider. */
+async function stageDeviceTraffic(): Promise<Row> {
+  const dir = path.join(work, "tiny");
+  if (!existsSync(path.join(dir, "manifest.json"))) await generateTinyModel({ outDir: dir, seed: 0 });
+  const rt = await runtime();
+  const model = await loadModel(dir, rt);
+  const [C, F, h, w] = [model.zDim, 9, 12, 20];
+  const latent = Float32Array.from({ length: C * F * h * w }, (_, i) => Math.sin(i * 0.37));
+  const context = await model.prompts.encode("a bench prompt");
+  const call = () => model.dit.predict({ latents: [latent, latent], shape: { channels: C, frames: F, height: h, width: w }, timestep: 500, contexts: [context, context] });
+  await call(); // first call: uploads what stays on the device
+  resetDeviceTraffic();
+  await call();
+  const step = { ...deviceTraffic };
+  resetDeviceTraffic();
+  for await (const chunk of decodeLatents(model.vae, latent, F, h, w)) void chunk;
+  const decode = { ...deviceTraffic };
+  await model.release();
+  const frameBytes = 3 * 8 * h * 8 * w * 4;
+  return {
+    provider: describeRuntime(rt),
+    latent: `${C}x${F}x${h}x${w}`,
+    stepHostToDeviceB: step.hostToDevice,
+    stepDeviceToHostB: step.deviceToHost,
+    decodePerLatentFrameHostToDeviceB: Math.round(decode.hostToDevice / F),
+    decodePerLatentFrameDeviceToHostB: Math.round(decode.deviceToHost / F),
+    decodedVideoBytesPerLatentFrame: Math.round((frameBytes * (1 + 4 * (F - 1))) / F),
+  };
 }
 
 const STAGES: Record<string, () => Promise<Row>> = {
@@ -200,6 +252,8 @@ const STAGES: Record<string, () => Promise<Row>> = {
   "vae-480p": stageVae480p,
   ffmpeg: stageFfmpeg,
   "attention-480p": stageAttention480p,
+  "gpu-budget": stageGpuBudget,
+  "device-traffic": stageDeviceTraffic,
 };
 /** Stages run only when named with --only. */
 const OPT_IN = new Set(["vae-480p"]);
@@ -217,7 +271,7 @@ async function main(): Promise<void> {
   for (const stage of only) {
     if (!STAGES[stage]) throw new Error(`unknown stage ${stage}; one of ${Object.keys(STAGES).join(", ")}`);
     process.stderr.write(`bench ${stage}…\n`);
-    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads)], {
+    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads), "--provider", values.provider!], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
+import { openSession } from "../lib/engine/runtime.ts";
 import { decodeLatents } from "../lib/engine/vae.ts";
 import { writeSafetensors } from "../models/weights/safetensors.ts";
 import { DEFAULT_VAE_CONV } from "../models/wan/vae.ts";
@@ -110,16 +111,11 @@ async function buildDecoder(checkpoint: string, variant: VaeConvVariant): Promis
 
 // --- one measurement (child process) ------------------------------------------------------------------------
 
-function sessionOptions(s: Settings, graph: "first" | "step" | "frame"): ort.InferenceSession.SessionOptions {
+function sessionOptions(s: Settings, graph: "first" | "step" | "frame"): Partial<ort.InferenceSession.SessionOptions> {
   return {
-    executionProviders: ["cpu"],
     graphOptimizationLevel: s.optimization,
-    intraOpNumThreads: s.threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
     enableCpuMemArena: { first: s.firstArena, step: s.stepArena, frame: s.arena }[graph],
     enableMemPattern: s.memPattern,
-    logSeverityLevel: 3,
     extra: { session: { intra_op: { allow_spinning: s.spinning ? "1" : "0" } } },
   };
 }
@@ -128,7 +124,7 @@ async function child(job: Job): Promise<Result> {
   const dir = path.join(work, job.variant);
   const t0 = performance.now();
   const open = (graph: "first" | "step" | "frame", file: string) =>
-    ort.InferenceSession.create(path.join(dir, file), sessionOptions(job.settings, graph));
+    openSession(path.join(dir, file), { providers: ["cpu"], rejected: [], threads: job.settings.threads }, { tune: sessionOptions(job.settings, graph) });
   const first = await open("first", VAE_GRAPH_FILES.decoderFirst);
   const step = await open("step", VAE_GRAPH_FILES.decoderStep);
   const frame = await open("frame", VAE_GRAPH_FILES.decoderFrame);

@@ -2,12 +2,16 @@
  * `npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>`
  * Runs one component on named tensors (see lib/engine/components.ts). With `--repeat N` it runs N more
  * times after one warm-up and prints, as the last line of stdout, JSON with the median and minimum
- * seconds per run (model loading excluded).
+ * seconds per run (model loading excluded). The sessions run on EXECUTION_PROVIDERS (default auto: CUDA, then
+ * WebGPU, then CPU); the first line of stdout names the provider they actually run on.
  */
 import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../lib/config.ts";
+import { describeRuntime, resolveRuntime } from "../lib/engine/runtime.ts";
 import { ComponentInputError, describeComponents, prepareComponent, type Tensors } from "../lib/engine/components.ts";
 import type { SolverName } from "../lib/engine/schedulers/flow-scheduler.ts";
-import { SafetensorsError, SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
+import { TensorFileError } from "../models/weights/tensor-file.ts";
 import { ManifestError } from "../models/manifest.ts";
 
 const USAGE = `usage: npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>
@@ -63,13 +67,15 @@ async function main(argv: string[]): Promise<number> {
   };
   const repeat = number("repeat", values.repeat) ?? 0;
   const inputs = await readInputs(values.in);
+  const runtime = await resolveRuntime({ executionProviders: loadConfig().executionProviders, threads: 0 });
+  console.log(`execution provider: ${describeRuntime(runtime)}`);
   const prepared = await prepareComponent(component, {
     model: values.model,
     steps: number("steps", values.steps),
     shift: number("shift", values.shift),
     guidance: number("guidance", values.guidance),
     solver: values.solver as SolverName | undefined,
-  });
+  }, runtime);
   try {
     let outputs = await prepared.run(inputs);
     const times: number[] = [];
@@ -102,7 +108,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    const known = e instanceof ComponentInputError || e instanceof SafetensorsError || e instanceof ManifestError;
+    const known =
+      e instanceof ComponentInputError || e instanceof TensorFileError || e instanceof ManifestError || e instanceof ConfigError;
     console.error(known ? `error: ${e.message}` : e);
     process.exit(known ? 2 : 1);
   },

@@ -18,7 +18,7 @@ import { loadConfig } from "../lib/config.ts";
 import { CanceledError } from "../lib/engine/denoise.ts";
 import { loadModel } from "../lib/engine/model.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
-import { resolveRuntime } from "../lib/engine/runtime.ts";
+import { describeRuntime, resolveRuntime } from "../lib/engine/runtime.ts";
 import { defaultModel, loadModels } from "../lib/jobs/models.ts";
 import { ensureDefaultModel } from "../lib/models/default-model.ts";
 import { firstIssue, framesForSeconds, generationParamsSchema } from "../lib/schemas/generation.ts";
@@ -114,7 +114,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const runtime = await resolveRuntime({ executionProviders: loadConfig().executionProviders, threads: numbers.threads ?? 0 });
-  console.error(`model ${manifest.name} on ${runtime.providers.join(", ")}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps`);
+  console.error(`execution provider: ${describeRuntime(runtime)}`);
+  console.error(`model ${manifest.name}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps`);
   const model = await loadModel(modelDir, runtime);
   const out = path.resolve(values.out);
   await mkdir(path.dirname(out), { recursive: true });

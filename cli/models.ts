@@ -2,7 +2,7 @@
  * `npm run models -- <command>`
  *   convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
- *       official / ComfyUI single file, or a folder of such files. Converting into a folder that already holds
+ *       official / ComfyUI single file (safetensors, or Wan-AI's `.pth`), or a folder of such files. Converting into a folder that already holds
  *       a model adds or replaces components.
  *   tiny --out <dir> [--seed N] [--i2v]
  *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes

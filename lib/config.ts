@@ -5,10 +5,9 @@
  */
 import path from "node:path";
 import { z } from "zod";
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from "./engine/providers.ts";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-
-export const EXECUTION_PROVIDERS = ["cuda", "cpu"] as const;
 
 const port = z.coerce
   .number({ error: "must be a number" })
@@ -85,7 +84,7 @@ export type StudioConfig = {
   studioToken: string | undefined;
   /** True when HOST is not a loopback address, so requests must carry STUDIO_TOKEN. */
   exposed: boolean;
-  executionProviders: "auto" | (typeof EXECUTION_PROVIDERS)[number][];
+  executionProviders: "auto" | ExecutionProvider[];
   ortThreads: number;
   textEncoderDevice: "cpu" | "gpu";
   workerConcurrency: number;
@@ -146,7 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     executionProviders:
       e.EXECUTION_PROVIDERS === "auto"
         ? "auto"
-        : (e.EXECUTION_PROVIDERS.split(",").map((p) => p.trim()) as (typeof EXECUTION_PROVIDERS)[number][]),
+        : (e.EXECUTION_PROVIDERS.split(",").map((p) => p.trim()) as ExecutionProvider[]),
     ortThreads: e.ORT_THREADS,
     textEncoderDevice: e.TEXT_ENCODER_DEVICE,
     workerConcurrency: e.WORKER_CONCURRENCY,

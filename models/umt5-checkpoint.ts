@@ -5,7 +5,7 @@
  * or inferred from tensor shapes).
  */
 import { WeightStore } from "./weights/store.ts";
-import { SafetensorsFile } from "./weights/safetensors.ts";
+import { openTensorFile } from "./weights/open.ts";
 import type { UMT5Config } from "./umt5.ts";
 
 /** Official name → HF name (§4.3, left column → middle column), as ordered rules. */
@@ -61,7 +61,7 @@ export function umt5Rename(stored: Shapes): (key: string) => string | undefined 
 export async function openUMT5Weights(files: string[]): Promise<WeightStore> {
   const shapes: Shapes = new Map();
   for (const file of files) {
-    const f = await SafetensorsFile.open(file);
+    const f = await openTensorFile(file);
     try {
       for (const t of f.tensors.values()) shapes.set(t.name, t.shape);
     } finally {

@@ -4,7 +4,7 @@
  */
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
-import { resolveRuntime } from "../lib/engine/runtime.ts";
+import { resolveRuntime, runtimeReport } from "../lib/engine/runtime.ts";
 import { startGenerationWorker } from "../lib/jobs/worker.ts";
 import { ensureDefaultModel } from "../lib/models/default-model.ts";
 import { startInstallWorker } from "../lib/models/install-worker.ts";
@@ -13,8 +13,7 @@ import { createRedis } from "../lib/redis/connection.ts";
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const runtime = await resolveRuntime({ executionProviders: cfg.executionProviders, threads: cfg.ortThreads });
-  for (const r of runtime.rejected) console.log(`execution provider ${r.provider} not used: ${r.reason}`);
-  console.log(`execution providers: ${runtime.providers.join(", ")}`);
+  for (const line of runtimeReport(runtime, cfg.executionProviders === "auto")) console.log(line);
 
   // A worker on another machine (or in a container) may be the first to see the shared models folder.
   await ensureDefaultModel(cfg.modelsDir, (line) => console.log(line));
@@ -28,6 +27,7 @@ async function main(): Promise<void> {
     cfg,
     runGeneration: runner.run,
     executionProviders: runtime.providers,
+    adapter: runtime.adapter ?? null,
     log: (line) => console.log(line),
   });
   // Model installs (download + conversion) run here too, beside generation, one at a time.

@@ -5,12 +5,11 @@
  * repeatedly, which is what `--repeat N` times.
  */
 import path from "node:path";
-import * as ort from "onnxruntime-node";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import { encodeImage } from "./clip.ts";
 import { denoise } from "./denoise.ts";
 import { DiTRunner } from "./dit.ts";
-import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "./runtime.ts";
+import { openSession, resolveRuntime, type ResolvedRuntime } from "./runtime.ts";
 import { createScheduler } from "./schedulers/create-scheduler.ts";
 import { encodeTokens } from "./text-encoder.ts";
 import { createVaeSessions, decodeLatents, encodeVideo, latentFrameCount, releaseVaeSessions, type VaeSessions } from "./vae.ts";
@@ -76,7 +75,7 @@ async function decodeAll(vae: VaeSessions, latent: Float32Array, F: number, h: n
 async function vaeSessions(modelDir: string, manifest: Manifest, runtime: ResolvedRuntime): Promise<VaeSessions> {
   const vae = manifest.components.vae;
   if (!vae) throw new ComponentInputError(`${modelDir}: the model has no VAE`);
-  return createVaeSessions(modelDir, vae.files, sessionOptions(runtime));
+  return createVaeSessions(modelDir, vae.files, runtime);
 }
 
 const COMPONENTS: Record<string, Component> = {
@@ -150,7 +149,7 @@ const COMPONENTS: Record<string, Component> = {
     async prepare(opts, { manifest, runtime }) {
       const entry = manifest!.components.textEncoder;
       if (!entry) throw new ComponentInputError(`${opts.model}: the model has no text encoder`);
-      const session = await ort.InferenceSession.create(path.join(opts.model!, entry.file), sessionOptions(runtime));
+      const session = await openSession(path.join(opts.model!, entry.file), runtime);
       const t5 = entry.config as { numBuckets?: number; maxDistance?: number };
       return {
         async run(inputs) {
@@ -174,7 +173,7 @@ const COMPONENTS: Record<string, Component> = {
     async prepare(opts, { manifest, runtime }) {
       const entry = manifest!.components.imageEncoder;
       if (!entry) throw new ComponentInputError(`${opts.model}: the model has no image encoder`);
-      const session = await ort.InferenceSession.create(path.join(opts.model!, entry.file), sessionOptions(runtime));
+      const session = await openSession(path.join(opts.model!, entry.file), runtime);
       return {
         async run(inputs) {
           const image = input(inputs, "image", 3);

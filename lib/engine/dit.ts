@@ -9,7 +9,7 @@ import * as ort from "onnxruntime-node";
 import type { Manifest } from "../../models/manifest.ts";
 import { ropeTables, timestepSinusoid } from "../../models/wan/rope.ts";
 import type { WanDiTConfig } from "../../models/wan/dit.ts";
-import { sessionOptions, type ResolvedRuntime } from "./runtime.ts";
+import { openSession, type ResolvedRuntime } from "./runtime.ts";
 
 export type LatentShape = { channels: number; frames: number; height: number; width: number };
 
@@ -41,7 +41,7 @@ export class DiTRunner {
   static async load(modelDir: string, manifest: Manifest, runtime: ResolvedRuntime): Promise<DiTRunner> {
     const entry = manifest.components.transformer;
     if (!entry) throw new Error(`${modelDir}: the model has no transformer`);
-    const session = await ort.InferenceSession.create(path.join(modelDir, entry.file), sessionOptions(runtime));
+    const session = await openSession(path.join(modelDir, entry.file), runtime);
     return new DiTRunner(session, entry.config);
   }
 

@@ -4,12 +4,12 @@
  * its model once and keeps it.
  */
 import path from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { PreviewProjection } from "../video/preview.ts";
 import { DiTRunner } from "./dit.ts";
 import { PromptEncoder } from "./prompt-encoder.ts";
-import { sessionOptions, type ResolvedRuntime } from "./runtime.ts";
+import { openSession, type ResolvedRuntime } from "./runtime.ts";
 import { loadTokenizer } from "./text/tokenizer.ts";
 import { createVaeSessions, releaseVaeSessions, type VaeDecoderSessions, type VaeEncoderSessions } from "./vae.ts";
 
@@ -54,13 +54,12 @@ export async function loadModel(dir: string, runtime: ResolvedRuntime, opts: Loa
   if (!textEncoder!.tokenizer) {
     throw new ModelLoadError(`${dir}: no tokenizer was converted with the text encoder (pass --tokenizer <folder with tokenizer.json>)`);
   }
-  const options = sessionOptions(runtime);
   const dit = await DiTRunner.load(dir, manifest, runtime);
-  const vaeSessions = await createVaeSessions(dir, vae!.files, options, "decoder");
+  const vaeSessions = await createVaeSessions(dir, vae!.files, runtime, "decoder");
   let encoder: Promise<VaeEncoderSessions> | undefined;
   let clip: Promise<ort.InferenceSession> | undefined;
   const textRuntime = (opts.textEncoderOnCpu ?? true) ? { ...runtime, providers: ["cpu" as const] } : runtime;
-  const textSession = await ort.InferenceSession.create(path.join(dir, textEncoder!.file), sessionOptions(textRuntime));
+  const textSession = await openSession(path.join(dir, textEncoder!.file), textRuntime);
   const tokenizer = await loadTokenizer(path.join(dir, textEncoder!.tokenizer));
   const t5 = textEncoder!.config as { numBuckets?: number; maxDistance?: number };
   const prompts = new PromptEncoder(manifest.name, textSession, tokenizer, manifest.textLen, {
@@ -74,13 +73,13 @@ export async function loadModel(dir: string, runtime: ResolvedRuntime, opts: Loa
     dit,
     vae: vaeSessions,
     vaeEncoder() {
-      encoder ??= createVaeSessions(dir, vae!.files, options, "encoder");
+      encoder ??= createVaeSessions(dir, vae!.files, runtime, "encoder");
       return encoder;
     },
     imageEncoder() {
       const entry = manifest.components.imageEncoder;
       if (!entry) return Promise.reject(new ModelLoadError(`${dir}: the model has no image encoder (convert the CLIP file into this folder)`));
-      clip ??= ort.InferenceSession.create(path.join(dir, entry.file), options);
+      clip ??= openSession(path.join(dir, entry.file), runtime);
       return clip;
     },
     prompts,

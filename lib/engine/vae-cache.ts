@@ -11,6 +11,10 @@
  * as a fresh copy, pre-allocated or not — checked: writing the returned tensor leaves the fetch buffer as it
  * was. Those copies are dropped at once and collected; pre-allocating still keeps the outputs out of the
  * sessions' arenas, and the per-frame graphs keep each call's copies to one frame per slot.)
+ *
+ * On a device (WebGPU) the slots are GPU buffers that never come to the host: ONNX Runtime allocates each
+ * call's `cache_out.*` on the device (the sessions prefer the device for them, lib/engine/vae.ts), they feed
+ * the next call as they are, and a slot's previous buffer is freed as soon as the call that replaced it ran.
  */
 import * as ort from "onnxruntime-node";
 
@@ -27,6 +31,10 @@ function indices(names: readonly string[], pattern: RegExp): number[] {
 /** A tensor of zeros shaped like `t` (the storage for its next contents). */
 function like(t: ort.Tensor): ort.Tensor {
   return new ort.Tensor("float32", new Float32Array(t.size), t.dims);
+}
+
+function onDevice(t: ort.Tensor): boolean {
+  return t.location === "gpu-buffer";
 }
 
 /** The slots of a step graph (every slot of an unsplit one): one tensor per slot, ping-pong. */
@@ -52,15 +60,21 @@ export class StepCache {
   async run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>): Promise<Outputs> {
     const current = this.current;
     if (!current) throw new Error("VAE step cache used before the first graph ran");
-    this.spare ??= current.map(like);
+    const device = current.some(onDevice);
+    if (!device) this.spare ??= current.map(like);
     const inputs: Record<string, ort.Tensor> = { ...feeds };
     const outputs: Record<string, ort.Tensor | null> = { ...fetches };
     this.slots.forEach((i, k) => {
       inputs[`cache_in.${i}`] = current[k];
-      outputs[`cache_out.${i}`] = this.spare![k];
+      outputs[`cache_out.${i}`] = device ? null : this.spare![k];
     });
     const out = await this.session.run(inputs, outputs);
-    [this.current, this.spare] = [this.spare, current];
+    if (device) {
+      this.current = this.slots.map((i) => out[`cache_out.${i}`] as ort.Tensor);
+      for (const t of current) t.dispose();
+    } else {
+      [this.current, this.spare] = [this.spare, current];
+    }
     return out;
   }
 
@@ -97,16 +111,22 @@ export class FrameCache {
   async run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>): Promise<Outputs> {
     const [older, newer] = [this.older, this.newer];
     if (!older || !newer) throw new Error("VAE per-frame cache used before the first graph ran");
-    const fresh = newer.map((t, k) => (this.spare[k] ??= like(t)));
+    const device = newer.some(onDevice);
+    const fresh = device ? undefined : newer.map((t, k) => (this.spare[k] ??= like(t)));
     const inputs: Record<string, ort.Tensor> = { ...feeds };
     const outputs: Record<string, ort.Tensor | null> = { ...fetches };
     this.slots.forEach((i, k) => {
       inputs[`cache_in.${i}.0`] = older[k];
       inputs[`cache_in.${i}.1`] = newer[k];
-      outputs[`cache_out.${i}`] = fresh[k];
+      outputs[`cache_out.${i}`] = fresh ? fresh[k] : null;
     });
     const out = await this.session.run(inputs, outputs);
-    [this.older, this.newer, this.spare] = [newer, fresh, older];
+    if (fresh) {
+      [this.older, this.newer, this.spare] = [newer, fresh, older];
+    } else {
+      for (const t of older) t.dispose();
+      [this.older, this.newer] = [newer, this.slots.map((i) => out[`cache_out.${i}`] as ort.Tensor)];
+    }
     return out;
   }
 

@@ -10,6 +10,7 @@
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { VaeGraphFiles } from "../../models/wan/vae-export.ts";
+import { openSession, type ResolvedRuntime } from "./runtime.ts";
 import { VaeCache } from "./vae-cache.ts";
 
 /** The per-frame graphs are absent for model folders converted before the split; their step graphs are unsplit. */
@@ -49,12 +50,12 @@ export function videoFrameCount(latentFrames: number): number {
  * to the per-frame arena) and took 4% more CPU time; without the per-frame graph's (4 runs per latent frame)
  * CPU time rose by a quarter (240×416).
  */
-export function vaeSessionOptions(
-  options: ort.InferenceSession.SessionOptions,
-  graph: "first" | "step" | "frame",
-): ort.InferenceSession.SessionOptions {
-  return { ...options, enableMemPattern: false, ...(graph === "first" ? { enableCpuMemArena: false } : {}) };
+export function vaeSessionOptions(graph: "first" | "step" | "frame"): Partial<ort.InferenceSession.SessionOptions> {
+  return { enableMemPattern: false, ...(graph === "first" ? { enableCpuMemArena: false } : {}) };
 }
+
+/** The feature cache stays on the device between calls (WebGPU): 4.3 GiB a latent frame would cross at 480p. */
+const isCacheOutput = (name: string) => name.startsWith("cache_out.");
 
 /**
  * Creates sessions for the graphs listed (a manifest's `vae.files`, relative to `dir`): the decoder graphs,
@@ -63,29 +64,29 @@ export function vaeSessionOptions(
 export async function createVaeSessions(
   dir: string,
   files: VaeGraphFiles,
-  options: ort.InferenceSession.SessionOptions,
+  runtime: ResolvedRuntime,
 ): Promise<VaeSessions>;
 export async function createVaeSessions(
   dir: string,
   files: VaeGraphFiles,
-  options: ort.InferenceSession.SessionOptions,
+  runtime: ResolvedRuntime,
   parts: "decoder",
 ): Promise<VaeDecoderSessions>;
 export async function createVaeSessions(
   dir: string,
   files: VaeGraphFiles,
-  options: ort.InferenceSession.SessionOptions,
+  runtime: ResolvedRuntime,
   parts: "encoder",
 ): Promise<VaeEncoderSessions>;
 export async function createVaeSessions(
   dir: string,
   files: VaeGraphFiles,
-  options: ort.InferenceSession.SessionOptions,
+  runtime: ResolvedRuntime,
   parts: "encoder" | "decoder" | "both" = "both",
 ): Promise<Partial<VaeSessions>> {
   const created: ort.InferenceSession[] = [];
   const open = async (file: string, graph: "first" | "step" | "frame") => {
-    const s = await ort.InferenceSession.create(path.join(dir, file), vaeSessionOptions(options, graph));
+    const s = await openSession(path.join(dir, file), runtime, { tune: vaeSessionOptions(graph), deviceOutputs: isCacheOutput });
     created.push(s);
     return s;
   };
@@ -190,8 +191,12 @@ export async function encodeFrames(
       } else {
         for (let k = 0; k < VAE_TEMPORAL_SCALE; k++) {
           if (k > 0) opts.signal?.throwIfAborted();
-          const o = await cache.frame.run({ video: chunk(start + k, 1) }, { features: features?.frames[k] ?? null });
-          features ??= frameSlots(o.features as ort.Tensor, VAE_TEMPORAL_SCALE);
+          const slot = features?.frames[k];
+          const o = await cache.frame.run({ video: chunk(start + k, 1) }, { features: slot ?? null });
+          const written = o.features as ort.Tensor;
+          features ??= frameSlots(written, VAE_TEMPORAL_SCALE);
+          // The CPU provider writes into the slot; a device session fills only the tensor it returns.
+          if (slot && written.data !== slot.data) (slot.data as Float32Array).set(written.data as Float32Array);
         }
         out = (await cache.step.run({ features: features!.all }, { latent: null })).latent as ort.Tensor;
       }

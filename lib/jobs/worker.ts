@@ -24,6 +24,8 @@ export type GenerationWorkerOptions = {
   cfg: StudioConfig;
   runGeneration: RunGeneration;
   executionProviders: string[];
+  /** The GPU the sessions run on (WebGPU), for the health endpoint. */
+  adapter?: WorkerInfo["adapter"];
   log: (line: string) => void;
 };
 
@@ -38,6 +40,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     host: os.hostname(),
     pid: process.pid,
     executionProviders: opts.executionProviders,
+    adapter: opts.adapter ?? null,
     model: null,
     startedAt: new Date().toISOString(),
     busy: false,

@@ -5,7 +5,7 @@
  * (lib/video/preview-fit.ts). Stored in the manifest, it makes previews match this model's VAE.
  */
 import { readManifest, writeManifest, type Manifest } from "../../models/manifest.ts";
-import { resolveRuntime, sessionOptions } from "../engine/runtime.ts";
+import { resolveRuntime } from "../engine/runtime.ts";
 import { createVaeSessions, encodeVideo, releaseVaeSessions } from "../engine/vae.ts";
 import { fitPreviewProjection, type PreviewSample } from "../video/preview-fit.ts";
 
@@ -19,7 +19,7 @@ export async function fitModelPreview(modelDir: string, log: (line: string) => v
   const vae = manifest.components.vae;
   if (!vae) return manifest;
   const runtime = await resolveRuntime({ executionProviders: ["cpu"], threads: 0 });
-  const sessions = await createVaeSessions(modelDir, vae.files, sessionOptions(runtime));
+  const sessions = await createVaeSessions(modelDir, vae.files, runtime);
   const samples: PreviewSample[] = [];
   try {
     for (const r of LEVELS) {

@@ -14,6 +14,20 @@ export const workerInfoSchema = z.object({
   host: z.string(),
   pid: z.number(),
   executionProviders: z.array(z.string()),
+  /** The WebGPU adapter (lib/engine/gpu-adapter.ts), null on CPU/CUDA workers. */
+  adapter: z
+    .object({
+      vendor: z.string(),
+      architecture: z.string(),
+      device: z.string(),
+      description: z.string(),
+      backend: z.string(),
+      software: z.boolean(),
+      shaderF16: z.boolean(),
+      limits: z.record(z.string(), z.number()),
+    })
+    .nullable()
+    .default(null),
   model: z.string().nullable(),
   startedAt: z.string(),
   busy: z.boolean(),

@@ -1,13 +1,14 @@
 /**
  * Finds the model components in what the user points the converter at: a Diffusers pipeline folder
  * (model_index.json + one folder per component), one Diffusers component folder (config.json + single or
- * sharded safetensors), a single official / ComfyUI file, or a folder of such files (a ComfyUI `models/`
- * tree), recognising each file's component from its tensor names.
+ * sharded safetensors), a single official / ComfyUI file (safetensors, or a PyTorch `.pth` as Wan-AI ships
+ * its VAE, umT5 and CLIP), or a folder of such files (a ComfyUI `models/` tree, or the official release
+ * folder), recognising each file's component from its tensor names.
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { SafetensorsFile } from "../weights/safetensors.ts";
+import { isWeightFile, openTensorFile } from "../weights/open.ts";
 
 export type ComponentKind = "transformer" | "vae" | "textEncoder" | "imageEncoder";
 export type Layout = "diffusers" | "official";
@@ -15,7 +16,7 @@ export type Layout = "diffusers" | "official";
 export type ComponentSource = {
   kind: ComponentKind;
   layout: Layout;
-  /** The safetensors files holding the weights (several for a sharded checkpoint). */
+  /** The weight files (several for a sharded checkpoint). */
   files: string[];
   /** The component's config.json, when there is one that describes it. */
   config: Record<string, unknown> | null;
@@ -68,7 +69,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
 }
 
 async function tensorNames(file: string): Promise<string[]> {
-  const f = await SafetensorsFile.open(file);
+  const f = await openTensorFile(file);
   try {
     return [...f.tensors.keys()];
   } finally {
@@ -159,7 +160,7 @@ export async function discoverSources(source: string): Promise<ComponentSource[]
     throw new SourceError(`${source}: no such file or folder`);
   }
   if (st.isFile()) {
-    if (!source.endsWith(".safetensors")) throw new SourceError(`${source}: expected a .safetensors file or a folder`);
+    if (!isWeightFile(source)) throw new SourceError(`${source}: expected a .safetensors, .pth or .pt file, or a folder`);
     return [await fromSingleFile(source)];
   }
 
@@ -189,12 +190,17 @@ export async function discoverSources(source: string): Promise<ComponentSource[]
   }
 
   // A folder of single files (ComfyUI models/ tree, or the official release folder).
+  // safetensors first: a `.pth` is taken only for a component no safetensors file provides, so a folder
+  // holding both forms of one component (as the test fixtures do) is not ambiguous.
   const all = await walk(source);
+  const isSafetensors = (f: string) => f.endsWith(".safetensors");
+  const candidates = [...all.filter(isSafetensors).sort(), ...all.filter((f) => isWeightFile(f) && !isSafetensors(f)).sort()];
   const sources: ComponentSource[] = [];
-  for (const file of all.filter((f) => f.endsWith(".safetensors")).sort()) {
+  for (const file of candidates) {
     const names = await tensorNames(file).catch(() => undefined);
     if (!names || !recognise(names)) continue;
     const found = await fromSingleFile(file);
+    if (!isSafetensors(file) && sources.some((s) => s.kind === found.kind && isSafetensors(s.files[0]))) continue;
     const clash = sources.find((s) => s.kind === found.kind);
     if (clash) {
       throw new SourceError(
@@ -203,8 +209,10 @@ export async function discoverSources(source: string): Promise<ComponentSource[]
     }
     sources.push(found);
   }
-  if (!sources.length) throw new SourceError(`${source}: no Wan 2.1 weights found (looked for .safetensors files)`);
-  const tokenizer = all.find((f) => path.basename(f) === "tokenizer.json");
+  if (!sources.length) throw new SourceError(`${source}: no Wan 2.1 weights found (looked for .safetensors, .pth and .pt files)`);
+  // An I2V release folder also holds xlm-roberta-large/ (CLIP's text tower, unused): take umT5's tokenizer.
+  const tokenizers = all.filter((f) => path.basename(f) === "tokenizer.json").sort();
+  const tokenizer = tokenizers.find((f) => /umt5/i.test(f)) ?? tokenizers[0];
   const text = sources.find((s) => s.kind === "textEncoder");
   if (text && tokenizer) text.tokenizerDir = path.dirname(tokenizer);
   return sources;

@@ -1,14 +1,14 @@
 /**
- * Turns a Wan VAE checkpoint (a Diffusers `vae/` folder or one official-layout safetensors file) into the six
- * streaming graphs of vae.ts (first, per-frame and step graph per side), saved side by side with ONE shared
- * external-data file, so each weight is stored once although two graphs use it.
+ * Turns a Wan VAE checkpoint (a Diffusers `vae/` folder or one official-layout safetensors or `.pth` file)
+ * into the six streaming graphs of vae.ts (first, per-frame and step graph per side), saved side by side
+ * with ONE shared external-data file, so each weight is stored once although two graphs use it.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { GraphBuilder, type Initializer } from "../graph/builder.ts";
 import { ExternalDataFile, saveGraph } from "../graph/save.ts";
 import { Params } from "../nn.ts";
-import { SafetensorsFile } from "../weights/safetensors.ts";
+import { openTensorFile } from "../weights/open.ts";
 import { WeightStore } from "../weights/store.ts";
 import {
   buildVaeDecoderFirst,
@@ -43,8 +43,8 @@ export const VAE_DATA_FILE = "vae.onnx.data";
 export type VaeCheckpoint = { store: WeightStore; config: WanVaeConfig; layout: "diffusers" | "official" };
 
 /**
- * Opens a VAE checkpoint: a folder (Diffusers: config.json + safetensors shards) or a single safetensors file
- * in either naming. Without config.json the configuration is inferred from the shapes (official names).
+ * Opens a VAE checkpoint: a folder (Diffusers: config.json + safetensors shards) or a single safetensors or
+ * `.pth` file in either naming. Without config.json the configuration is inferred from the shapes (official names).
  */
 export async function openVaeCheckpoint(source: string): Promise<VaeCheckpoint> {
   const isDir = (await stat(source)).isDirectory();
@@ -55,7 +55,7 @@ export async function openVaeCheckpoint(source: string): Promise<VaeCheckpoint> 
   const json = isDir ? await readJson(path.join(source, "config.json")) : undefined;
   const names: string[] = [];
   for (const f of files) {
-    const file = await SafetensorsFile.open(f);
+    const file = await openTensorFile(f);
     names.push(...file.tensors.keys());
     await file.close();
   }

@@ -172,7 +172,11 @@ export class VideoOps {
       return { x: y, c: o.cout, t: tOut };
     }
     const pads = [ph, pw, ph, pw];
-    if (this.variant === "taps2d") {
+    // ONNX Runtime's WebGPU Conv (1.30) miscomputes some input widths that are not a multiple of 4 — the
+    // RGB input conv's 3 taps × 3 channels = 9 among them (tests/engine/webgpu.test.ts) — so such a stack
+    // runs as taps of its own (3 channels each), exact everywhere.
+    const stackable = ((kt - firstTap) * cin) % 4 === 0;
+    if (this.variant === "taps2d" || (this.variant === "stack2d" && !stackable)) {
       let y: Tensor | undefined;
       // The last tap (the current frame, never zero) carries the bias.
       for (let k = kt - 1; k >= firstTap; k--) {

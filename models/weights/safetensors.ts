@@ -1,40 +1,31 @@
 /**
  * The safetensors format: an 8-byte little-endian header length, a JSON header naming each tensor's
- * dtype, shape and byte range, then the raw data. Reading goes tensor by tensor (or chunk by chunk)
- * with positioned reads, so large checkpoints are never loaded whole.
+ * dtype, shape and byte range, then the raw data (read tensor by tensor: models/weights/tensor-file.ts).
  */
 import { open, writeFile, type FileHandle } from "node:fs/promises";
-import { BYTES_PER_ELEMENT, SAFETENSORS_DTYPE, SAFETENSORS_NAME, toFloat32, type DType } from "../graph/dtype.ts";
+import { BYTES_PER_ELEMENT, SAFETENSORS_DTYPE, SAFETENSORS_NAME, type DType } from "../graph/dtype.ts";
+import { TensorFile, TensorFileError, type TensorInfo } from "./tensor-file.ts";
 
-export type TensorInfo = {
-  name: string;
-  dtype: DType;
-  shape: number[];
-  /** Absolute byte offsets in the file. */
-  begin: number;
-  end: number;
-};
+export type { TensorInfo };
 
-export class SafetensorsError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
+export class SafetensorsError extends TensorFileError {
+  constructor(file: string, message: string) {
+    super(file, message);
     this.name = "SafetensorsError";
   }
 }
 
 const MAX_HEADER = 100 * 1024 * 1024;
-const CHUNK_BYTES = 32 * 1024 * 1024;
 
-export class SafetensorsFile {
+export class SafetensorsFile extends TensorFile {
   private constructor(
-    readonly path: string,
-    private readonly handle: FileHandle,
-    readonly tensors: Map<string, TensorInfo>,
+    path: string,
+    handle: FileHandle,
+    tensors: Map<string, TensorInfo>,
     readonly metadata: Record<string, string>,
-  ) {}
+  ) {
+    super(path, handle, tensors);
+  }
 
   static async open(path: string): Promise<SafetensorsFile> {
     let handle: FileHandle;
@@ -89,50 +80,6 @@ export class SafetensorsFile {
       await handle.close();
       throw e;
     }
-  }
-
-  info(name: string): TensorInfo {
-    const t = this.tensors.get(name);
-    if (!t) throw new SafetensorsError(this.path, `no tensor named ${name}`);
-    return t;
-  }
-
-  /** The tensor's raw bytes. */
-  async read(name: string): Promise<Uint8Array> {
-    const t = this.info(name);
-    const buf = Buffer.alloc(t.end - t.begin);
-    await this.readInto(buf, t.begin);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  /** The tensor's raw bytes in chunks of at most `chunkBytes` (aligned to whole elements). */
-  async *chunks(name: string, chunkBytes = CHUNK_BYTES): AsyncIterable<Uint8Array> {
-    const t = this.info(name);
-    const step = Math.max(BYTES_PER_ELEMENT[t.dtype], chunkBytes - (chunkBytes % BYTES_PER_ELEMENT[t.dtype]));
-    for (let pos = t.begin; pos < t.end; pos += step) {
-      const buf = Buffer.alloc(Math.min(step, t.end - pos));
-      await this.readInto(buf, pos);
-      yield new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-  }
-
-  /** The tensor as float32 values (widening fp16/bf16). */
-  async readFloat32(name: string): Promise<Float32Array> {
-    const t = this.info(name);
-    return toFloat32(await this.read(name), t.dtype);
-  }
-
-  private async readInto(buf: Buffer, position: number): Promise<void> {
-    let done = 0;
-    while (done < buf.byteLength) {
-      const { bytesRead } = await this.handle.read(buf, done, buf.byteLength - done, position + done);
-      if (bytesRead === 0) throw new SafetensorsError(this.path, "unexpected end of file");
-      done += bytesRead;
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
   }
 }
 

@@ -1,14 +1,15 @@
 /**
- * A checkpoint seen through the names a model definition uses. It spans one or more safetensors files
- * (shards), maps each stored key to the model's canonical key (e.g. Diffusers → official Wan names),
- * checks every shape the model asks for, and records which tensors were used so that unexpected ones are
- * reported by name.
+ * A checkpoint seen through the names a model definition uses. It spans one or more weight files
+ * (safetensors shards, or a PyTorch `.pth`), maps each stored key to the model's canonical key (e.g.
+ * Diffusers → official Wan names), checks every shape the model asks for, and records which tensors were
+ * used so that unexpected ones are reported by name.
  */
 import path from "node:path";
 import { convertFloats, isFloat, type DType } from "../graph/dtype.ts";
 import type { InitializerData } from "../graph/builder.ts";
 import { quantizeBlockwise, QUANT_BLOCK, type QuantizedWeight } from "./quantize.ts";
-import { SafetensorsFile, type TensorInfo } from "./safetensors.ts";
+import { openTensorFile } from "./open.ts";
+import type { TensorFile, TensorInfo } from "./tensor-file.ts";
 
 export class WeightError extends Error {
   constructor(message: string) {
@@ -17,7 +18,7 @@ export class WeightError extends Error {
   }
 }
 
-type Entry = TensorInfo & { file: SafetensorsFile; storedName: string };
+type Entry = TensorInfo & { file: TensorFile; storedName: string };
 
 export type WeightTransform = {
   /** Element type to store in the graph. */
@@ -90,11 +91,11 @@ export class WeightStore implements Weights {
     /** What the weights are, for messages ("transformer", "vae", …). */
     readonly label: string,
     private readonly entries: Map<string, Entry>,
-    readonly files: SafetensorsFile[],
+    readonly files: TensorFile[],
   ) {}
 
   /**
-   * Opens safetensors files as one store. `rename` maps a stored key to the canonical key (return
+   * Opens weight files (safetensors or `.pth`) as one store. `rename` maps a stored key to the canonical key (return
    * undefined to ignore a tensor that is not part of the model, e.g. a tokenizer blob).
    */
   static async open(
@@ -102,11 +103,11 @@ export class WeightStore implements Weights {
     paths: string[],
     rename: (storedKey: string) => string | undefined = (k) => k,
   ): Promise<WeightStore> {
-    const files: SafetensorsFile[] = [];
+    const files: TensorFile[] = [];
     const entries = new Map<string, Entry>();
     try {
       for (const p of paths) {
-        const file = await SafetensorsFile.open(p);
+        const file = await openTensorFile(p);
         files.push(file);
         for (const info of file.tensors.values()) {
           const key = rename(info.name);

@@ -12,7 +12,7 @@ import { firstFrameMask, imageConditionY, imageLatent, startStepForStrength } fr
 import { denoise, firstFrameOf } from "../../lib/engine/denoise.ts";
 import { loadModel, type LoadedModel } from "../../lib/engine/model.ts";
 import { WanPipeline } from "../../lib/engine/pipeline.ts";
-import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
+import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { createScheduler } from "../../lib/engine/schedulers/create-scheduler.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../../lib/engine/vae.ts";
 import { outputSizeForPreset } from "../../lib/images/fit.ts";
@@ -77,7 +77,7 @@ describe("image-to-video conditioning (§6.1 steps 4–6)", () => {
     const model = path.join(work, "fixture-vae");
     await convertModel({ source: fixture("vae"), outDir: model, precision: "fp32" });
     const manifest = await readManifest(model);
-    const encoder = await createVaeSessions(model, manifest.components.vae!.files, sessionOptions(runtime), "encoder");
+    const encoder = await createVaeSessions(model, manifest.components.vae!.files, runtime, "encoder");
     try {
       const G = await goldens("goldens_i2v.safetensors");
       const [, H, W] = G.info("dit_i2v_image").shape;

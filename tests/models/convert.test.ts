@@ -8,12 +8,13 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prepareComponent, type Tensors } from "../../lib/engine/components.ts";
+import type { Tensors } from "../../lib/engine/components.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { generateTinyModel } from "../../lib/models/tiny.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { readManifest } from "../../models/manifest.ts";
 import { SafetensorsFile, writeSafetensors } from "../../models/weights/safetensors.ts";
+import { goldenInputs, runComponent as runWith } from "../helpers/components.ts";
 import { fixture, goldens, maxAbsDiff, tempDir } from "../helpers/fixtures.ts";
 
 const run = promisify(execFile);
@@ -24,28 +25,9 @@ beforeAll(async () => {
   runtime = await resolveRuntime({ executionProviders: ["cpu"], threads: 0 });
 });
 
-/** Named tensors from the goldens, renamed for a component's inputs. */
-async function from(file: string, names: Record<string, string>): Promise<Tensors> {
-  const G = await goldens(file);
-  const out: Tensors = new Map();
-  for (const [as, name] of Object.entries(names)) {
-    const info = G.info(name);
-    out.set(as, {
-      shape: info.shape,
-      data: info.dtype === "int64" ? new BigInt64Array((await G.read(name)).slice().buffer) : await G.readFloat32(name),
-    });
-  }
-  return out;
-}
-
-async function runComponent(name: string, model: string | undefined, inputs: Tensors, opts: Record<string, unknown> = {}) {
-  const c = await prepareComponent(name, { model, ...opts }, runtime);
-  try {
-    return await c.run(inputs);
-  } finally {
-    await c.release();
-  }
-}
+const from = goldenInputs;
+const runComponent = (name: string, model: string | undefined, inputs: Tensors, opts: Record<string, unknown> = {}) =>
+  runWith(runtime, name, model, inputs, opts);
 
 describe("models convert", () => {
   const diffusers = path.join(work, "from-diffusers");

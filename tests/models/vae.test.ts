@@ -79,7 +79,7 @@ async function convert(source: string, name: string, opts: { conv?: VaeConvVaria
   } finally {
     await ck.store.close();
   }
-  const sessions = await createVaeSessions(dir, files, { graphOptimizationLevel: "all", logSeverityLevel: 3 });
+  const sessions = await createVaeSessions(dir, files, { providers: ["cpu"], rejected: [], threads: 0 });
   return { dir, sessions, config: ck.config, layout: ck.layout };
 }
 
