@@ -13,7 +13,7 @@ import { installModel } from "../../lib/models/install.ts";
 import type { InstallProgress } from "../../lib/models/install-source.ts";
 import { installedModels } from "../../lib/models/installed.ts";
 import { readManifest } from "../../models/manifest.ts";
-import { tempDir } from "../helpers/fixtures.ts";
+import { fixture, tempDir } from "../helpers/fixtures.ts";
 import { startHubServer, type HubServer } from "../helpers/hub-server.ts";
 
 const REPO = "wan-test/Wan2.1-Tiny-Diffusers";
@@ -156,6 +156,26 @@ describe("install from a hub repo", () => {
       "a model named tiny-hub is already installed",
     );
     expect(hub.requests).toEqual([]);
+  });
+});
+
+describe("install from a path on the server", () => {
+  it("converts a Diffusers folder into the models folder, recording the path as the source", async () => {
+    const dir = modelsDir("path");
+    hub.requests.length = 0;
+    const manifest = await installModel({ source: { path: fixture() }, name: "from-folder", precision: "int8" }, { modelsDir: dir, hub: { endpoint: hub.url } });
+    expect(manifest).toMatchObject({ name: "from-folder", source: fixture() });
+    expect(manifest.components.transformer!.precision).toBe("int8");
+    expect(contents(dir)).toEqual(["from-folder"]);
+    expect(hub.requests).toEqual([]);
+  });
+
+  it("a file that is not a Wan 2.1 component: the converter's message, nothing installed", async () => {
+    const dir = modelsDir("path-bad");
+    await expect(installModel({ source: { path: fixture("goldens.safetensors") }, name: "bad", precision: "fp32" }, { modelsDir: dir, hub: { endpoint: hub.url } })).rejects.toThrow(
+      /goldens\.safetensors/,
+    );
+    expect(contents(dir)).toEqual([]);
   });
 });
 
