@@ -11,8 +11,8 @@ import type { Redis } from "ioredis";
 import type { Hub } from "../hub/repo.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
 import { workerTiming } from "../queue/generate-queue.ts";
-import { installModel } from "./install.ts";
-import { CANCELED_REASON, INSTALL_QUEUE, installJson, publishInstall, type InstallJobData } from "./install-queue.ts";
+import { installModel, removeAbandonedWork } from "./install.ts";
+import { CANCELED_REASON, createInstallQueue, INSTALL_QUEUE, installJson, publishInstall, type InstallJobData } from "./install-queue.ts";
 
 export type InstallWorkerOptions = {
   /** For events and cancels. */
@@ -29,6 +29,10 @@ export type InstallWorker = { close(): Promise<void> };
 
 export async function startInstallWorker(opts: InstallWorkerOptions): Promise<InstallWorker> {
   const { redis, log } = opts;
+  const queue = createInstallQueue(redis);
+  const runningNames = new Set((await queue.getJobs(["active"], 0, 999)).map((j) => j?.data.spec.name).filter((n): n is string => !!n));
+  await queue.close();
+  for (const entry of await removeAbandonedWork(opts.modelsDir, runningNames)) log(`removed ${entry}: the work folder of an install that did not finish`);
   const running = new Map<string, AbortController>();
   const stopListening = await subscribeCancel(redis, (id) => {
     const abort = running.get(id);

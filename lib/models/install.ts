@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { convertModel } from "../../models/convert/convert.ts";
 import { writeManifest, type Manifest } from "../../models/manifest.ts";
@@ -25,6 +25,29 @@ export type InstallEnv = {
   onProgress?: (p: InstallProgress) => void;
   log?: (line: string) => void;
 };
+
+const WORK_PREFIX = ".install-";
+
+/** The model name a work folder belongs to, or null when `entry` is not one. */
+export function workFolderModel(entry: string): string | null {
+  return entry.startsWith(WORK_PREFIX) ? (/^(.+)-[0-9a-f]{8}$/.exec(entry.slice(WORK_PREFIX.length))?.[1] ?? null) : null;
+}
+
+/**
+ * Removes work folders that no running install owns: a worker killed mid-install (kill -9, power cut) cannot
+ * clean up after itself, so the next worker to start does.
+ */
+export async function removeAbandonedWork(modelsDir: string, runningNames: Set<string>): Promise<string[]> {
+  if (!existsSync(modelsDir)) return [];
+  const removed: string[] = [];
+  for (const entry of await readdir(modelsDir)) {
+    const name = workFolderModel(entry);
+    if (name === null || runningNames.has(name)) continue;
+    await rm(path.join(modelsDir, entry), { recursive: true, force: true });
+    removed.push(entry);
+  }
+  return removed;
+}
 
 /** How often progress is reported at most (every chunk would flood the event channel). */
 const REPORT_MS = 250;
@@ -91,7 +114,7 @@ export async function installModel(spec: InstallSpec, env: InstallEnv): Promise<
   const target = path.join(env.modelsDir, spec.name);
   const taken = () => new StudioError("conflict", `a model named ${spec.name} is already installed`, "name");
   if (existsSync(target)) throw taken();
-  const work = path.join(env.modelsDir, `.install-${spec.name}-${randomUUID().slice(0, 8)}`);
+  const work = path.join(env.modelsDir, `${WORK_PREFIX}${spec.name}-${randomUUID().slice(0, 8)}`);
   const converted = path.join(work, "model");
   await mkdir(work, { recursive: true });
   try {

@@ -5,7 +5,7 @@
  * generates a video on the tiny settings. Plus failures and cancels that leave nothing in the models
  * folder, the default, rename, and delete refused while a job uses the model.
  */
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { JobJson, ModelJson } from "../../lib/jobs/schemas.ts";
@@ -33,6 +33,8 @@ const scratch = tempDir("models-api-files");
 beforeAll(async () => {
   hub = await startHubServer({ repos: [REPO] });
   await installTinyModel(modelsDir);
+  // What a worker killed mid-install leaves: the next worker to start removes it.
+  mkdirSync(path.join(modelsDir, ".install-abandoned-0123abcd", "download"), { recursive: true });
   const redisUrl = redisDbUrl(inject("redisUrl"), 2);
   const redis = createRedis(redisUrl, "models-api-setup");
   await redis.flushdb();
@@ -90,6 +92,7 @@ describe("installing through the API and a real worker", () => {
     expect(listed!.sizeBytes).toBeGreaterThan(1_000_000);
     expect(Date.parse(listed!.installedAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
     expect(leftovers()).toEqual([]);
+    expect(studio.lines).toContain("[worker1] removed .install-abandoned-0123abcd: the work folder of an install that did not finish");
     expect((await call<InstallJson>(base, `/api/model-installs/${install.id}`)).body.status).toBe("succeeded");
 
     const job = (await call<JobJson>(base, "/api/jobs", { method: "POST", json: tinyRequest({ model: INSTALLED, seed: 5 }) })).body;
