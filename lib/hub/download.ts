@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { authHeaders, HubError, hubRefusal, resolveUrl, type Hub, type RepoFile } from "./repo.ts";
@@ -43,6 +43,14 @@ async function locate(t: DownloadTarget, signal?: AbortSignal): Promise<string> 
   return res.status >= 300 && res.status < 400 && location ? new URL(location, url).href : url;
 }
 
+/** Rejects with the signal's reason once it aborts: a pending body read must not outlive a cancel. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
 async function sizeOf(file: string): Promise<number> {
   return (await stat(file).catch(() => ({ size: 0 }))).size;
 }
@@ -70,18 +78,20 @@ export async function downloadFile(
   const { signal, onBytes = () => {} } = opts;
   await mkdir(path.dirname(dest), { recursive: true });
   const part = `${dest}.part`;
-  const source = await locate(t, signal);
   let have = await sizeOf(part);
   if (have > t.file.size) {
     await rm(part, { force: true });
     have = 0;
   }
   onBytes(have);
+  if (t.file.size === 0) await writeFile(part, new Uint8Array(0));
   let stalls = 0;
   while (have < t.file.size) {
     signal?.throwIfAborted();
     const before = have;
     try {
+      // Located again on every try: the CDN's signed URLs expire, and a resume may come much later.
+      const source = await locate(t, signal);
       const res = await fetch(source, {
         headers: { ...authHeaders(t.hub, source), ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
         signal,
@@ -98,10 +108,13 @@ export async function downloadFile(
       }
       if (!res.body) throw new HubError(`${t.file.path}: the download had no body`);
       const out = await open(part, append ? "a" : "w");
+      const reader = res.body.getReader();
+      const stop = signal ? whenAborted(signal) : undefined;
+      stop?.catch(() => {});
+      const read = () => (stop ? Promise.race([reader.read(), stop]) : reader.read());
       try {
         // Counted once written, so `have` is always what the file holds.
-        const reader = res.body.getReader();
-        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        for (let r = await read(); !r.done; r = await read()) {
           const chunk = r.value;
           await out.write(chunk);
           have += chunk.byteLength;
@@ -109,6 +122,7 @@ export async function downloadFile(
         }
       } finally {
         await out.close();
+        if (signal?.aborted) await reader.cancel().catch(() => {});
       }
     } catch (e) {
       if (signal?.aborted || e instanceof HubError) throw e;
