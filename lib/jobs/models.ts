@@ -6,6 +6,7 @@ import path from "node:path";
 import { readDefaultChoice } from "../models/default-choice.ts";
 import { folderBytes } from "../models/disk-usage.ts";
 import { installedModels } from "../models/installed.ts";
+import { DISTILLED_RECIPE_SETTINGS } from "../engine/schedulers/distilled-recipes.ts";
 import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { ModelJson } from "./schemas.ts";
@@ -48,6 +49,13 @@ function modelPrecision(manifest: Manifest): ModelJson["precision"] {
   return (c.transformer ?? c.textEncoder ?? c.imageEncoder ?? c.vae)?.precision ?? null;
 }
 
+/** The recipe of a distilled model, as the studio offers it. */
+export function recipeJson(manifest: Manifest): ModelJson["recipe"] {
+  if (!manifest.recipe) return null;
+  const { label, solver, steps, guidance } = DISTILLED_RECIPE_SETTINGS[manifest.recipe];
+  return { name: manifest.recipe, label, solver, steps, guidance };
+}
+
 export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson {
   const { manifest } = model;
   return {
@@ -62,6 +70,7 @@ export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson 
     sizeBytes: model.sizeBytes,
     source: manifest.source,
     installedAt: manifest.createdAt,
+    recipe: recipeJson(manifest),
   };
 }
 

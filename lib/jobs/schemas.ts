@@ -4,10 +4,11 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS } from "../schemas/generation.ts";
+import { DISTILLED_RECIPES, generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS, SOLVERS } from "../schemas/generation.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
+import { PRECISIONS } from "../../models/nn.ts";
 
 export type { JobKind, JobStatus } from "../schemas/job-vocabulary.ts";
 
@@ -102,7 +103,7 @@ export const jobSchema = z.object({
   progress: z.number().min(0).max(1),
   etaS: z.number().nullable(),
   error: nullableString,
-  /** Seconds per phase. */
+  /** Seconds per phase; once succeeded also the DiT pass counts `ditCalls`, `ditCallsSkipped` (lib/schemas/dit-calls.ts). */
   timings: z.record(z.string(), z.number()).nullable(),
   attempts: z.number().int(),
   createdAt: z.string(),
@@ -147,11 +148,16 @@ export const modelSchema = z.object({
   /** True for the studio's default model (used when a request names none). */
   default: z.boolean(),
   /** The DiT's weights precision (null for a folder without components). */
-  precision: z.enum(["fp32", "fp16", "int8"]).nullable(),
+  precision: z.enum(PRECISIONS).nullable(),
   sizeBytes: z.number().int(),
   /** Where it was installed from: `hf://<repo>@<revision>` or the converted path. */
   source: z.string(),
   installedAt: z.string(),
+  /** A few-step distilled model's recipe (its defaults already use it): the studio's "Fast (N steps)" preset. */
+  recipe: z
+    .object({ name: z.enum(DISTILLED_RECIPES), label: z.string(), solver: z.enum(SOLVERS), steps: z.number().int(), guidance: z.number() })
+    .nullable()
+    .optional(),
 });
 export type ModelJson = z.infer<typeof modelSchema>;
 

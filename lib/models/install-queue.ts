@@ -51,6 +51,7 @@ export async function installJson(job: Job<InstallJobData>, state?: string): Pro
     source: job.data.spec.source,
     name: job.data.spec.name,
     precision: job.data.spec.precision,
+    loras: job.data.spec.loras ?? [],
     status,
     progress,
     error: status === "failed" ? job.failedReason || "failed" : null,
@@ -112,13 +113,15 @@ export async function enqueueInstall(queue: InstallQueue, redis: Redis, body: un
   if ("path" in request.source && !existsSync(request.source.path)) {
     throw new StudioError("invalid_request", "source.path: no such file or folder on the server", "source.path");
   }
+  const lost = request.loras.findIndex((l) => !existsSync(l.file));
+  if (lost >= 0) throw new StudioError("invalid_request", `loras[${lost}].file: no such file on the server`, `loras.${lost}.file`);
   const name = request.name ?? defaultInstallName(request.source);
   if (isInstalled(name)) throw new StudioError("conflict", `a model named ${name} is already installed`, "name");
   const pending = await queue.getJobs(["active", "waiting"], 0, 999);
   if (pending.some((j) => j?.data.spec.name === name)) throw new StudioError("conflict", `a model named ${name} is already being installed`, "name");
   const id = newId();
-  const data: InstallJobData = { id, spec: { source: request.source, name, precision: request.precision }, createdAt: new Date().toISOString() };
-  const install = installSchema.parse({ ...data.spec, id, status: "queued", progress: null, error: null, createdAt: data.createdAt, finishedAt: null });
+  const data: InstallJobData = { id, spec: { source: request.source, name, precision: request.precision, loras: request.loras }, createdAt: new Date().toISOString() };
+  const install = installSchema.parse({ ...data.spec, loras: request.loras, id, status: "queued", progress: null, error: null, createdAt: data.createdAt, finishedAt: null });
   // Announced before it is queued: a worker that takes it at once publishes "running" after this, never before.
   await publishInstall(redis, install);
   await queue.add(INSTALL_JOB, data, {

@@ -6,8 +6,7 @@
 import { z } from "zod";
 import { REPO_ID, REVISION } from "../hub/repo.ts";
 import { MODEL_NAME } from "../jobs/schemas.ts";
-
-export const PRECISIONS = ["fp32", "fp16", "int8"] as const;
+import { PRECISIONS } from "../../models/nn.ts";
 
 const modelName = (field: string) =>
   z
@@ -37,6 +36,20 @@ export const installRequestSchema = z.strictObject({
   /** The installed model's name; default: the repo's (or file's) name. */
   name: modelName("name").optional(),
   precision: z.enum(PRECISIONS, { error: `precision must be one of ${PRECISIONS.join(", ")}` }).default("fp32"),
+  /** LoRAs merged into the DiT at conversion (models/convert/lora.ts): safetensors files on the server. */
+  loras: z
+    .array(
+      z.strictObject({
+        file: z
+          .string({ error: "loras[].file must be a string" })
+          .max(4096)
+          .refine((p) => p.startsWith("/") && p.endsWith(".safetensors"), "loras[].file must be an absolute path to a .safetensors file on the server"),
+        strength: z.number({ error: "loras[].strength must be a number" }).min(-10).max(10).default(1),
+      }),
+      { error: "loras must be a list of { file, strength }" },
+    )
+    .max(16)
+    .default([]),
 });
 export type InstallRequest = z.infer<typeof installRequestSchema>;
 
@@ -57,6 +70,7 @@ export const installSchema = z.object({
   source: z.union([hubSourceSchema, pathSourceSchema]),
   name: z.string(),
   precision: z.enum(PRECISIONS),
+  loras: z.array(z.object({ file: z.string(), strength: z.number() })),
   status: z.enum(INSTALL_STATUSES),
   progress: installProgressSchema.nullable(),
   error: z.string().nullable(),

@@ -4,13 +4,15 @@
  * the worker loads (lib/models/install.ts).
  */
 import path from "node:path";
+import type { LoraSpec } from "../../models/convert/lora.ts";
 import type { Precision } from "../../models/nn.ts";
 
 export type HubSource = { repo: string; revision: string; include?: string[] };
 export type PathSource = { path: string };
 export type InstallSource = HubSource | PathSource;
 
-export type InstallSpec = { source: InstallSource; name: string; precision: Precision };
+/** `loras`: merged into the DiT at conversion. */
+export type InstallSpec = { source: InstallSource; name: string; precision: Precision; loras?: LoraSpec[] };
 
 export type InstallPhase = "download" | "convert";
 

@@ -132,6 +132,7 @@ export async function installModel(spec: InstallSpec, env: InstallEnv): Promise<
       source: from,
       outDir: converted,
       precision: spec.precision,
+      loras: spec.loras,
       name: spec.name,
       log,
       onProgress: (e) => {
