@@ -8,7 +8,20 @@ const PRECISIONS = [
   { value: "fp16", label: "fp16 (GPU)" },
   { value: "fp32", label: "fp32 (CPU, exact)" },
   { value: "int8", label: "int8 (quarter of fp32's memory)" },
+  { value: "int8-compute", label: "int8-compute (8-bit matmuls)" },
 ] as const;
+
+/** One LoRA a line: `/path/to/file.safetensors` or `/path/to/file.safetensors:0.8` (strength 1 when omitted). */
+function parseLoras(text: string): { file: string; strength: number }[] {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const m = /^(.*\.safetensors)(?::(-?[\d.]+))?$/.exec(line);
+      return m ? { file: m[1], strength: m[2] === undefined ? 1 : Number(m[2]) } : { file: line, strength: 1 };
+    });
+}
 
 type Props = { onQueued: (install: InstallView) => void };
 
@@ -18,6 +31,7 @@ export function ModelInstallForm({ onQueued }: Props) {
   const [revision, setRevision] = useState("main");
   const [precision, setPrecision] = useState<string>("fp16");
   const [name, setName] = useState("");
+  const [loras, setLoras] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ field?: string; message: string } | null>(null);
 
@@ -29,11 +43,13 @@ export function ModelInstallForm({ onQueued }: Props) {
       const install = await api.installModel({
         source: { repo: repo.trim(), revision: revision.trim() || "main" },
         precision,
+        loras: parseLoras(loras),
         ...(name.trim() ? { name: name.trim() } : {}),
       });
       onQueued(install);
       setRepo("");
       setName("");
+      setLoras("");
     } catch (err) {
       setError(err instanceof ApiError ? { field: err.field, message: err.message } : { message: (err as Error).message });
     } finally {
@@ -42,7 +58,8 @@ export function ModelInstallForm({ onQueued }: Props) {
   };
 
   const fieldError = (field: string) => (error?.field === field ? error.message : undefined);
-  const otherError = error && !["source.repo", "source.revision", "precision", "name"].includes(error.field ?? "") ? error.message : null;
+  const loraError = error?.field?.startsWith("loras") ? error.message : undefined;
+  const otherError = error && !loraError && !["source.repo", "source.revision", "precision", "name"].includes(error.field ?? "") ? error.message : null;
   return (
     <form className="install-form" onSubmit={(e) => void submit(e)} noValidate aria-label="Install from Hugging Face">
       <div className="field">
@@ -89,6 +106,22 @@ export function ModelInstallForm({ onQueued }: Props) {
         </label>
         <input id="install-name" value={name} onChange={(e) => setName(e.target.value)} spellCheck={false} aria-invalid={fieldError("name") ? true : undefined} />
         <FieldError id="install-name-error" message={fieldError("name")} />
+      </div>
+      <div className="field">
+        <label className="label" htmlFor="install-loras">
+          LoRAs <span className="muted small">(optional: merged into the DiT; one file on the server a line, path.safetensors[:strength])</span>
+        </label>
+        <textarea
+          id="install-loras"
+          rows={2}
+          value={loras}
+          onChange={(e) => setLoras(e.target.value)}
+          spellCheck={false}
+          placeholder="/data/loras/style.safetensors:0.8"
+          aria-invalid={loraError ? true : undefined}
+          aria-describedby={loraError ? "install-loras-error" : undefined}
+        />
+        <FieldError id="install-loras-error" message={loraError} />
       </div>
       {otherError && <p className="form-error">{otherError}</p>}
       <button type="submit" className="button button-primary" disabled={busy || !repo.trim()}>

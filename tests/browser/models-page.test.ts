@@ -42,6 +42,12 @@ describe("the models page", () => {
     await page.getByLabel("Hugging Face repo").fill(REPO);
     await page.getByLabel("Precision").selectOption("fp32");
     await page.getByLabel(/^Name/).fill("hub-tiny");
+    // A LoRA the server does not have: refused before anything is queued, the message under the field.
+    await page.getByLabel(/^LoRAs/).fill("/no/such/style.safetensors:0.8");
+    await page.getByRole("button", { name: "Install", exact: true }).click();
+    await expect.poll(() => page.locator("#install-loras-error").textContent()).toBe("loras[0].file: no such file on the server");
+    expect(await page.locator("[data-testid=install]").count()).toBe(0);
+    await page.getByLabel(/^LoRAs/).fill("");
     await page.getByRole("button", { name: "Install", exact: true }).click();
 
     const install = page.locator("[data-testid=install]").first();

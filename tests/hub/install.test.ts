@@ -13,6 +13,7 @@ import { installModel } from "../../lib/models/install.ts";
 import type { InstallProgress } from "../../lib/models/install-source.ts";
 import { installedModels } from "../../lib/models/installed.ts";
 import { readManifest } from "../../models/manifest.ts";
+import { writeSafetensors } from "../../models/weights/safetensors.ts";
 import { fixture, tempDir } from "../helpers/fixtures.ts";
 import { startHubServer, type HubServer } from "../helpers/hub-server.ts";
 
@@ -168,6 +169,18 @@ describe("install from a path on the server", () => {
     expect(manifest.components.transformer!.precision).toBe("int8");
     expect(contents(dir)).toEqual(["from-folder"]);
     expect(hub.requests).toEqual([]);
+  });
+
+  it("merges the LoRAs it is given into the DiT (the converter's --lora)", async () => {
+    const dir = modelsDir("path-lora");
+    const lora = path.join(root, "tiny-lora.safetensors");
+    // A rank-2 PEFT pair on one attention projection of the 64-wide fixture DiT.
+    await writeSafetensors(lora, [
+      { name: "blocks.0.self_attn.q.lora_A.weight", dtype: "float32", shape: [2, 64], data: new Float32Array(128).fill(0.01) },
+      { name: "blocks.0.self_attn.q.lora_B.weight", dtype: "float32", shape: [64, 2], data: new Float32Array(128).fill(0.02) },
+    ]);
+    const manifest = await installModel({ source: { path: fixture() }, name: "with-lora", precision: "fp32", loras: [{ file: lora, strength: 0.5 }] }, { modelsDir: dir, hub: { endpoint: hub.url } });
+    expect(manifest.components.transformer!.loras).toMatchObject([{ strength: 0.5 }]);
   });
 
   it("a file that is not a Wan 2.1 component: the converter's message, nothing installed", async () => {
