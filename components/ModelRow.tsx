@@ -49,6 +49,7 @@ export function ModelRow({ model, busy, onMakeDefault, onRename, onDelete }: Pro
         <div className="model-tags">
           {model.default && <span className="badge badge-succeeded">Default</span>}
           <span className="tag">{model.variant}</span>
+          {model.recipe && <span className="tag">distilled · {model.recipe.label}</span>}
           {model.precision && <span className="tag">{model.precision}</span>}
           {model.tiny && <span className="tag tag-warn">tiny test model</span>}
         </div>
