@@ -13,6 +13,7 @@ import type { InstallJson } from "../../lib/models/install-schemas.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { readManifest } from "../../models/manifest.ts";
+import { PRECISIONS } from "../../models/nn.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 import { startHubServer, type HubServer } from "../helpers/hub-server.ts";
 import { redisDbUrl, tinyRequest, waitFor } from "../helpers/jobs-context.ts";
@@ -144,7 +145,13 @@ describe("installing through the API and a real worker", () => {
   it("names the field at fault in a bad request", async () => {
     const bad = async (body: unknown) => (await call<{ error: { field: string; message: string } }>(base, "/api/model-installs", { method: "POST", json: body })).body.error;
     expect(await bad({ source: { repo: "not a repo" } })).toMatchObject({ field: "source.repo" });
-    expect(await bad({ source: { repo: REPO }, precision: "fp64" })).toMatchObject({ field: "precision", message: "precision must be one of fp32, fp16, int8" });
+    expect(await bad({ source: { repo: REPO }, precision: "fp64" })).toMatchObject({ field: "precision", message: `precision must be one of ${PRECISIONS.join(", ")}` });
+    expect(await bad({ source: { repo: REPO }, loras: [{ file: "/no/such/style.safetensors" }] })).toEqual({
+      code: "invalid_request",
+      field: "loras.0.file",
+      message: "loras[0].file: no such file on the server",
+    });
+    expect(await bad({ source: { repo: REPO }, loras: [{ file: "relative.safetensors" }] })).toMatchObject({ field: "loras.0.file" });
     expect(await bad({ source: { repo: REPO }, name: "../up" })).toMatchObject({ field: "name" });
     expect(await bad({ source: { path: "/no/such/folder" } })).toEqual({ code: "invalid_request", field: "source.path", message: "source.path: no such file or folder on the server" });
     expect(await bad({ source: { repo: REPO }, extra: 1 })).toMatchObject({ field: "extra" });
