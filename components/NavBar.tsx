@@ -6,9 +6,10 @@ const LINKS = [
   { href: "/", label: "Text to video", short: "Text" },
   { href: "/image", label: "Image to video", short: "Image" },
   { href: "/gallery", label: "Gallery", short: "Gallery" },
+  { href: "/models", label: "Models", short: "Models" },
 ];
 
-/** The top bar: brand and the three places; the current one is marked for screen readers too. */
+/** The top bar: brand and the four places; the current one is marked for screen readers too. */
 export function NavBar() {
   const pathname = usePathname();
   const current = (href: string) => (href === "/" ? pathname === "/" : pathname.startsWith(href));

@@ -70,6 +70,13 @@ const envSchema = z.object({
     .min(500, "must be at least 500")
     .max(600_000, "must be at most 600000")
     .default(30_000),
+  /** The Hugging Face Hub (or a mirror) that model installs download from. */
+  HF_ENDPOINT: z
+    .string()
+    .refine((v) => /^https?:\/\/[^/]+/.test(v), { message: 'must be an http(s) URL such as "https://huggingface.co"' })
+    .default("https://huggingface.co"),
+  /** Sent as Authorization: Bearer to HF_ENDPOINT, for gated and private repos. */
+  HF_TOKEN: z.string().optional(),
 });
 
 export type StudioConfig = {
@@ -91,6 +98,8 @@ export type StudioConfig = {
   workerConcurrency: number;
   /** Job lock duration = stalled-check interval (ms): how soon a crashed worker's job is picked up again. */
   lockMs: number;
+  /** Where model installs download from, and the token for gated repos. */
+  hub: { endpoint: string; token?: string };
 };
 
 export class ConfigError extends Error {
@@ -150,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     textEncoderDevice: e.TEXT_ENCODER_DEVICE,
     workerConcurrency: e.WORKER_CONCURRENCY,
     lockMs: e.STUDIO_LOCK_MS,
+    hub: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
   };
 }
 

@@ -8,6 +8,7 @@ import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS,
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
+import { PRECISIONS } from "../../models/nn.ts";
 
 export type { JobKind, JobStatus } from "../schemas/job-vocabulary.ts";
 
@@ -141,6 +142,12 @@ export const modelSchema = z.object({
   imageToVideo: z.enum(["first-frame", "clip-conditioning"]),
   /** True for the studio's default model (used when a request names none). */
   default: z.boolean(),
+  /** The DiT's weights precision (null for a folder without components). */
+  precision: z.enum(PRECISIONS).nullable(),
+  sizeBytes: z.number().int(),
+  /** Where it was installed from: `hf://<repo>@<revision>` or the converted path. */
+  source: z.string(),
+  installedAt: z.string(),
   /** A few-step distilled model's recipe (its defaults already use it): the studio's "Fast (N steps)" preset. */
   recipe: z
     .object({ name: z.enum(DISTILLED_RECIPES), label: z.string(), solver: z.enum(SOLVERS), steps: z.number().int(), guidance: z.number() })

@@ -4,6 +4,7 @@
  * predicates the browser needs without loading the API's schemas.
  */
 import type { JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
+import type { InstallJson } from "../model-library/install-schemas.ts";
 export { EVENT_TYPES, isActive, isFinal, JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from "../schemas/job-vocabulary.ts";
 
 /** A job as the API returns it (lib/jobs/schemas.ts is the source of truth; these are its types). */
@@ -11,6 +12,8 @@ export type JobView = JobJson;
 export type JobPage = JobList;
 export type ModelView = ModelJson;
 export type UploadView = UploadJson;
+/** A model install (POST /api/model-installs) with its live progress. */
+export type InstallView = InstallJson;
 
 /** The model a form starts with: the studio's default, else the first. */
 export function initialModel(models: ModelView[]): ModelView | undefined {

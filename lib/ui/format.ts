@@ -243,5 +243,6 @@ export function fitSummary(
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${formatDecimal(bytes / 1024)} KB`;
-  return `${formatDecimal(bytes / (1024 * 1024))} MB`;
+  if (bytes < 1024 ** 3) return `${formatDecimal(bytes / (1024 * 1024))} MB`;
+  return `${formatDecimal(bytes / 1024 ** 3, 2)} GB`;
 }

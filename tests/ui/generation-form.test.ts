@@ -23,6 +23,10 @@ const wan: ModelView = {
   defaultNegativePrompt: DEFAULT_NEGATIVE_PROMPT,
   imageToVideo: "first-frame",
   default: true,
+  precision: "fp16",
+  sizeBytes: 0,
+  source: "hf://Wan-AI/Wan2.1-T2V-1.3B-Diffusers@main",
+  installedAt: "2026-01-01T00:00:00.000Z",
 };
 const tiny: ModelView = { ...wan, name: "tiny", tiny: true, defaults: TINY_DEFAULTS, default: false };
 
