@@ -39,11 +39,11 @@ import { TINY_DIT, TINY_VAE } from "../lib/model-library/tiny-config.ts";
 import { videoFrameCount } from "../lib/schemas/generation.ts";
 import { convertModel } from "../models/convert/convert.ts";
 import { WAN_1_3B_DEFAULTS, type Manifest } from "../models/manifest.ts";
-import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { GpuMemorySampler, type GpuMemoryReport } from "./gpu-memory.ts";
-import { WAN_1_3B_DIT, writeRandomDiTCheckpoint, writeRandomVaeCheckpoint } from "./random-checkpoint.ts";
+import { writeRandomDiTCheckpoint, writeRandomVaeCheckpoint } from "./random-checkpoint.ts";
+import { WAN21_T2V_1_3B, type WanDiTConfig } from "../models/wan/dit.ts";
 
 type Workload = {
   name: "full" | "smoke";
@@ -57,7 +57,7 @@ type Workload = {
 
 const FULL: Workload = {
   name: "full",
-  dit: WAN_1_3B_DIT,
+  dit: WAN21_T2V_1_3B,
   vae: WAN21_VAE_CONFIG,
   // The 1.3B's default clip, 480×832×81: latent 21×60×104 (docs/model-notes.md#latent-normalisation-and-the-frame-rule: ×4 in time, ×8 in space).
   latent: {

@@ -19,7 +19,8 @@ import { convertModel } from "../models/convert/convert.ts";
 import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { floatToHalf } from "../models/graph/dtype.ts";
 import { SafetensorsWriter } from "../models/weights/safetensors.ts";
-import { officialDiTConfig, randomHalfs, WAN_1_3B_DIT, writeRandomDiTCheckpoint } from "./random-checkpoint.ts";
+import { officialDiTConfig, randomHalfs, writeRandomDiTCheckpoint } from "./random-checkpoint.ts";
+import { WAN21_T2V_1_3B } from "../models/wan/dit.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
 import { openSession } from "../lib/engine/runtime.ts";
 
@@ -35,7 +36,7 @@ const work = path.resolve(values.work!);
 const weightsFile = path.join(work, "checkpoint", "wan2.1_t2v_1.3B_fp16.safetensors");
 
 async function generate(): Promise<void> {
-  console.log(JSON.stringify(await writeRandomDiTCheckpoint(weightsFile, WAN_1_3B_DIT)));
+  console.log(JSON.stringify(await writeRandomDiTCheckpoint(weightsFile, WAN21_T2V_1_3B)));
 }
 
 const LORA_RANK = 32;
@@ -45,11 +46,11 @@ const loraFile = path.join(work, "lora", "every-matmul-r32.safetensors");
 async function generateLora(): Promise<void> {
   const linears = ["self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o", "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o"];
   const specs: { name: string; dtype: "float16"; shape: number[] }[] = [];
-  for (let b = 0; b < WAN_1_3B_DIT.numLayers; b++) {
+  for (let b = 0; b < WAN21_T2V_1_3B.numLayers; b++) {
     const shapes: [string, number, number][] = [
-      ...linears.map((l): [string, number, number] => [l, WAN_1_3B_DIT.dim, WAN_1_3B_DIT.dim]),
-      ["ffn.0", WAN_1_3B_DIT.ffnDim, WAN_1_3B_DIT.dim],
-      ["ffn.2", WAN_1_3B_DIT.dim, WAN_1_3B_DIT.ffnDim],
+      ...linears.map((l): [string, number, number] => [l, WAN21_T2V_1_3B.dim, WAN21_T2V_1_3B.dim]),
+      ["ffn.0", WAN21_T2V_1_3B.ffnDim, WAN21_T2V_1_3B.dim],
+      ["ffn.2", WAN21_T2V_1_3B.dim, WAN21_T2V_1_3B.ffnDim],
     ];
     for (const [target, out, inDim] of shapes) {
       const prefix = `lora_unet_blocks_${b}_${target.replace(".", "_")}`;
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     fp16: { graphKB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx.data")) / 1e9 },
     fp32: { graphKB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx.data")) / 1e9 },
   };
-  const report = { config: officialDiTConfig(WAN_1_3B_DIT), latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
+  const report = { config: officialDiTConfig(WAN21_T2V_1_3B), latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
   console.log("\nstage          wall s   peak RSS MB   notes");
   for (const [stage, r] of Object.entries(results)) {
     const notes = Object.entries(r).filter(([k]) => !["wallS", "peakRssMB"].includes(k)).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 100) / 100 : v}`).join(" ");

@@ -14,12 +14,6 @@ import { vaeParameterShapes, type WanVaeConfig } from "../models/wan/vae-layout.
 import { RecordingWeights } from "../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../models/weights/safetensors.ts";
 
-/** Wan2.1-T2V-1.3B (official wan/configs/wan_t2v_1_3B.py). */
-export const WAN_1_3B_DIT: WanDiTConfig = {
-  modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 1536, ffnDim: 8960, freqDim: 256,
-  textDim: 4096, outDim: 16, numHeads: 12, numLayers: 30, eps: 1e-6, imageDim: null,
-};
-
 /** Fast deterministic uniform noise with unit variance, as fp16 chunks. */
 export function* randomHalfs(count: number, scale: number, state: { s: number }): Generator<Uint16Array> {
   const CHUNK = 1 << 22;

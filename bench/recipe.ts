@@ -31,10 +31,9 @@ import { videoChunkToRgbFrames } from "../lib/video/frames.ts";
 import { SPEED_PRESETS } from "../lib/engine/speed.ts";
 import type { Speed } from "../lib/schemas/generation.ts";
 import { buildTransformerGraphs, saveTransformerGraphs, TRANSFORMER_STAGE_FILES } from "../models/convert/transformer.ts";
-import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
-import { WAN_1_3B_DIT } from "./random-checkpoint.ts";
+import { WAN21_T2V_1_3B, type WanDiTConfig } from "../models/wan/dit.ts";
 
 export type Row = Record<string, number | string | boolean>;
 
@@ -50,9 +49,9 @@ export type RecipeBenchContext = {
 
 type Scale = { dit: WanDiTConfig; width: number; height: number; frames: number; contextRows: number };
 
-const FULL: Scale = { dit: WAN_1_3B_DIT, width: 416, height: 240, frames: 33, contextRows: 64 };
+const FULL: Scale = { dit: WAN21_T2V_1_3B, width: 416, height: 240, frames: 33, contextRows: 64 };
 const SHORT: Scale = {
-  dit: { ...WAN_1_3B_DIT, dim: 256, ffnDim: 1024, numHeads: 2, numLayers: 2 },
+  dit: { ...WAN21_T2V_1_3B, dim: 256, ffnDim: 1024, numHeads: 2, numLayers: 2 },
   width: 64,
   height: 48,
   frames: 5,

@@ -8,28 +8,11 @@
 import { GraphBuilder } from "../../models/graph/builder.ts";
 import { QUERY_CHUNKS } from "../../models/graph/chunked-attention.ts";
 import { Params, type Precision } from "../../models/nn.ts";
-import { buildWanDiT, type WanDiTConfig } from "../../models/wan/dit.ts";
+import { buildWanDiT, WAN21_T2V_1_3B, type WanDiTConfig } from "../../models/wan/dit.ts";
 import { buildVaeGraphs } from "../../models/wan/vae-export.ts";
 import { decoderDims, vaeCacheValues, WAN21_VAE_CONFIG } from "../../models/wan/vae-layout.ts";
 import { RecordingWeights } from "../../models/weights/recording.ts";
 import type { WeightStore } from "../../models/weights/store.ts";
-
-/** Wan2.1-T2V-1.3B (official config.json of Wan-AI/Wan2.1-T2V-1.3B). */
-export const WAN21_T2V_1_3B: WanDiTConfig = {
-  modelType: "t2v",
-  patchSize: [1, 2, 2],
-  textLen: 512,
-  inDim: 16,
-  dim: 1536,
-  ffnDim: 8960,
-  freqDim: 256,
-  textDim: 4096,
-  outDim: 16,
-  numHeads: 12,
-  numLayers: 30,
-  eps: 1e-6,
-  imageDim: null,
-};
 
 export type BudgetRow = { part: string; bytes: number; note: string };
 

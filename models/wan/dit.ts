@@ -42,6 +42,23 @@ export type WanDiTConfig = {
 /** CLIP tokens of Wan's ViT-H/14 at 224 px: 16 × 16 patches + the class token (official wan/modules/clip.py, CLIPModel.visual). The graph's dimension is symbolic. */
 export const CLIP_TOKENS = 257;
 
+/** Wan2.1-T2V-1.3B (official wan/configs/wan_t2v_1_3B.py and the Wan-AI/Wan2.1-T2V-1.3B config.json). */
+export const WAN21_T2V_1_3B: WanDiTConfig = {
+  modelType: "t2v",
+  patchSize: [1, 2, 2],
+  textLen: 512,
+  inDim: 16,
+  dim: 1536,
+  ffnDim: 8960,
+  freqDim: 256,
+  textDim: 4096,
+  outDim: 16,
+  numHeads: 12,
+  numLayers: 30,
+  eps: 1e-6,
+  imageDim: null,
+};
+
 export function headDim(cfg: WanDiTConfig): number {
   return cfg.dim / cfg.numHeads;
 }
