@@ -1,5 +1,6 @@
 import type { InstallView } from "@/lib/ui/api-types";
 import { formatBytes, formatDuration, percent } from "@/lib/ui/format";
+import { ProgressTrack } from "./ProgressTrack";
 
 const PHASE = { download: "Downloading", convert: "Converting" } as const;
 const STATUS = { queued: "Waiting for a worker", running: "Starting", succeeded: "Installed", failed: "Failed", canceled: "Canceled" } as const;
@@ -45,19 +46,7 @@ export function InstallProgress({ install, onCancel, busy }: Props) {
             </span>
           )}
         </div>
-        {active && (
-          <div
-            className="progress-track"
-            role="progressbar"
-            aria-label={`${label}${detail ? `, ${detail}` : ""}`}
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={running ? pct : undefined}
-            data-indeterminate={!running || undefined}
-          >
-            <div className="progress-fill" style={{ width: running ? `${pct}%` : undefined }} />
-          </div>
-        )}
+        {active && <ProgressTrack label={label} detail={detail} pct={pct} running={running} />}
       </div>
       {install.status === "failed" && install.error && <p className="form-error">{install.error}</p>}
     </li>

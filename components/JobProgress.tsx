@@ -1,5 +1,6 @@
 import type { JobView } from "@/lib/ui/api-types";
 import { decodedFrames, formatDuration, percent, phaseLabel } from "@/lib/ui/format";
+import { ProgressTrack } from "./ProgressTrack";
 import { progressOf } from "@/lib/ui/job-state";
 
 type Props = {
@@ -41,17 +42,7 @@ export function JobProgress({ job, compact, position }: Props) {
           </span>
         )}
       </div>
-      <div
-        className="progress-track"
-        role="progressbar"
-        aria-label={`${phase}${detail ? `, ${detail}` : ""}`}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={running ? pct : undefined}
-        data-indeterminate={!running || undefined}
-      >
-        <div className="progress-fill" style={{ width: running ? `${pct}%` : undefined }} />
-      </div>
+      <ProgressTrack label={phase} detail={detail} pct={pct} running={running} />
     </div>
   );
 }

@@ -1,4 +1,33 @@
-/** HTTP helpers for the API tests: JSON calls and a Server-Sent-Events reader. */
+/** HTTP helpers for the API tests: a studio to call, JSON calls and a Server-Sent-Events reader. */
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { createRedis } from "../../lib/redis/connection.ts";
+import { tempDir } from "../helpers/fixtures.ts";
+import { redisDbUrl } from "../helpers/jobs-context.ts";
+import { installTinyModel } from "../helpers/models.ts";
+import { startStudioProcesses, type StudioProcesses } from "../helpers/studio.ts";
+
+export type ApiStudio = { studio: StudioProcesses; base: string; dataDir: string; stop(): Promise<void> };
+
+/** A studio on the tiny model, on its own (flushed) Redis database; `stop` ends it and removes its data. */
+export async function startApiStudio(name: string, redisUrl: string, redisDb: number): Promise<ApiStudio> {
+  const dataDir = tempDir(name);
+  await installTinyModel(path.join(dataDir, "models"));
+  const url = redisDbUrl(redisUrl, redisDb);
+  const redis = createRedis(url, `${name}-setup`);
+  await redis.flushdb();
+  redis.disconnect();
+  const studio = await startStudioProcesses({ dataDir, redisUrl: url });
+  return {
+    studio,
+    base: studio.url,
+    dataDir,
+    async stop() {
+      await studio.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 export type JsonAnswer<T = unknown> = { status: number; headers: Headers; body: T };
 
 export async function call<T = unknown>(base: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<JsonAnswer<T>> {

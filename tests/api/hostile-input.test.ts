@@ -13,31 +13,21 @@ import { crc32 } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { JobJson, UploadJson } from "../../lib/jobs/schemas.ts";
-import { createRedis } from "../../lib/redis/connection.ts";
 import { createMp4Encoder } from "../../lib/video/encoder.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { redisDbUrl, tinyRequest } from "../helpers/jobs-context.ts";
-import { installTinyModel } from "../helpers/models.ts";
-import { startStudioProcesses, type StudioProcesses } from "../helpers/studio.ts";
-import { call } from "./helpers.ts";
+import { tinyRequest } from "../helpers/jobs-context.ts";
+import { call, startApiStudio, type ApiStudio } from "./helpers.ts";
 
-let studio: StudioProcesses;
+let api: ApiStudio;
 let base: string;
-const dataDir = tempDir("studio-hostile");
 const scratch = tempDir("hostile-src");
 
 beforeAll(async () => {
-  await installTinyModel(path.join(dataDir, "models"));
-  const redisUrl = redisDbUrl(inject("redisUrl"), 3);
-  const redis = createRedis(redisUrl, "hostile-test-setup");
-  await redis.flushdb();
-  redis.disconnect();
-  studio = await startStudioProcesses({ dataDir, redisUrl });
-  base = studio.url;
+  api = await startApiStudio("studio-hostile", inject("redisUrl"), 3);
+  base = api.base;
 });
 afterAll(async () => {
-  await studio?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await api?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -46,7 +36,7 @@ type ErrorBody = { error: { code: string; message: string; field?: string } };
 /** Text that must never reach a client: the server's folders, and the "    at fn (file:line)" of a stack. */
 function leaks(text: string): string[] {
   const found: string[] = [];
-  for (const folder of [dataDir, process.cwd(), os.tmpdir(), os.homedir(), "/data/", "node_modules", ".partial."]) {
+  for (const folder of [api.dataDir, process.cwd(), os.tmpdir(), os.homedir(), "/data/", "node_modules", ".partial."]) {
     if (folder.length > 1 && text.includes(folder)) found.push(folder);
   }
   if (/\n\s+at .+[:(]\d+/.test(text)) found.push("stack trace");
@@ -153,7 +143,7 @@ describe("the defects found by hand", () => {
       expect({ name, status: res.status, field: res.body.error?.field, leaks: leaks(JSON.stringify(res.body)) }).toEqual({ name, status: 400, field: "file", leaks: [] });
       expect(res.body.error.message).not.toContain("ffprobe");
     }
-    expect(readdirSync(path.join(dataDir, "uploads")).filter((f) => f.includes(".partial"))).toEqual([]);
+    expect(readdirSync(path.join(api.dataDir, "uploads")).filter((f) => f.includes(".partial"))).toEqual([]);
   });
 
   it("refuses list cursors holding dates no job can have (400, not 500)", async () => {

@@ -9,30 +9,20 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createJobRequestSchema, jobSchema, modelSchema, uploadSchema, type JobJson } from "../../lib/jobs/schemas.ts";
-import { createRedis } from "../../lib/redis/connection.ts";
 import { createMp4Encoder } from "../../lib/video/encoder.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { redisDbUrl, tinyRequest } from "../helpers/jobs-context.ts";
-import { installTinyModel } from "../helpers/models.ts";
-import { startStudioProcesses, type StudioProcesses } from "../helpers/studio.ts";
-import { call, readEvents } from "./helpers.ts";
+import { tinyRequest } from "../helpers/jobs-context.ts";
+import { call, readEvents, startApiStudio, type ApiStudio } from "./helpers.ts";
 
-let studio: StudioProcesses;
+let api: ApiStudio;
 let base: string;
-const dataDir = tempDir("studio-api");
 
 beforeAll(async () => {
-  await installTinyModel(path.join(dataDir, "models"));
-  const redisUrl = redisDbUrl(inject("redisUrl"), 8);
-  const redis = createRedis(redisUrl, "api-test-setup");
-  await redis.flushdb();
-  redis.disconnect();
-  studio = await startStudioProcesses({ dataDir, redisUrl });
-  base = studio.url;
+  api = await startApiStudio("studio-api", inject("redisUrl"), 8);
+  base = api.base;
 });
 afterAll(async () => {
-  await studio?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await api?.stop();
 });
 
 type ErrorBody = { error: { code: string; message: string; field?: string } };
