@@ -6,7 +6,7 @@
  */
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
-import type { StudioEvent } from "../queue/events.ts";
+import type { ChannelEvent } from "../queue/events.ts";
 import type { EventHub } from "../queue/event-hub.ts";
 import type { JobsContext } from "../jobs/context.ts";
 import { eventStream, type SseChannel } from "./sse.ts";
@@ -16,11 +16,11 @@ type Ctx = JobsContext & { hub: EventHub };
 async function relay(
   ctx: Ctx,
   channel: SseChannel,
-  wanted: (event: StudioEvent) => boolean,
+  wanted: (event: ChannelEvent) => boolean,
   snapshot: () => Promise<unknown>,
 ): Promise<() => void> {
   let live = false;
-  const early: StudioEvent[] = [];
+  const early: ChannelEvent[] = [];
   const stop = await ctx.hub.listen((event) => {
     if (!wanted(event)) return;
     if (live) channel.send(event.type, event);
@@ -40,7 +40,7 @@ async function relay(
 /** GET /api/jobs/:id/events. Throws (404) before streaming when the job does not exist. */
 export async function jobEventStream(ctx: Ctx, request: Request, jobId: string): Promise<Response> {
   await getJob(ctx, jobId);
-  return eventStream(request, (channel) => relay(ctx, channel, (e) => e.jobId === jobId, () => getJob(ctx, jobId)));
+  return eventStream(request, (channel) => relay(ctx, channel, (e) => "jobId" in e && e.jobId === jobId, () => getJob(ctx, jobId)));
 }
 
 /** GET /api/events: every job's events; the snapshot lists the jobs queued or running. */

@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS } from "../schemas/generation.ts";
-import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
+import { JOB_KINDS, JOB_PRIORITIES, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
+import { webhookUrlSchema } from "../webhooks/url.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
 
 export type { JobKind, JobStatus } from "../schemas/job-vocabulary.ts";
@@ -39,6 +40,10 @@ export const createJobRequestSchema = generationParamsSchema
       .min(0, "strength must be between 0 and 1")
       .max(1, "strength must be between 0 and 1")
       .optional(),
+    /** The band it waits in (default normal); changeable while it waits (POST /api/jobs/:id/priority). */
+    priority: z.enum(JOB_PRIORITIES, { error: `priority must be one of ${JOB_PRIORITIES.join(", ")}` }).optional(),
+    /** Called (signed POST) when the job ends, besides the global WEBHOOK_URL. */
+    webhookUrl: webhookUrlSchema("webhookUrl").optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -113,6 +118,9 @@ export const jobSchema = z.object({
   previewUrl: nullableString,
   inputThumbnailUrl: nullableString,
   retryOfId: nullableString,
+  priority: z.enum(JOB_PRIORITIES),
+  /** Whether the job has a webhook URL of its own (the URL itself is not shown: it may hold a token). */
+  hasWebhook: z.boolean(),
 });
 export type JobJson = z.infer<typeof jobSchema>;
 

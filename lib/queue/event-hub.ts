@@ -4,9 +4,9 @@
  * would cost a Redis connection per open browser tab.)
  */
 import type { Redis } from "ioredis";
-import { subscribeEvents, type StudioEvent } from "./events.ts";
+import { subscribeChannelEvents, type ChannelEvent } from "./events.ts";
 
-export type EventListener = (event: StudioEvent) => void;
+export type EventListener = (event: ChannelEvent) => void;
 
 export type EventHub = {
   /** Resolves once events are flowing, with the function that removes the listener. */
@@ -20,7 +20,7 @@ export function createEventHub(redis: Redis, log: (line: string) => void = () =>
   const listeners = new Set<EventListener>();
   let subscription: Promise<() => Promise<void>> | undefined;
 
-  const dispatch = (event: StudioEvent) => {
+  const dispatch = (event: ChannelEvent) => {
     for (const listener of [...listeners]) {
       try {
         listener(event);
@@ -33,7 +33,7 @@ export function createEventHub(redis: Redis, log: (line: string) => void = () =>
   return {
     async listen(listener) {
       listeners.add(listener);
-      subscription ??= subscribeEvents(redis, dispatch);
+      subscription ??= subscribeChannelEvents(redis, dispatch);
       try {
         await subscription;
       } catch (e) {
