@@ -14,6 +14,7 @@ import { JobSettings } from "./JobSettings";
 import { JobTimings } from "./JobTimings";
 import { StatusBadge } from "./StatusBadge";
 import { VideoPlayer } from "./VideoPlayer";
+import { WebhookDeliveries } from "./WebhookDeliveries";
 
 type Props = { initial: JobView; fps: number | null };
 
@@ -178,6 +179,7 @@ export function JobDetail({ initial, fps }: Props) {
         <div className="job-side">
           <JobSettings job={job} fps={fps} outputSize={outputSize} />
           <JobTimings job={job} />
+          <WebhookDeliveries job={job} />
         </div>
       </div>
 
