@@ -4,7 +4,7 @@ import { api } from "@/lib/client/api";
 import { isFinal, type JobView, type WebhookDeliveries as Deliveries } from "@/lib/ui/api-types";
 import { relativeTime } from "@/lib/ui/format";
 
-/** How long after a job ended the page keeps looking for new tries (the backoff spreads them over ~2 min). */
+/** How long after a job ended the page keeps looking for new tries (the backoff spreads 7 tries over about a minute). */
 const WATCH_MS = 3 * 60_000;
 const POLL_MS = 3000;
 
