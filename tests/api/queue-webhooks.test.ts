@@ -223,4 +223,13 @@ describe("queue control through the API with a real worker", () => {
     const missing = await call(base, "/api/jobs/00000000-0000-0000-0000-000000000000/priority", { method: "POST", json: { priority: "high" } });
     expect(missing.status).toBe(404);
   });
+
+  it("documents the routes in /api/openapi.json", async () => {
+    const doc = (await call<{ paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }>(base, "/api/openapi.json")).body;
+    for (const [p, method] of [["/api/queue", "get"], ["/api/queue/pause", "post"], ["/api/queue/resume", "post"], ["/api/jobs/{id}/priority", "post"], ["/api/jobs/{id}/move", "post"], ["/api/jobs/{id}/webhooks", "get"]]) {
+      expect(doc.paths[p]).toHaveProperty(method);
+    }
+    expect(doc.components.schemas).toHaveProperty("QueueState");
+    expect(doc.components.schemas).toHaveProperty("WebhookDeliveries");
+  });
 });
