@@ -1,10 +1,12 @@
 /**
  * Full-size dry run of the Wan2.1-T2V-1.3B DiT (not a CI test): random weights with the real configuration in
- * the official single-file layout (fp16, as Comfy-Org ships it), converted by our converter to fp16 and fp32
- * graphs, then one forward pass on CPU at a small latent. Each stage runs in its own process so its peak RSS
- * is its own.
+ * the official single-file layout (fp16, as Comfy-Org ships it; bench/random-checkpoint.ts), converted by our
+ * converter to fp16 and fp32 graphs, then one forward pass on CPU at a small latent. Each stage runs in its own process so its peak RSS
+ * is its own. `lora` writes a rank-32 kohya-style LoRA on every attention and FFN matmul (300 pairs, fp16) and
+ * `convert-lora:fp16` converts with it merged (models/convert/lora.ts), to compare with `convert:fp16`.
  *
  *   npx tsx bench/dit-full.ts [--work <dir>] [--latent 16,3,30,52] [--keep]
+ *   npx tsx bench/dit-full.ts --stage generate|lora|convert:fp16|convert-lora:fp16 --work <dir>   (one stage)
  *
  * Prints a table and writes bench/results/dit-full.json.
  */
@@ -13,32 +15,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { GraphBuilder } from "../models/graph/builder.ts";
-import { floatToHalf, halfToFloat } from "../models/graph/dtype.ts";
 import { convertModel } from "../models/convert/convert.ts";
-import { Params } from "../models/nn.ts";
-import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
-import { RecordingWeights } from "../models/weights/recording.ts";
+import type { WanDiTConfig } from "../models/wan/dit.ts";
+import { floatToHalf } from "../models/graph/dtype.ts";
 import { SafetensorsWriter } from "../models/weights/safetensors.ts";
+import { officialDiTConfig, randomHalfs, WAN_1_3B_DIT, writeRandomDiTCheckpoint } from "./random-checkpoint.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
 import { openSession } from "../lib/engine/runtime.ts";
-
-/** Wan2.1-T2V-1.3B (reference §1.1), in the official config.json format. */
-const OFFICIAL_CONFIG = {
-  _class_name: "WanModel",
-  model_type: "t2v",
-  patch_size: [1, 2, 2],
-  text_len: 512,
-  in_dim: 16,
-  dim: 1536,
-  ffn_dim: 8960,
-  freq_dim: 256,
-  text_dim: 4096,
-  out_dim: 16,
-  num_heads: 12,
-  num_layers: 30,
-  eps: 1e-6,
-};
 
 const { values } = parseArgs({
   options: {
@@ -51,57 +34,50 @@ const { values } = parseArgs({
 const work = path.resolve(values.work!);
 const weightsFile = path.join(work, "checkpoint", "wan2.1_t2v_1.3B_fp16.safetensors");
 
-/** Fast deterministic uniform noise with unit variance (the dry run needs realistic magnitudes, not quality). */
-function* randomHalfs(count: number, scale: number, state: { s: number }): Generator<Uint16Array> {
-  const CHUNK = 1 << 22;
-  for (let done = 0; done < count; done += CHUNK) {
-    const n = Math.min(CHUNK, count - done);
-    const out = new Uint16Array(n);
-    let s = state.s;
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const u = (s >>> 0) / 4294967296 - 0.5; // uniform in [-0.5, 0.5): variance 1/12
-      out[i] = floatToHalf(u * 3.4641016 * scale);
-    }
-    state.s = s;
-    yield out;
-  }
+async function generate(): Promise<void> {
+  console.log(JSON.stringify(await writeRandomDiTCheckpoint(weightsFile, WAN_1_3B_DIT)));
 }
 
-async function generate(): Promise<void> {
-  const rec = new RecordingWeights("transformer");
-  const cfg: WanDiTConfig = {
-    modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 1536, ffnDim: 8960, freqDim: 256,
-    textDim: 4096, outDim: 16, numHeads: 12, numLayers: 30, eps: 1e-6, imageDim: null,
-  };
-  const g = new GraphBuilder("enumerate");
-  buildWanDiT(g, new Params(g, rec, "", "fp32"), cfg);
-  mkdirSync(path.dirname(weightsFile), { recursive: true });
-  writeFileSync(path.join(path.dirname(weightsFile), "config.json"), JSON.stringify(OFFICIAL_CONFIG, null, 2));
-  const specs = [...rec.requested].map(([name, shape]) => ({ name, dtype: "float16" as const, shape }));
-  const writer = await SafetensorsWriter.create(weightsFile, specs);
-  const state = { s: 0x2545f491 };
-  let params = 0;
-  for (const { name, shape } of specs) {
-    const count = shape.reduce((a, b) => a * b, 1);
-    params += count;
-    const isNormWeight = shape.length === 1 && name.endsWith(".weight");
-    for (const chunk of randomHalfs(count, isNormWeight ? 0.1 : name.endsWith(".bias") ? 0.05 : name.includes("modulation") ? 0.1 : 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1)), state)) {
-      if (isNormWeight) for (let i = 0; i < chunk.length; i++) chunk[i] = floatToHalf(1 + halfToFloat(chunk[i]));
-      await writer.write(name, chunk);
+const LORA_RANK = 32;
+const loraFile = path.join(work, "lora", "every-matmul-r32.safetensors");
+
+/** A rank-32 LoRA in kohya/musubi keys on the 10 matmuls of every block, as a musubi-tuner full-block LoRA has. */
+async function generateLora(): Promise<void> {
+  const linears = ["self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o", "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o"];
+  const specs: { name: string; dtype: "float16"; shape: number[] }[] = [];
+  for (let b = 0; b < WAN_1_3B_DIT.numLayers; b++) {
+    const shapes: [string, number, number][] = [
+      ...linears.map((l): [string, number, number] => [l, WAN_1_3B_DIT.dim, WAN_1_3B_DIT.dim]),
+      ["ffn.0", WAN_1_3B_DIT.ffnDim, WAN_1_3B_DIT.dim],
+      ["ffn.2", WAN_1_3B_DIT.dim, WAN_1_3B_DIT.ffnDim],
+    ];
+    for (const [target, out, inDim] of shapes) {
+      const prefix = `lora_unet_blocks_${b}_${target.replace(".", "_")}`;
+      specs.push({ name: `${prefix}.lora_down.weight`, dtype: "float16", shape: [LORA_RANK, inDim] });
+      specs.push({ name: `${prefix}.lora_up.weight`, dtype: "float16", shape: [out, LORA_RANK] });
+      specs.push({ name: `${prefix}.alpha`, dtype: "float16", shape: [] });
     }
+  }
+  mkdirSync(path.dirname(loraFile), { recursive: true });
+  const writer = await SafetensorsWriter.create(loraFile, specs);
+  const state = { s: 0x1b873593 };
+  for (const { name, shape } of specs) {
+    if (name.endsWith(".alpha")) {
+      await writer.write(name, Uint16Array.of(floatToHalf(LORA_RANK)));
+      continue;
+    }
+    const scale = name.endsWith("down.weight") ? 1 / Math.sqrt(shape[1]) : 0.01;
+    for (const chunk of randomHalfs(shape[0] * shape[1], scale, state)) await writer.write(name, chunk);
   }
   await writer.close();
-  console.log(JSON.stringify({ tensors: specs.length, params }));
+  console.log(JSON.stringify({ loraMB: sizeOf(loraFile) / 1e6, pairs: specs.length / 3 }));
 }
 
-async function convert(precision: "fp16" | "fp32"): Promise<void> {
-  const out = path.join(work, `onnx-${precision}`);
+async function convert(precision: "fp16" | "fp32", withLora = false): Promise<void> {
+  const out = path.join(work, `onnx-${precision}${withLora ? "-lora" : ""}`);
   rmSync(out, { recursive: true, force: true });
   const started = performance.now();
-  await convertModel({ source: weightsFile, outDir: out, precision });
+  await convertModel({ source: weightsFile, outDir: out, precision, loras: withLora ? [{ file: loraFile, strength: 1 }] : [] });
   console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000 }));
 }
 
@@ -130,13 +106,15 @@ async function main(): Promise<void> {
   if (values.stage) {
     const [name, precision] = values.stage.split(":") as [string, "fp16" | "fp32"];
     if (name === "generate") await generate();
+    else if (name === "lora") await generateLora();
     else if (name === "convert") await convert(precision);
+    else if (name === "convert-lora") await convert(precision, true);
     else if (name === "forward") await forward(precision);
     const peak = process.resourceUsage().maxRSS / 1024;
     console.log(JSON.stringify({ peakRssMB: Math.round(peak) }));
     return;
   }
-  const stages = ["generate", "convert:fp16", "convert:fp32", "forward:fp32", "forward:fp16"];
+  const stages = ["generate", "convert:fp16", "convert:fp32", "forward:fp32", "forward:fp16", "lora", "convert-lora:fp16"];
   const results: Record<string, Record<string, unknown>> = {};
   for (const stage of stages) {
     const t0 = performance.now();
@@ -161,7 +139,7 @@ async function main(): Promise<void> {
     fp16: { graphKB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp16", "transformer.onnx.data")) / 1e9 },
     fp32: { graphKB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx")) / 1e3, dataGB: sizeOf(path.join(work, "onnx-fp32", "transformer.onnx.data")) / 1e9 },
   };
-  const report = { config: OFFICIAL_CONFIG, latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
+  const report = { config: officialDiTConfig(WAN_1_3B_DIT), latent: values.latent, stages: results, files, machine: { cpus: os.cpus().length } };
   console.log("\nstage          wall s   peak RSS MB   notes");
   for (const [stage, r] of Object.entries(results)) {
     const notes = Object.entries(r).filter(([k]) => !["wallS", "peakRssMB"].includes(k)).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 100) / 100 : v}`).join(" ");

@@ -17,8 +17,22 @@
  *   gpu-budget      the GPU memory table for 480×832×81 with the fp16 DiT (lib/engine/memory-budget.ts)
  *   device-traffic  host↔device bytes per denoising step and per decoded latent frame, tiny model, on the
  *                   --provider given (webgpu: the state stays on the device; cpu moves nothing)
+ *   dit-int8        the mid-size DiT in fp32, int8 and int8-compute (MatMulNBits accuracy_level 4): seconds per
+ *                   forward and the int8 forms' error against fp32 (bench/int8.ts)
+ *   recipe-guided-50, recipe-teacache-fast, recipe-rcm-4, text-encode
+ *                   the whole recipe at real size: random 1.3B DiT + real-size VAE, 416×240, 33 frames, 50 guided
+ *                   steps vs TeaCache fast vs the 4-step rCM recipe (target ≤ 480 s on 2 cores); text encoding
+ *                   apart, with --text-model <dir> (bench/recipe.ts)
+ *   The int8 and recipe stages are not run by default (minutes to an hour); --short runs them at toy size.
+ *   step-cache      the speed presets (exact, fast, faster; lib/engine/speed.ts) and MagCache's published 1.3B
+ *                   settings (E012K2R02, E012K4R02): DiT passes run and skipped and wall time of a whole denoising
+ *                   loop (UniPC, guidance 5, `--steps`, default 50) on the mid-size DiT's stage graphs, plus
+ *                   "exact" on its whole graph (what the stage split costs).
+ *                   Random weights make TeaCache's 1.3B calibration meaningless, so `--model <converted folder>`
+ *                   runs it on a real model at 240×416, 17 frames (not run by default: long)
  *
- *   npm run bench [-- --only tiny,dit-mid] [-- --threads N] [-- --provider cpu|webgpu]
+ *   npm run bench [-- --only tiny,dit-mid] [-- --threads N] [-- --short] [-- --text-model <dir>] [-- --provider cpu|webgpu]
+ *                 [-- --only step-cache --steps 3 [--model <dir>]]
  * Targets refer to the official PyTorch code on the same 2-core machines (fp32, 2 threads): 10.5 s for the
  * mid-size DiT forward, 92 s for the VAE decode.
  */
@@ -28,7 +42,14 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
+import { denoise } from "../lib/engine/denoise.ts";
 import { DiTRunner } from "../lib/engine/dit.ts";
+import { createScheduler } from "../lib/engine/schedulers/create-scheduler.ts";
+import { MAGCACHE_WAN_1_3B_SETTINGS } from "../lib/engine/magcache.ts";
+import { SPEED_PRESETS, type StepCacheSettings } from "../lib/engine/speed.ts";
+import { SPEEDS } from "../lib/schemas/generation.ts";
+import { buildTransformerGraphs, saveTransformerGraphs, TRANSFORMER_FILE, TRANSFORMER_STAGE_FILES } from "../models/convert/transformer.ts";
+import { readManifest } from "../models/manifest.ts";
 import { loadModel } from "../lib/engine/model.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
 import { formatBudget, gib, gpuMemoryBudget } from "../lib/engine/memory-budget.ts";
@@ -52,6 +73,8 @@ import { WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
 import type { WeightStore } from "../models/weights/store.ts";
+import { stageDitInt8 } from "./int8.ts";
+import { recipeStages, type Row } from "./recipe.ts";
 
 const { values } = parseArgs({
   options: {
@@ -59,13 +82,16 @@ const { values } = parseArgs({
     only: { type: "string" },
     threads: { type: "string", default: "0" },
     provider: { type: "string", default: "cpu" },
+    steps: { type: "string", default: "50" },
+    model: { type: "string" },
     work: { type: "string", default: path.join(os.tmpdir(), "wan-studio-bench") },
+    short: { type: "boolean", default: false },
+    "text-model": { type: "string" },
   },
 });
 const work = values.work!;
 const threads = Number(values.threads);
 
-type Row = Record<string, number | string | boolean>;
 
 const MID_DIT: WanDiTConfig = {
   modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 768, ffnDim: 3072, freqDim: 256,
@@ -91,7 +117,7 @@ async function stageTiny(): Promise<Row> {
   const textS = seconds(t1);
   const out = path.join(work, "tiny-out");
   mkdirSync(out, { recursive: true });
-  const params = { prompt: "a sailing boat at dawn", width: 160, height: 96, frames: 33, steps: 8, guidance: 5, shift: 5, solver: "unipc" as const, grid: "official" as const, seed: 1 };
+  const params = { prompt: "a sailing boat at dawn", width: 160, height: 96, frames: 33, steps: 8, guidance: 5, shift: 5, solver: "unipc" as const, grid: "official" as const, speed: "exact" as const, seed: 1 };
   const t2 = performance.now();
   const result = await new WanPipeline(model).generate(params, out);
   const e2e = seconds(t2);
@@ -130,6 +156,63 @@ async function stageDitMid(): Promise<Row> {
     times.push(seconds(t));
   }
   return { forwardMedianS: median(times), forwardMinS: Math.min(...times), targetS: 5, tokens: F * (H / 2) * (W / 2) };
+}
+
+/**
+ * A whole denoising loop per speed preset on the stage graphs, and "exact" once more on the whole graph. Each
+ * preset reports its DiT passes (run and skipped) and wall seconds.
+ */
+async function stageStepCache(): Promise<Row> {
+  const steps = Number(values.steps);
+  let dir: string;
+  let cfg: WanDiTConfig;
+  if (values.model) {
+    dir = path.resolve(values.model);
+    const entry = (await readManifest(dir)).components.transformer;
+    if (!entry?.stages) throw new Error(`${dir}: no DiT stage graphs (convert the model again)`);
+    cfg = entry.config;
+  } else {
+    dir = path.join(work, "dit-mid-stages");
+    cfg = MID_DIT;
+    if (!existsSync(path.join(dir, TRANSFORMER_STAGE_FILES.head))) {
+      mkdirSync(dir, { recursive: true });
+      await saveTransformerGraphs(buildTransformerGraphs(new RecordingWeights("transformer", "random"), MID_DIT, "fp32"), dir);
+    }
+  }
+  const rt = await runtime();
+  const open = (file: string) => openSession(path.join(dir, file), rt);
+  const [C, F, H, W] = [16, 5, 30, 52];
+  const noise = Float32Array.from({ length: C * F * H * W }, (_, i) => Math.sin(i * 0.37));
+  const rows = Math.min(128, cfg.textLen);
+  const text = (phase: number) => ({ data: Float32Array.from({ length: rows * cfg.textDim }, (_, i) => 0.2 * Math.cos(i * phase)), rows });
+  const loop = async (dit: DiTRunner, name: string, stepCache: StepCacheSettings | null) => {
+    const t0 = performance.now();
+    const { ditCalls } = await denoise({
+      dit,
+      scheduler: createScheduler("unipc", { steps, shift: 5 }),
+      shape: { channels: C, frames: F, height: H, width: W },
+      initial: noise,
+      cond: text(0.11),
+      uncond: text(0.07),
+      guidance: 5,
+      stepCache,
+    });
+    return { [`${name}Calls`]: ditCalls.calls, [`${name}Skipped`]: ditCalls.skipped, [`${name}S`]: seconds(t0) };
+  };
+  // One batched call first, so no preset pays for the sessions' first-run set-up.
+  const warmUp = (dit: DiTRunner) =>
+    dit.predict({ latents: [noise, noise], shape: { channels: C, frames: F, height: H, width: W }, timestep: 999, contexts: [text(0.11), text(0.07)] });
+  const row: Row = { steps, model: values.model ? path.basename(dir) : "dit-mid (random weights)", tokens: F * (H / 2) * (W / 2) };
+  const stages = new DiTRunner({ embedding: await open(TRANSFORMER_STAGE_FILES.embedding), blocks: await open(TRANSFORMER_STAGE_FILES.blocks), head: await open(TRANSFORMER_STAGE_FILES.head) }, cfg);
+  await warmUp(stages);
+  for (const speed of SPEEDS) Object.assign(row, await loop(stages, speed, SPEED_PRESETS[speed]));
+  for (const [name, settings] of Object.entries(MAGCACHE_WAN_1_3B_SETTINGS)) Object.assign(row, await loop(stages, name, { rule: "magcache", ...settings }));
+  await stages.release();
+  const whole = new DiTRunner(await open(TRANSFORMER_FILE), cfg);
+  await warmUp(whole);
+  row.exactWholeGraphS = (await loop(whole, "exactWholeGraph", null)).exactWholeGraphS;
+  await whole.release();
+  return row;
 }
 
 async function realVaeDir(): Promise<string> {
@@ -243,6 +326,8 @@ async function stageDeviceTraffic(): Promise<Row> {
   };
 }
 
+const RECIPE_STAGES = recipeStages({ work, runtime, realVaeDir, short: values.short!, textModel: values["text-model"] });
+
 const STAGES: Record<string, () => Promise<Row>> = {
   tiny: stageTiny,
   "dit-mid": stageDitMid,
@@ -254,9 +339,12 @@ const STAGES: Record<string, () => Promise<Row>> = {
   "attention-480p": stageAttention480p,
   "gpu-budget": stageGpuBudget,
   "device-traffic": stageDeviceTraffic,
+  "dit-int8": async () => stageDitInt8({ work, runtime: await runtime(), mid: MID_DIT, short: values.short! }),
+  ...RECIPE_STAGES,
+  "step-cache": stageStepCache,
 };
 /** Stages run only when named with --only. */
-const OPT_IN = new Set(["vae-480p"]);
+const OPT_IN = new Set(["vae-480p", "dit-int8", "step-cache", ...Object.keys(RECIPE_STAGES)]);
 
 async function main(): Promise<void> {
   if (values.stage) {
@@ -271,7 +359,13 @@ async function main(): Promise<void> {
   for (const stage of only) {
     if (!STAGES[stage]) throw new Error(`unknown stage ${stage}; one of ${Object.keys(STAGES).join(", ")}`);
     process.stderr.write(`bench ${stage}…\n`);
-    const stdout = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads), "--provider", values.provider!], {
+    const passOn = [
+      ...(values.short ? ["--short"] : []),
+      ...(values["text-model"] ? ["--text-model", values["text-model"]] : []),
+      ...(values.model ? ["--model", values.model] : []),
+    ];
+    const args = ["--import", "tsx", path.join(import.meta.dirname, "run.ts"), "--stage", stage, "--work", work, "--threads", String(threads), "--provider", values.provider!, "--steps", values.steps!, ...passOn];
+    const stdout = execFileSync(process.execPath, args, {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });

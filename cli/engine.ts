@@ -10,12 +10,16 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { describeRuntime, resolveRuntime } from "../lib/engine/runtime.ts";
 import { ComponentInputError, describeComponents, prepareComponent, type Tensors } from "../lib/engine/components.ts";
 import type { SolverName } from "../lib/engine/schedulers/flow-scheduler.ts";
+import type { StepCacheSettings } from "../lib/engine/speed.ts";
+import type { TeaCacheMode } from "../lib/engine/teacache.ts";
+import { MAGCACHE_WAN_1_3B_SETTINGS } from "../lib/engine/magcache.ts";
 import { SafetensorsFile, writeSafetensors } from "../models/weights/safetensors.ts";
 import { TensorFileError } from "../models/weights/tensor-file.ts";
 import { ManifestError } from "../models/manifest.ts";
 
 const USAGE = `usage: npm run engine -- run <component> [--model <dir>] --in <in.safetensors> --out <out.safetensors>
        [--steps N --shift S --guidance G --solver unipc|dpmpp|euler] [--repeat N]
+       [--teacache THRESHOLD [--teacache-mode e|e0] | --magcache THRESHOLD [--magcache-k K] [--magcache-retention R]]
 components:
 ${describeComponents()}`;
 
@@ -37,6 +41,29 @@ async function readInputs(file: string): Promise<Tensors> {
   }
 }
 
+/** --teacache T [--teacache-mode e|e0], or --magcache T [--magcache-k K --magcache-retention R] (defaults: E012K2R02). */
+function stepCacheOptions(
+  values: Record<string, string | boolean | undefined>,
+  number: (name: string, v: string | undefined) => number | undefined,
+): StepCacheSettings | undefined {
+  const arg = (name: string) => values[name] as string | undefined;
+  for (const [flag, needs] of [["teacache-mode", "teacache"], ["magcache-k", "magcache"], ["magcache-retention", "magcache"]]) {
+    if (arg(flag) !== undefined && arg(needs) === undefined) throw new ComponentInputError(`--${flag} needs --${needs} <threshold>`);
+  }
+  if (arg("teacache") !== undefined && arg("magcache") !== undefined) throw new ComponentInputError("give --teacache or --magcache, not both");
+  const tea = number("teacache", arg("teacache"));
+  if (tea !== undefined) return { rule: "teacache", threshold: tea, mode: (arg("teacache-mode") ?? "e") as TeaCacheMode };
+  const mag = number("magcache", arg("magcache"));
+  if (mag === undefined) return undefined;
+  const published = MAGCACHE_WAN_1_3B_SETTINGS.E012K2R02;
+  return {
+    rule: "magcache",
+    threshold: mag,
+    maxSkips: number("magcache-k", arg("magcache-k")) ?? published.maxSkips,
+    retention: number("magcache-retention", arg("magcache-retention")) ?? published.retention,
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -50,6 +77,11 @@ async function main(argv: string[]): Promise<number> {
       guidance: { type: "string" },
       solver: { type: "string" },
       repeat: { type: "string" },
+      teacache: { type: "string" },
+      "teacache-mode": { type: "string" },
+      magcache: { type: "string" },
+      "magcache-k": { type: "string" },
+      "magcache-retention": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -66,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
     return n;
   };
   const repeat = number("repeat", values.repeat) ?? 0;
+  const stepCache = stepCacheOptions(values, number);
   const inputs = await readInputs(values.in);
   const runtime = await resolveRuntime({ executionProviders: loadConfig().executionProviders, threads: 0 });
   console.log(`execution provider: ${describeRuntime(runtime)}`);
@@ -75,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
     shift: number("shift", values.shift),
     guidance: number("guidance", values.guidance),
     solver: values.solver as SolverName | undefined,
+    stepCache,
   }, runtime);
   try {
     let outputs = await prepared.run(inputs);

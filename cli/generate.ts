@@ -1,12 +1,13 @@
 /**
  * `npm run generate -- --prompt "..." [--negative ...] [--model <dir>] [--width --height --frames|--seconds
- *   --steps --guidance --shift --solver --seed --grid] --out out.mp4`
+ *   --steps --guidance --shift --solver --seed --grid --speed] --out out.mp4`
  *
  * Generates one video with the same engine and the same parameter schema the studio uses; with --image it
  * animates an image (image-to-video), with --video it restyles a clip (video-to-video). Without --model
  * it uses the studio's models folder (MODELS_DIR), preparing the built-in tiny model first when none is
  * installed. Defaults come from the model: the official ones for Wan2.1-T2V-1.3B (832×480, 81 frames, 50
- * steps, guidance 6, shift 8, UniPC), small ones for the tiny model.
+ * steps, guidance 6, shift 8, UniPC), small ones for the tiny model, and a distilled model's recipe (rCM: 4
+ * steps, the rcm sampler, guidance off).
  */
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
@@ -17,6 +18,7 @@ import { z } from "zod";
 import { loadConfig } from "../lib/config.ts";
 import { CanceledError } from "../lib/engine/denoise.ts";
 import { loadModel } from "../lib/engine/model.ts";
+import { recipeIssue } from "../lib/engine/schedulers/distilled-recipes.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
 import { describeRuntime, resolveRuntime } from "../lib/engine/runtime.ts";
 import { defaultModel, loadModels } from "../lib/jobs/models.ts";
@@ -27,9 +29,10 @@ import { ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage: npm run generate -- --prompt "..." --out out.mp4 [--negative "..."] [--model <dir>]
        [--width W --height H] [--frames N | --seconds S] [--steps N] [--guidance G] [--shift S]
-       [--solver unipc|dpmpp|euler] [--grid official|diffusers] [--seed N] [--threads N]
+       [--solver unipc|dpmpp|euler|rcm] [--grid official|diffusers] [--speed exact|fast|faster] [--seed N] [--threads N]
        [--image in.png [--fit crop|pad]] [--video in.mp4 [--strength 0.6]]
-  With --image (or --video), --width/--height is the pixel budget; the output keeps the input's aspect.`;
+  With --image (or --video), --width/--height is the pixel budget; the output keeps the input's aspect.
+  A distilled model (rCM) defaults to its recipe: 1–4 steps with --solver rcm, guidance 1.`;
 
 class UsageError extends Error {}
 
@@ -54,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       solver: { type: "string" },
       grid: { type: "string" },
+      speed: { type: "string" },
       image: { type: "string" },
       video: { type: "string" },
       fit: { type: "string" },
@@ -100,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     shift: numbers.shift ?? d.shift,
     solver: values.solver ?? d.solver,
     grid: values.grid,
+    speed: values.speed,
     seed: numbers.seed,
   };
   let params;
@@ -112,10 +117,12 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  const recipe = recipeIssue(params, manifest.recipe ?? null, manifest.name);
+  if (recipe) throw new UsageError(`--${recipe.field}: ${recipe.message}`);
 
   const runtime = await resolveRuntime({ executionProviders: loadConfig().executionProviders, threads: numbers.threads ?? 0 });
   console.error(`execution provider: ${describeRuntime(runtime)}`);
-  console.error(`model ${manifest.name}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps`);
+  console.error(`model ${manifest.name}; ${params.width}×${params.height}, ${params.frames} frames, ${params.steps} steps, speed ${params.speed}`);
   const model = await loadModel(modelDir, runtime);
   const out = path.resolve(values.out);
   await mkdir(path.dirname(out), { recursive: true });

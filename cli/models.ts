@@ -1,10 +1,13 @@
 /**
  * `npm run models -- <command>`
- *   convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
+ *   convert <source> --out <dir> [--dtype fp32|fp16|int8|int8-compute] [--text-dtype …] [--text-len N] [--tokenizer <dir>]
+ *           [--recipe rcm] [--lora <file.safetensors>[:strength]]…
  *       <source>: a Diffusers-layout root (every component present is converted), one component folder, an
- *       official / ComfyUI single file (safetensors, or Wan-AI's `.pth`), or a folder of such files. Converting into a folder that already holds
- *       a model adds or replaces components.
- *   tiny --out <dir> [--seed N] [--i2v]
+ *       official / ComfyUI single file (safetensors, or Wan-AI's `.pth`), or a folder of such files. Converting into a
+ *       folder that already holds a model adds or replaces components. --recipe marks a few-step distilled DiT
+ *       (recognised from the file name otherwise: rCM_*.pt); see docs/distilled.md. Each --lora is merged into the
+ *       DiT (strength 1 when omitted).
+ *   tiny --out <dir> [--seed N] [--i2v] [--recipe rcm]
  *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes
  *       it an image-to-video model (36-channel DiT with the CLIP image branch, and a tiny CLIP image encoder).
  *   list
@@ -16,23 +19,46 @@ import { loadConfig } from "../lib/config.ts";
 import { installedModels } from "../lib/models/installed.ts";
 import { fitModelPreview } from "../lib/models/preview-fit.ts";
 import { generateTinyModel } from "../lib/models/tiny.ts";
+import { DISTILLED_RECIPES, type DistilledRecipe } from "../lib/schemas/generation.ts";
 import { convertModel } from "../models/convert/convert.ts";
+import type { LoraSpec } from "../models/convert/lora.ts";
 import { readManifest } from "../models/manifest.ts";
+import { PRECISIONS, type Precision } from "../models/nn.ts";
 import { formatBytes, peakRss, ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage:
-  npm run models -- convert <source> --out <dir> [--dtype fp32|fp16|int8] [--text-dtype fp32|fp16|int8]
-                               [--text-len N] [--tokenizer <dir>]
-  npm run models -- tiny --out <dir> [--seed N] [--i2v]
+  npm run models -- convert <source> --out <dir> [--dtype ${PRECISIONS.join("|")}] [--text-dtype …]
+                               [--text-len N] [--tokenizer <dir>] [--recipe ${DISTILLED_RECIPES.join("|")}]
+                               [--lora <file.safetensors>[:strength]]...
+  npm run models -- tiny --out <dir> [--seed N] [--i2v] [--recipe ${DISTILLED_RECIPES.join("|")}]
   npm run models -- list`;
 
 class UsageError extends Error {}
+
+function recipe(v: string | undefined): DistilledRecipe | undefined {
+  if (v === undefined) return undefined;
+  if (!(DISTILLED_RECIPES as readonly string[]).includes(v)) {
+    throw new UsageError(`--recipe must be one of ${DISTILLED_RECIPES.join(", ")} (got "${v}")`);
+  }
+  return v as DistilledRecipe;
+}
 
 function int(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer (got "${v}")`);
   return n;
+}
+
+/** `--lora file.safetensors[:strength]`; the file must end in .safetensors, so a path's own colons stay in it. */
+function loraArg(v: string): LoraSpec {
+  const m = /^(.+\.safetensors)(?::(.*))?$/.exec(v);
+  if (!m) throw new UsageError(`--lora expects <file.safetensors>[:strength] (got "${v}")`);
+  const strength = m[2] === undefined ? 1 : Number(m[2]);
+  if (m[2]?.trim() === "" || !Number.isFinite(strength)) {
+    throw new UsageError(`--lora ${v}: the strength "${m[2]}" is not a number`);
+  }
+  return { file: path.resolve(m[1]), strength };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -45,8 +71,10 @@ async function main(argv: string[]): Promise<number> {
       "text-dtype": { type: "string" },
       "text-len": { type: "string" },
       tokenizer: { type: "string" },
+      lora: { type: "string", multiple: true },
       seed: { type: "string" },
       i2v: { type: "boolean", default: false },
+      recipe: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -65,7 +93,8 @@ async function main(argv: string[]): Promise<number> {
     for (const name of names) {
       const m = await readManifest(path.join(cfg.modelsDir, name));
       const dit = m.components.transformer?.config;
-      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}`);
+      const loras = (m.components.transformer?.loras ?? []).map((l) => `${l.file}:${l.strength}`).join(", ");
+      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}${m.recipe ? ` (${m.recipe})` : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}${loras ? `\tLoRA ${loras}` : ""}`);
     }
     return 0;
   }
@@ -74,14 +103,14 @@ async function main(argv: string[]): Promise<number> {
   const out = path.resolve(values.out);
   if (command === "convert") {
     if (!source) throw new UsageError("convert needs a <source>");
-    const precisions = ["fp32", "fp16", "int8"] as const;
     const precision = (flag: string, v: string | undefined) => {
       if (v === undefined) return undefined;
-      if (!(precisions as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be fp32, fp16 or int8 (got "${v}")`);
-      return v as (typeof precisions)[number];
+      if (!(PRECISIONS as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be one of ${PRECISIONS.join(", ")} (got "${v}")`);
+      return v as Precision;
     };
     const dtype = precision("dtype", values.dtype)!;
     const textDtype = precision("text-dtype", values["text-dtype"]);
+    const loras = (values.lora ?? []).map(loraArg);
     const bar = new ProgressBar();
     const manifest = await convertModel({
       source: path.resolve(source),
@@ -90,17 +119,20 @@ async function main(argv: string[]): Promise<number> {
       textPrecision: textDtype,
       textLen: int("text-len", values["text-len"]),
       tokenizerDir: values.tokenizer ? path.resolve(values.tokenizer) : undefined,
+      recipe: recipe(values.recipe),
+      loras,
       log,
       onProgress: (e) => bar.update(e.total ? e.done / e.total : 0, `${formatBytes(e.done)} / ${formatBytes(e.total)} ${e.component}`),
     });
     bar.done();
     await fitModelPreview(out, log);
     const parts = Object.keys(manifest.components).join(", ");
-    console.log(`converted ${parts} → ${out} (${manifest.variant}, text length ${manifest.textLen})`);
+    console.log(`converted ${parts} → ${out} (${manifest.variant}, text length ${manifest.textLen}${manifest.recipe ? `, ${manifest.recipe} recipe` : ""})`);
+    for (const l of manifest.components.transformer?.loras ?? []) console.log(`merged LoRA ${l.file} × ${l.strength} (sha256 ${l.sha256})`);
   } else if (command === "tiny") {
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer (got "${values.seed}")`);
-    await generateTinyModel({ outDir: out, seed, i2v: values.i2v, log });
+    await generateTinyModel({ outDir: out, seed, i2v: values.i2v, recipe: recipe(values.recipe), log });
     console.log(`tiny model → ${out}`);
   } else {
     throw new UsageError(`unknown command "${command}"`);

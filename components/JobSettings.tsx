@@ -9,7 +9,7 @@ type Props = {
   outputSize: { width: number; height: number } | null;
 };
 
-const SOLVERS: Record<string, string> = { unipc: "UniPC", dpmpp: "DPM++", euler: "Euler" };
+const SOLVERS: Record<string, string> = { unipc: "UniPC", dpmpp: "DPM++", euler: "Euler", rcm: "rCM" };
 const KINDS = { t2v: "Text to video", i2v: "Image to video", v2v: "Video to video" } as const;
 
 const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
@@ -36,6 +36,7 @@ export function JobSettings({ job, fps, outputSize }: Props) {
   if (n(p.shift) !== undefined) rows.push(["Shift", String(p.shift)]);
   if (typeof p.solver === "string") rows.push(["Sampler", SOLVERS[p.solver] ?? p.solver]);
   if (typeof p.grid === "string") rows.push(["Sigma schedule", p.grid === "diffusers" ? "Diffusers" : "Official"]);
+  if (typeof p.speed === "string") rows.push(["Speed", p.speed.charAt(0).toUpperCase() + p.speed.slice(1)]);
   if (typeof p.fit === "string") rows.push(["Fit", p.fit === "pad" ? "Pad" : "Crop"]);
   if (n(p.strength) !== undefined) rows.push(["Strength", String(p.strength)]);
   const seedText =

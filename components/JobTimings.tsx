@@ -1,11 +1,16 @@
+import { splitTimings } from "@/lib/schemas/dit-calls";
 import { isFinal, type JobView } from "@/lib/ui/api-types";
 import { formatDuration, relativeTime } from "@/lib/ui/format";
 
 const PHASES: Record<string, string> = { load: "Load", text: "Prompt", image: "Image", denoise: "Denoise", decode: "Decode", encode: "Encode", mux: "MP4" };
 
-/** Where a job's time went: the wait in the queue and the seconds of each phase. */
+/**
+ * Where a job's time went: the wait in the queue and the seconds of each phase; and how many DiT passes the
+ * denoising made and how many of them step caching (the speed setting) skipped.
+ */
 export function JobTimings({ job }: { job: JobView }) {
-  const timings = job.timings ? Object.entries(job.timings) : [];
+  const { phases, ditCalls } = job.timings ? splitTimings(job.timings) : { phases: {}, ditCalls: null };
+  const timings = Object.entries(phases);
   const total = timings.reduce((s, [, v]) => s + v, 0);
   const waited = job.startedAt ? (new Date(job.startedAt).getTime() - new Date(job.createdAt).getTime()) / 1000 : null;
   return (
@@ -38,6 +43,14 @@ export function JobTimings({ job }: { job: JobView }) {
           <div className="settings-row settings-total">
             <dt>Total</dt>
             <dd>{formatDuration(total)}</dd>
+          </div>
+        )}
+        {ditCalls && (
+          <div className="settings-row" data-testid="dit-calls">
+            <dt>DiT passes</dt>
+            <dd>
+              {ditCalls.calls - ditCalls.skipped} of {ditCalls.calls} run · {ditCalls.skipped} skipped
+            </dd>
           </div>
         )}
         {timings.length === 0 && (

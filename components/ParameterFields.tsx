@@ -1,18 +1,28 @@
 "use client";
-import { SOLVERS } from "@/lib/schemas/generation";
+import { BASE_SOLVERS, SPEEDS, type Speed } from "@/lib/schemas/generation";
 import type { FieldErrors, FormValues, Grid, Solver } from "@/lib/ui/generation-form";
 import { FieldError } from "./FieldError";
 
 type Props = {
-  values: Pick<FormValues, "steps" | "guidance" | "shift" | "solver" | "grid">;
+  values: Pick<FormValues, "steps" | "guidance" | "shift" | "solver" | "grid" | "speed">;
   onChange: (patch: Partial<FormValues>) => void;
   errors: FieldErrors;
+  /** The sampler of the model's distilled recipe, offered only for that model. */
+  distilledSolver?: Solver;
 };
 
 const SOLVER_LABELS: Record<Solver, { name: string; note: string }> = {
   unipc: { name: "UniPC", note: "Wan's default" },
   dpmpp: { name: "DPM++", note: "2nd order" },
   euler: { name: "Euler", note: "1st order" },
+  rcm: { name: "rCM", note: "distilled, 1–4 steps" },
+};
+
+/** Step caching (lib/engine/step-cache.ts); the speed-ups are TeaCache4Wan2.1's published 1.3B figures. */
+const SPEED_LABELS: Record<Speed, { name: string; note: string }> = {
+  exact: { name: "Exact", note: "every step" },
+  fast: { name: "Fast", note: "~1.5× quicker" },
+  faster: { name: "Faster", note: "~2× quicker" },
 };
 
 type NumberKey = "steps" | "guidance" | "shift";
@@ -22,8 +32,9 @@ const NUMBERS: { key: NumberKey; label: string; hint: string; step: number; min:
   { key: "shift", label: "Shift", hint: "Noise schedule shift; higher suits larger sizes.", step: 0.5, min: 0, inputMode: "decimal" },
 ];
 
-/** Sampling parameters: steps, guidance, shift, sampler and sigma grid, each with its schema error. */
-export function ParameterFields({ values, onChange, errors }: Props) {
+/** Sampling parameters: steps, guidance, shift, sampler, speed and sigma grid, each with its schema error. */
+export function ParameterFields({ values, onChange, errors, distilledSolver }: Props) {
+  const solvers: Solver[] = distilledSolver ? [distilledSolver, ...BASE_SOLVERS] : [...BASE_SOLVERS];
   return (
     <div className="params">
       <div className="params-numbers">
@@ -56,7 +67,7 @@ export function ParameterFields({ values, onChange, errors }: Props) {
       <fieldset className="field">
         <legend className="label">Sampler</legend>
         <div className="segmented">
-          {SOLVERS.map((s) => (
+          {solvers.map((s) => (
             <label key={s} className="segment" data-checked={values.solver === s || undefined}>
               <input type="radio" name="solver" value={s} checked={values.solver === s} onChange={() => onChange({ solver: s })} />
               <span className="segment-name">{SOLVER_LABELS[s].name}</span>
@@ -65,6 +76,19 @@ export function ParameterFields({ values, onChange, errors }: Props) {
           ))}
         </div>
         <FieldError id="solver-error" message={errors.solver} />
+      </fieldset>
+      <fieldset className="field">
+        <legend className="label">Speed</legend>
+        <div className="segmented">
+          {SPEEDS.map((s) => (
+            <label key={s} className="segment" data-checked={values.speed === s || undefined}>
+              <input type="radio" name="speed" value={s} checked={values.speed === s} onChange={() => onChange({ speed: s })} />
+              <span className="segment-name">{SPEED_LABELS[s].name}</span>
+              <span className="segment-note">{SPEED_LABELS[s].note}</span>
+            </label>
+          ))}
+        </div>
+        <FieldError id="speed-error" message={errors.speed} />
       </fieldset>
       <div className="field">
         <label className="label" htmlFor="grid">

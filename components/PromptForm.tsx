@@ -22,6 +22,7 @@ import {
 import { defaultNegativeFor } from "@/lib/ui/negative-prompt";
 import { promptExcerpt } from "@/lib/ui/format";
 import { DurationField } from "./DurationField";
+import { FastPreset } from "./FastPreset";
 import { FieldError } from "./FieldError";
 import { ModelPicker } from "./ModelPicker";
 import { NegativePromptField } from "./NegativePromptField";
@@ -253,6 +254,7 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
           legend={sizeLegend}
           hint={sizeHint}
         />
+        {model.recipe && <FastPreset recipe={model.recipe} values={values} onChange={update} />}
         <div className="field-pair">
           <DurationField frames={values.frames} fps={d.fps} maxFrames={d.maxFrames} onChange={(frames) => update({ frames })} error={errors.frames} />
           <SeedField value={values.seed} onChange={(seed) => update({ seed })} error={errors.seed} />
@@ -266,7 +268,7 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
             {values.steps} steps · guidance {values.guidance} · shift {values.shift} · {values.solver}
           </span>
         </summary>
-        <ParameterFields values={values} onChange={update} errors={errors} />
+        <ParameterFields values={values} onChange={update} errors={errors} distilledSolver={model.recipe?.solver} />
       </details>
 
       <div className="submit-bar">

@@ -6,10 +6,12 @@
 import { readFile, writeFile, rename } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { DISTILLED_RECIPES, SOLVERS } from "../lib/schemas/generation.ts";
+import { PRECISIONS } from "./nn.ts";
 
 export const MANIFEST_FILE = "manifest.json";
 
-const precision = z.enum(["fp32", "fp16", "int8"]);
+const precision = z.enum(PRECISIONS);
 
 export const ditConfigSchema = z.object({
   modelType: z.enum(["t2v", "i2v"]),
@@ -27,10 +29,25 @@ export const ditConfigSchema = z.object({
   imageDim: z.number().int().positive().nullable(),
 });
 
-const transformerSchema = z.object({
+/** A LoRA merged into the DiT at conversion (models/convert/lora.ts): which file, how strongly, its exact bytes. */
+export const mergedLoraSchema = z.object({
   file: z.string(),
+  strength: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const transformerSchema = z.object({
+  /** The whole forward pass. */
+  file: z.string(),
+  /**
+   * The same forward cut into embedding, blocks and head graphs (models/wan/dit.ts), which step caching needs.
+   * Absent from folders converted before the split: those run the whole graph, without step caching.
+   */
+  stages: z.object({ embedding: z.string(), blocks: z.string(), head: z.string() }).optional(),
   precision,
   config: ditConfigSchema,
+  /** Absent when none were merged (and in folders converted before LoRA merging existed). */
+  loras: z.array(mergedLoraSchema).optional(),
 });
 
 const vaeSchema = z.object({
@@ -77,7 +94,7 @@ export const generationDefaultsSchema = z.object({
   steps: z.number().int(),
   guidance: z.number(),
   shift: z.number(),
-  solver: z.enum(["unipc", "dpmpp", "euler"]),
+  solver: z.enum(SOLVERS),
   /** Width×height presets valid for this model (multiples of 16), first = default. */
   sizes: z.array(z.tuple([z.number().int(), z.number().int()])),
   /** The largest frame count offered in the UI. */
@@ -106,10 +123,16 @@ export const manifestSchema = z.object({
   /** A cheap latent → RGB affine map for previews while sampling (fitted with the model's own VAE). */
   preview: z.object({ weights: z.array(z.number()).length(48), bias: z.array(z.number()).length(3) }).nullable(),
   defaults: generationDefaultsSchema,
+  /**
+   * The few-step recipe of a distilled checkpoint (lib/engine/schedulers/distilled-recipes.ts), recognised at
+   * conversion; null or absent for models sampled the base model's way.
+   */
+  recipe: z.enum(DISTILLED_RECIPES).nullable().optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type GenerationDefaults = z.infer<typeof generationDefaultsSchema>;
+export type MergedLora = z.infer<typeof mergedLoraSchema>;
 
 export class ManifestError extends Error {
   constructor(message: string) {

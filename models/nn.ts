@@ -17,8 +17,16 @@ import { quantizedInitializers, type Weights } from "./weights/store.ts";
  *   the residual stream, time embedding and output head stay in float32, as the official code keeps them.
  * - `int8`: the same layers' weights block-quantized to 8 bits (com.microsoft.MatMulNBits, weight-only;
  *   activations stay float32): a quarter of fp32's memory, for running big encoders on the CPU.
+ * - `int8-compute`: the same 8-bit weights, and the matmuls computed in int8 too: MatMulNBits with
+ *   accuracy_level 4 quantizes each block of the activations to int8 and accumulates in int32, which ONNX
+ *   Runtime's CPU kernels run with VNNI / AVX-512 dot-product instructions (and AVX2 elsewhere). Faster than
+ *   `int8`, at the cost of the activations' rounding on top of the weights' (bench/run.ts `dit-int8`).
  */
-export type Precision = "fp32" | "fp16" | "int8";
+export const PRECISIONS = ["fp32", "fp16", "int8", "int8-compute"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** MatMulNBits `accuracy_level`: 0 = float32 compute of the dequantized weights, 4 = int8 compute. */
+const INT8_COMPUTE_ACCURACY_LEVEL = 4;
 
 export class Params {
   constructor(
@@ -77,7 +85,7 @@ export class Params {
     outFeatures: number,
     opts: { bias?: boolean; half?: boolean; out?: DType } = {},
   ): Tensor {
-    if (opts.half && this.precision === "int8") return this.quantizedLinear(x, inFeatures, outFeatures, opts);
+    if (opts.half && (this.precision === "int8" || this.precision === "int8-compute")) return this.quantizedLinear(x, inFeatures, outFeatures, opts);
     const dtype: DType = opts.half && this.precision === "fp16" ? "float16" : "float32";
     const w = this.linearWeight("weight", inFeatures, outFeatures, dtype);
     let y = x.cast(dtype).matmul(w);
@@ -85,7 +93,7 @@ export class Params {
     return y.cast(opts.out ?? "float32");
   }
 
-  /** `x @ weightᵀ + bias` with the weight block-quantized to 8 bits (MatMulNBits; float32 in and out). */
+  /** `x @ weightᵀ + bias` with the weight block-quantized to 8 bits (MatMulNBits; float32 in and out; int8 compute for `int8-compute`). */
   private quantizedLinear(x: Tensor, inFeatures: number, outFeatures: number, opts: { bias?: boolean; out?: DType }): Tensor {
     const key = this.key("weight");
     const q = quantizedInitializers(this.store, key, [outFeatures, inFeatures]);
@@ -94,7 +102,13 @@ export class Params {
     let y = this.g.op(
       "MatMulNBits",
       [x.cast("float32"), blob, scales],
-      { K: inFeatures, N: outFeatures, bits: QUANT_BITS, block_size: QUANT_BLOCK },
+      {
+        K: inFeatures,
+        N: outFeatures,
+        bits: QUANT_BITS,
+        block_size: QUANT_BLOCK,
+        ...(this.precision === "int8-compute" ? { accuracy_level: INT8_COMPUTE_ACCURACY_LEVEL } : {}),
+      },
       { dtype: "float32", rank: x.rank, domain: "com.microsoft" },
     );
     if (opts.bias ?? true) y = y.add(this.tensor("bias", [outFeatures]));

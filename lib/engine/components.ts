@@ -16,6 +16,8 @@ import { createVaeSessions, decodeLatents, encodeVideo, latentFrameCount, releas
 import { replayTrajectory } from "./schedulers/replay.ts";
 import { SOLVERS } from "./schedulers/create-scheduler.ts";
 import type { SolverName } from "./schedulers/flow-scheduler.ts";
+import { createStepCache, type StepCacheSettings } from "./speed.ts";
+import { TEACACHE_MODES } from "./teacache.ts";
 
 export type NamedTensor = { shape: number[]; data: Float32Array | BigInt64Array };
 export type Tensors = Map<string, NamedTensor>;
@@ -33,6 +35,8 @@ export type ComponentOptions = {
   shift?: number;
   guidance?: number;
   solver?: SolverName;
+  /** t2v: step caching (TeaCache or MagCache). */
+  stepCache?: StepCacheSettings;
 };
 
 export type PreparedComponent = {
@@ -192,13 +196,17 @@ const COMPONENTS: Record<string, Component> = {
 
   t2v: {
     description:
-      "text-to-video loop from text embeddings: context [L,text_dim], context_null [L',text_dim], noise [16,F,h,w] → video [3,T,H,W], latents [N+1,16,F,h,w]",
+      "text-to-video loop from text embeddings: context [L,text_dim], context_null [L',text_dim], noise [16,F,h,w] → video [3,T,H,W], latents [N+1,16,F,h,w]; with --teacache or --magcache also calc, distance [passes] (1 = the blocks ran)",
     needsModel: true,
     async prepare(opts, { manifest, runtime }) {
       if (opts.steps === undefined || opts.shift === undefined || opts.guidance === undefined) {
         throw new ComponentInputError("t2v needs --steps, --shift and --guidance");
       }
       const dit = await DiTRunner.load(opts.model!, manifest!, runtime);
+      if (opts.stepCache && !dit.canCacheSteps) {
+        await dit.release();
+        throw new ComponentInputError(`${opts.model}: the model was converted before the DiT stage graphs; reconvert it to use --${opts.stepCache.rule}`);
+      }
       const vae = await vaeSessions(opts.model!, manifest!, runtime);
       const { steps, shift, guidance } = opts;
       return {
@@ -208,7 +216,7 @@ const COMPONENTS: Record<string, Component> = {
           const noise = input(inputs, "noise", 4);
           const [C, F, h, w] = noise.shape;
           const scheduler = createScheduler(opts.solver ?? "unipc", { steps, shift });
-          const { trajectory } = await denoise({
+          const { trajectory, decisions } = await denoise({
             dit,
             scheduler,
             shape: { channels: C, frames: F, height: h, width: w },
@@ -217,16 +225,22 @@ const COMPONENTS: Record<string, Component> = {
             uncond: { data: contextNull.data, rows: contextNull.shape[0] },
             guidance,
             keepTrajectory: true,
+            stepCache: opts.stepCache,
           });
           const per = noise.data.length;
           const latents = new Float32Array((steps + 1) * per);
           trajectory!.forEach((l, i) => latents.set(l, i * per));
           const final = trajectory![trajectory!.length - 1];
           const { video, shape } = await decodeAll(vae, final, F, h, w, manifest!.components.vae!.scaleSpatial);
-          return new Map([
+          const outputs: Tensors = new Map([
             ["video", { shape, data: video }],
             ["latents", { shape: [steps + 1, ...noise.shape], data: latents }],
           ]);
+          if (decisions) {
+            outputs.set("calc", { shape: [decisions.length], data: Float32Array.from(decisions, (d) => (d.compute ? 1 : 0)) });
+            outputs.set("distance", { shape: [decisions.length], data: Float32Array.from(decisions, (d) => d.distance) });
+          }
+          return outputs;
         },
         async release() {
           await dit.release();
@@ -267,6 +281,19 @@ const COMPONENTS: Record<string, Component> = {
   },
 };
 
+function checkStepCache(component: string, settings: StepCacheSettings): void {
+  const flag = `--${settings.rule}`;
+  if (component !== "t2v") throw new ComponentInputError(`${flag} is an option of the t2v component`);
+  if (settings.rule === "teacache" && !TEACACHE_MODES.includes(settings.mode)) {
+    throw new ComponentInputError(`unknown TeaCache mode "${settings.mode}"; one of: ${TEACACHE_MODES.join(", ")}`);
+  }
+  try {
+    createStepCache(settings, 1);
+  } catch (e) {
+    throw new ComponentInputError((e as Error).message);
+  }
+}
+
 export function componentNames(): string[] {
   return Object.keys(COMPONENTS);
 }
@@ -287,6 +314,7 @@ export async function prepareComponent(
   if (opts.solver && !SOLVERS.includes(opts.solver)) {
     throw new ComponentInputError(`unknown solver "${opts.solver}"; one of: ${SOLVERS.join(", ")}`);
   }
+  if (opts.stepCache) checkStepCache(name, opts.stepCache);
   if (component.needsModel && !opts.model) throw new ComponentInputError(`component "${name}" needs --model <dir>`);
   const manifest = component.needsModel ? await readManifest(opts.model!) : undefined;
   const rt = runtime ?? (await resolveRuntime({ executionProviders: "auto", threads: 0 }));

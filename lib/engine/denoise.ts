@@ -1,9 +1,12 @@
 /**
  * The sampling loop: at each step the DiT predicts the velocity for the conditional and (when guidance > 1)
  * the unconditional text in one batched call, classifier-free guidance combines them (reference §5.6), and the
- * scheduler advances the latent. Cancellation takes effect between steps.
+ * scheduler advances the latent. Cancellation takes effect between steps. With step caching (step-cache.ts)
+ * some passes reuse the residual of an earlier step instead of running the DiT's blocks.
  */
 import type { DiTRunner, LatentShape } from "./dit.ts";
+import { createStepCache, type StepCacheSettings } from "./speed.ts";
+import type { CacheDecision, DiTCallCount } from "./step-cache.ts";
 import type { FlowScheduler } from "./schedulers/flow-scheduler.ts";
 
 export type TextContext = { data: Float32Array; rows: number };
@@ -43,6 +46,22 @@ export type DenoiseOptions = {
   onStep?: (info: StepInfo) => void | Promise<void>;
   /** Keep every intermediate latent (index 0 = the initial sample), for parity checks. */
   keepTrajectory?: boolean;
+  /**
+   * Step caching (TeaCache or MagCache); null or absent runs every pass. A model converted before the DiT stage graphs
+   * cannot cache: it runs every pass and the result says so (`stepCache: "unavailable"`).
+   */
+  stepCache?: StepCacheSettings | null;
+};
+
+export type DenoiseResult = {
+  latent: Float32Array;
+  trajectory?: Float32Array[];
+  /** DiT passes made (conditional and unconditional count apart) and how many reused a cached residual. */
+  ditCalls: DiTCallCount;
+  /** "off": not asked for; "on"; "unavailable": asked for, but the model has no stage graphs. */
+  stepCache: "off" | "on" | "unavailable";
+  /** With a cache: every pass's decision in call order (per step: conditional, then unconditional). */
+  decisions?: CacheDecision[];
 };
 
 export class CanceledError extends Error {
@@ -67,7 +86,7 @@ export function guide(cond: Float32Array, uncond: Float32Array, g: number): Floa
   return out;
 }
 
-export async function denoise(o: DenoiseOptions): Promise<{ latent: Float32Array; trajectory?: Float32Array[] }> {
+export async function denoise(o: DenoiseOptions): Promise<DenoiseResult> {
   const { scheduler } = o;
   const useCfg = o.guidance > 1;
   // Frame 0 is re-noised with the run's own starting noise for that frame.
@@ -75,20 +94,31 @@ export async function denoise(o: DenoiseOptions): Promise<{ latent: Float32Array
   let x = o.initial;
   const trajectory = o.keepTrajectory ? [x] : undefined;
   const total = scheduler.numSteps - scheduler.startStep;
+  const cache = o.stepCache && o.dit.canCacheSteps ? createStepCache(o.stepCache, total) : undefined;
+  const stepCache = !o.stepCache ? "off" : cache ? "on" : "unavailable";
+  const passes = useCfg ? 2 : 1;
   for (let i = scheduler.startStep; i < scheduler.numSteps; i++) {
     throwIfCanceled(o.signal);
     if (o.firstFrame) x = holdFirstFrame(x, o.firstFrame.latent, frame0Noise!, scheduler.sigmas[i], o.shape);
     const t = scheduler.timesteps[i];
     const latents = useCfg ? [x, x] : [x];
     const contexts = useCfg ? [o.cond, o.uncond] : [o.cond];
-    const [vCond, vUncond] = await o.dit.predict({ latents, shape: o.shape, timestep: t, contexts, imageCondition: o.imageCondition });
+    const [vCond, vUncond] = await o.dit.predict({
+      latents,
+      shape: o.shape,
+      timestep: t,
+      contexts,
+      imageCondition: o.imageCondition,
+      cache: cache && { cache, step: i - scheduler.startStep },
+    });
     const v = useCfg ? guide(vCond, vUncond, o.guidance) : vCond;
     x = scheduler.step(v, i, x);
     if (o.firstFrame && i === scheduler.numSteps - 1) x = holdFirstFrame(x, o.firstFrame.latent, frame0Noise!, 0, o.shape);
     trajectory?.push(x);
     await o.onStep?.({ step: i - scheduler.startStep + 1, total, timestep: t, latent: x });
   }
-  return { latent: x, trajectory };
+  const ditCalls = cache?.count ?? { calls: total * passes, skipped: 0 };
+  return { latent: x, trajectory, ditCalls, stepCache, decisions: cache?.decisions };
 }
 
 /** Latent frame 0 of every channel ([C, F, H, W] → [C, 1, H, W]). */

@@ -3,6 +3,10 @@
  * the RoPE tables (float64 → float32, cached per patch grid), batches the conditional and unconditional
  * passes of classifier-free guidance into one call, and for image-to-video appends the conditioning
  * channels and CLIP features (reference §1.3, §6.1 step 6: both CFG branches share the image conditioning).
+ *
+ * Folders converted with the stage graphs (embedding, blocks, head; models/wan/dit.ts) run those, and only
+ * those, so the weights are in memory once; with a step cache the blocks run only for the passes it computes.
+ * Older folders run the whole graph and cannot cache steps (`canCacheSteps`).
  */
 import path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -10,6 +14,7 @@ import type { Manifest } from "../../models/manifest.ts";
 import { ropeTables, timestepSinusoid } from "../../models/wan/rope.ts";
 import type { WanDiTConfig } from "../../models/wan/dit.ts";
 import { openSession, type ResolvedRuntime } from "./runtime.ts";
+import type { StepCache } from "./step-cache.ts";
 
 export type LatentShape = { channels: number; frames: number; height: number; width: number };
 
@@ -17,13 +22,21 @@ export type DiTCall = {
   /** One latent per batch element, [16, F, H, W] each. */
   latents: Float32Array[];
   shape: LatentShape;
-  /** The scheduler's integer timestep. */
+  /** The scheduler's timestep (an integer on the official grids; rCM's are bfloat16 values of 1000·σ). */
   timestep: number;
   /** Text contexts per batch element, [rows, text_dim] unpadded (rows ≤ text length). */
   contexts: { data: Float32Array; rows: number }[];
   /** Image-to-video: conditioning channels y [20, F, H, W] and CLIP features [tokens, image_dim] (257 × 1280 for ViT-H/14), shared by the batch. */
   imageCondition?: { y: Float32Array; clip: Float32Array };
+  /**
+   * Step caching: batch element b is pass b of the cache (0 conditional, 1 unconditional); `step` is the
+   * 0-based step of the run. Needs the stage graphs (`canCacheSteps`).
+   */
+  cache?: { cache: StepCache; step: number };
 };
+
+/** The stage graphs' sessions. */
+export type DiTStages = { embedding: ort.InferenceSession; blocks: ort.InferenceSession; head: ort.InferenceSession };
 
 /** The inputs that stay the same from step to step of one generation: padded text contexts and CLIP features. */
 type BatchConditions = { sources: unknown[]; context: ort.Tensor; clip?: ort.Tensor };
@@ -33,16 +46,25 @@ export class DiTRunner {
   /** The last call's conditions, reused while the same context and CLIP arrays come back (every denoising step). */
   private conditions: BatchConditions | undefined;
 
+  /** Either the whole graph or the three stage graphs. */
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly graphs: ort.InferenceSession | DiTStages,
     readonly config: WanDiTConfig,
   ) {}
 
-  static async load(modelDir: string, manifest: Manifest, runtime: ResolvedRuntime): Promise<DiTRunner> {
+  /** Opens the stage graphs when the folder has them (unless `whole`), else the whole graph. */
+  static async load(modelDir: string, manifest: Manifest, runtime: ResolvedRuntime, o: { whole?: boolean } = {}): Promise<DiTRunner> {
     const entry = manifest.components.transformer;
     if (!entry) throw new Error(`${modelDir}: the model has no transformer`);
-    const session = await openSession(path.join(modelDir, entry.file), runtime);
-    return new DiTRunner(session, entry.config);
+    const open = (file: string) => openSession(path.join(modelDir, file), runtime);
+    if (!entry.stages || o.whole) return new DiTRunner(await open(entry.file), entry.config);
+    const [embedding, blocks, head] = [await open(entry.stages.embedding), await open(entry.stages.blocks), await open(entry.stages.head)];
+    return new DiTRunner({ embedding, blocks, head }, entry.config);
+  }
+
+  /** Whether a step cache can skip the blocks: the folder has the stage graphs (converted after the split). */
+  get canCacheSteps(): boolean {
+    return isStages(this.graphs);
   }
 
   /** Velocity predictions, one per batch element, each [outDim, F, H, W]. */
@@ -70,18 +92,80 @@ export class DiTRunner {
     for (let b = 0; b < B; b++) tSin.set(sinusoid, b * cfg.freqDim);
     const conditions = this.batchConditions(call);
     const rope = this.rope(F / pt, H / ph, W / pw);
-    const feeds: Record<string, ort.Tensor> = {
+    const inputs: Record<string, ort.Tensor> = {
       x: new ort.Tensor("float32", x, [B, cfg.inDim, F, H, W]),
       t_sinusoid: new ort.Tensor("float32", tSin, [B, cfg.freqDim]),
       context: conditions.context,
-      rope_cos: rope.cos,
-      rope_sin: rope.sin,
     };
-    if (conditions.clip) feeds.clip_fea = conditions.clip;
-    const result = await this.session.run(feeds);
-    const out = result.out.data as Float32Array;
+    if (conditions.clip) inputs.clip_fea = conditions.clip;
+    let out: Float32Array;
+    if (!isStages(this.graphs)) {
+      if (call.cache) throw new Error("step caching needs the DiT stage graphs: reconvert the model");
+      const result = await this.graphs.run({ ...inputs, rope_cos: rope.cos, rope_sin: rope.sin });
+      out = result.out.data as Float32Array;
+    } else {
+      out = await this.runStages(this.graphs, inputs, rope, [F / pt, H / ph, W / pw], call.cache);
+    }
     const outPer = cfg.outDim * F * H * W;
     return Array.from({ length: B }, (_, b) => out.slice(b * outPer, (b + 1) * outPer));
+  }
+
+  /**
+   * Embedding → blocks → head. With a cache, each pass (batch element) asks it whether to run the blocks; the
+   * passes that do run them together, the others add their cached residual to the embedded tokens.
+   */
+  private async runStages(
+    stages: DiTStages,
+    inputs: Record<string, ort.Tensor>,
+    rope: { cos: ort.Tensor; sin: ort.Tensor },
+    grid: number[],
+    cache: DiTCall["cache"],
+  ): Promise<Float32Array> {
+    const embedded = await stages.embedding.run(inputs);
+    const tokens = embedded.tokens;
+    const B = tokens.dims[0];
+    const blockInputs = (batch: number[]): Record<string, ort.Tensor> => {
+      const feeds: Record<string, ort.Tensor> = {
+        tokens: pickBatch(tokens, batch),
+        e0: pickBatch(embedded.e0, batch),
+        context_embedded: pickBatch(embedded.context_embedded, batch),
+        rope_cos: rope.cos,
+        rope_sin: rope.sin,
+      };
+      if (embedded.image_context) feeds.image_context = pickBatch(embedded.image_context, batch);
+      return feeds;
+    };
+    let tokensOut: ort.Tensor;
+    if (!cache) {
+      tokensOut = (await stages.blocks.run(blockInputs([...Array(B).keys()]))).tokens_out;
+    } else {
+      const per = tokens.data.length / B;
+      const perBatch = (t: ort.Tensor, b: number) => {
+        const n = t.data.length / B;
+        return (t.data as Float32Array).subarray(b * n, (b + 1) * n);
+      };
+      const measured = cache.cache.measures && embedded[cache.cache.measures];
+      const computed = [...Array(B).keys()].filter((b) => cache.cache.decide(b, cache.step, measured ? perBatch(measured, b) : undefined).compute);
+      const out = new Float32Array(tokens.data.length);
+      if (computed.length) {
+        const after = (await stages.blocks.run(blockInputs(computed))).tokens_out.data as Float32Array;
+        computed.forEach((b, k) => {
+          const result = after.subarray(k * per, (k + 1) * per);
+          cache.cache.keepResidual(b, perBatch(tokens, b), result);
+          out.set(result, b * per);
+        });
+      }
+      for (let b = 0; b < B; b++) {
+        if (!computed.includes(b)) out.set(cache.cache.applyResidual(b, perBatch(tokens, b)), b * per);
+      }
+      tokensOut = new ort.Tensor("float32", out, tokens.dims);
+    }
+    const result = await stages.head.run({
+      tokens: tokensOut,
+      e: embedded.e,
+      grid: new ort.Tensor("int64", BigInt64Array.from(grid.map(BigInt)), [3]),
+    });
+    return result.out.data as Float32Array;
   }
 
   /**
@@ -125,6 +209,22 @@ export class DiTRunner {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    const sessions = isStages(this.graphs) ? Object.values(this.graphs) : [this.graphs];
+    for (const s of sessions) await s.release();
   }
+}
+
+function isStages(graphs: ort.InferenceSession | DiTStages): graphs is DiTStages {
+  return "blocks" in graphs;
+}
+
+/** The batch elements `batch` of a float32 tensor (all of them: the tensor itself). */
+function pickBatch(t: ort.Tensor, batch: number[]): ort.Tensor {
+  const B = t.dims[0];
+  if (batch.length === B && batch.every((b, i) => b === i)) return t;
+  const per = t.data.length / B;
+  const data = t.data as Float32Array;
+  const out = new Float32Array(batch.length * per);
+  batch.forEach((b, k) => out.set(data.subarray(b * per, (b + 1) * per), k * per));
+  return new ort.Tensor("float32", out, [batch.length, ...t.dims.slice(1)]);
 }

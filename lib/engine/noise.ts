@@ -93,14 +93,19 @@ export function seedKey(seed: number | bigint): [number, number] {
   return [Number(value & 0xffffffffn), Number(value >> 32n)];
 }
 
-/** `count` standard normal values (mean 0, variance 1) as float32, fully determined by `seed`. */
-export function gaussianNoise(seed: number | bigint, count: number): Float32Array {
+/**
+ * `count` standard normal values (mean 0, variance 1) as float32, fully determined by `seed`: values
+ * offset…offset + count − 1 of the seed's stream (value j of the stream is the same whatever the offset, so a
+ * sampler that draws more noise after the initial latent can continue the stream where it ended).
+ */
+export function gaussianNoise(seed: number | bigint, count: number, offset = 0): Float32Array {
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
   const key = seedKey(seed);
   const out = new Float32Array(count);
   const words = new Uint32Array(4);
-  const blocks = Math.ceil(count / 2);
-  for (let n = 0; n < blocks; n++) {
+  const end = offset + count;
+  for (let n = Math.floor(offset / 2); 2 * n < end; n++) {
     philox4x32([n % TWO_POW_32, Math.floor(n / TWO_POW_32), 0, 0], key, words);
     const a = (words[0] >>> 5) * TWO_POW_26 + (words[1] >>> 6);
     const b = (words[2] >>> 5) * TWO_POW_26 + (words[3] >>> 6);
@@ -108,8 +113,8 @@ export function gaussianNoise(seed: number | bigint, count: number): Float32Arra
     const u2 = b * TWO_POW_MINUS_53;
     const r = Math.sqrt(-2 * Math.log(u1));
     const theta = 2 * Math.PI * u2;
-    out[2 * n] = r * Math.cos(theta);
-    if (2 * n + 1 < count) out[2 * n + 1] = r * Math.sin(theta);
+    if (2 * n >= offset) out[2 * n - offset] = r * Math.cos(theta);
+    if (2 * n + 1 >= offset && 2 * n + 1 < end) out[2 * n + 1 - offset] = r * Math.sin(theta);
   }
   return out;
 }

@@ -25,6 +25,9 @@ import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
 import { PhaseClock } from "./progress.ts";
 import { createScheduler } from "./schedulers/create-scheduler.ts";
+import { recipeIssue } from "./schedulers/distilled-recipes.ts";
+import { SPEED_PRESETS } from "./speed.ts";
+import type { DiTCallCount } from "./step-cache.ts";
 import { forwardNoise } from "./schedulers/forward-noise.ts";
 import { effectiveNegativePrompt } from "./text/negative-prompt.ts";
 import { decodeLatents, encodeFrames } from "./vae.ts";
@@ -58,6 +61,8 @@ export type GenerationResult = {
   videoFile: string;
   posterFile: string;
   timings: Record<string, number>;
+  /** DiT passes made and how many step caching skipped (the `speed` setting). */
+  ditCalls: DiTCallCount;
   width: number;
   height: number;
   frames: number;
@@ -123,6 +128,8 @@ export class WanPipeline {
     if (kind === "t2v" && this.imageMode === "clip-conditioning") {
       throw new RangeError(`model ${m.name} is an image-to-video model: give it an image`);
     }
+    const issue = recipeIssue(req, m.manifest.recipe ?? null, m.name);
+    if (issue) throw new RangeError(issue.message);
   }
 
   async generate(req: GenerationRequest, outDir: string, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
@@ -158,12 +165,12 @@ export class WanPipeline {
 
     clock.start("denoise");
     clock.expectLatentFrames(shape.frames);
-    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step });
-    const initial = c.start ? forwardNoise(c.start.latent, noise, scheduler.sigmas[c.start.step]) : noise;
+    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step, seed });
+    const initial = c.start ? forwardNoise(c.start.latent, noise, scheduler.sigmas[c.start.step]) : scheduler.initialSample(noise);
     const total = scheduler.numSteps - scheduler.startStep;
     report("denoise", 0, total);
     const every = previewEvery(total);
-    const { latent } = await denoise({
+    const { latent, ditCalls, stepCache } = await denoise({
       dit: m.dit,
       scheduler,
       shape,
@@ -173,6 +180,7 @@ export class WanPipeline {
       guidance: req.guidance,
       imageCondition: c.imageCondition,
       firstFrame: c.firstFrame,
+      stepCache: SPEED_PRESETS[req.speed],
       signal: cb.signal,
       onStep: async ({ step, total, latent }) => {
         report("denoise", step, total);
@@ -193,6 +201,8 @@ export class WanPipeline {
       shift: req.shift,
       solver: req.solver,
       grid: req.grid,
+      speed: req.speed,
+      ...(stepCache === "unavailable" ? { stepCache: "unavailable: the model was converted before the DiT stage graphs" } : {}),
       model: m.name,
       width: c.size.width,
       height: c.size.height,
@@ -203,7 +213,7 @@ export class WanPipeline {
       executionProviders: m.executionProviders,
     };
     const files = await this.decodeToMp4(latent, shape, outDir, settings, clock, report, cb.signal);
-    return { seed, ...files, timings: clock.timings(), width: c.size.width, height: c.size.height, frames: c.frames, settings };
+    return { seed, ...files, timings: clock.timings(), ditCalls, width: c.size.width, height: c.size.height, frames: c.frames, settings };
   }
 
   /**

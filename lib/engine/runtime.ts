@@ -264,6 +264,26 @@ export async function toDevice(tensor: ort.Tensor, runtime: ResolvedRuntime): Pr
   return (await (await uploader).run({ x: tensor })).y as ort.Tensor;
 }
 
+/** Identity graphs that copy a device tensor back to the host, one per element type. */
+const downloaders = new Map<string, Promise<ort.InferenceSession>>();
+
+/**
+ * `tensor` on the host: a device (GPU-buffer) tensor is copied back — the Node binding cannot download one
+ * itself — and counted; a host tensor is returned as it is.
+ */
+export async function toHost(tensor: ort.Tensor, runtime: ResolvedRuntime): Promise<ort.Tensor> {
+  if (tensor.location === "cpu") return tensor;
+  let downloader = downloaders.get(tensor.type);
+  if (!downloader) {
+    const graph = identityGraph(tensor.type as "float32" | "float16" | "int64");
+    downloader = ort.InferenceSession.create(graph, { ...sessionOptions(runtime), preferredOutputLocation: "cpu" }).then((s) =>
+      counted(s, primaryProvider(runtime)),
+    );
+    downloaders.set(tensor.type, downloader);
+  }
+  return (await (await downloader).run({ x: tensor })).y as ort.Tensor;
+}
+
 /** y = x for a tensor of any shape (no shape in the value infos: rank and sizes are free). */
 function identityGraph(dtype: "float32" | "float16" | "int64"): Uint8Array {
   const { onnx } = onnxProto;

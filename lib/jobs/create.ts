@@ -1,9 +1,10 @@
 /**
  * Creating a job: validate the request (the shared generation schema plus the kind's fields), check it
- * against the chosen model (sizes and lengths it offers) and the referenced upload, store the row with
+ * against the chosen model (sizes and lengths it offers, a distilled sampler only on its distillation) and the referenced upload, store the row with
  * the effective negative prompt, and put it on the queue.
  */
 import { StudioError } from "../errors.ts";
+import { recipeIssue } from "../engine/schedulers/distilled-recipes.ts";
 import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
@@ -48,6 +49,8 @@ function checkAgainstModel(req: CreateJobRequest, frames: number, model: Install
       req.seconds !== undefined ? "seconds" : "frames",
     );
   }
+  const recipe = recipeIssue(req, model.manifest.recipe ?? null, model.name);
+  if (recipe) throw new StudioError("unprocessable", recipe.message, recipe.field);
 }
 
 async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<string | null> {
@@ -85,6 +88,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     // Only a seed the user fixed is stored here: a retry of a random-seed job draws a new one.
     ...(req.seed !== undefined ? { seed: req.seed } : {}),
     grid: req.grid,
+    speed: req.speed,
     ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
     ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
   };

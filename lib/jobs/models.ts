@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { installedModels } from "../models/installed.ts";
+import { DISTILLED_RECIPE_SETTINGS } from "../engine/schedulers/distilled-recipes.ts";
 import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
 import { readManifest, type Manifest } from "../../models/manifest.ts";
 import type { ModelJson } from "./schemas.ts";
@@ -37,6 +38,13 @@ export function defaultNegativePromptFor(manifest: Manifest, kind: "t2v" | "i2v"
   return effectiveNegativePrompt(undefined, kind === "i2v" && manifest.variant === "i2v" ? "i2v" : "t2v");
 }
 
+/** The recipe of a distilled model, as the studio offers it. */
+export function recipeJson(manifest: Manifest): ModelJson["recipe"] {
+  if (!manifest.recipe) return null;
+  const { label, solver, steps, guidance } = DISTILLED_RECIPE_SETTINGS[manifest.recipe];
+  return { name: manifest.recipe, label, solver, steps, guidance };
+}
+
 export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson {
   const { manifest } = model;
   return {
@@ -47,6 +55,7 @@ export function modelJson(model: InstalledModel, isDefault: boolean): ModelJson 
     defaultNegativePrompt: defaultNegativePromptFor(manifest, manifest.variant),
     imageToVideo: imageToVideoMode(manifest),
     default: isDefault,
+    recipe: recipeJson(manifest),
   };
 }
 

@@ -21,6 +21,7 @@ import type { Db, JobRow, UploadRow } from "../db/client.ts";
 import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration } from "../engine/generation.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
 import { publishEvent } from "../queue/events.ts";
+import { ditCallTimings, splitTimings } from "../schemas/dit-calls.ts";
 import type { GenerateJobData } from "../queue/generate-queue.ts";
 import { isValidId } from "../storage/ids.ts";
 import { isSafeFileName, JOB_FILES, type Storage } from "../storage/storage.ts";
@@ -255,7 +256,7 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
       await previewLoop;
       await seedWrite;
     }
-    const timings = { ...clock.finish(), ...(result?.timings ?? {}) };
+    const timings = { ...clock.finish(), ...(result?.timings ?? {}), ...(result?.ditCalls ? ditCallTimings(result.ditCalls) : {}) };
 
     if (failure !== undefined || !result) {
       await storage.removeJobOutputs(jobId, [JOB_FILES.video, JOB_FILES.poster]);
@@ -302,7 +303,7 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
       seed: result.seed,
       timings,
     });
-    log(`job ${jobId}: succeeded in ${Object.values(timings).reduce((a, b) => a + b, 0).toFixed(1)} s`);
+    log(`job ${jobId}: succeeded in ${Object.values(splitTimings(timings).phases).reduce((a, b) => a + b, 0).toFixed(1)} s`);
   }
 
   /** The engine must name plain files it published in the job's folder. */

@@ -4,7 +4,7 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS } from "../schemas/generation.ts";
+import { DISTILLED_RECIPES, generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS, SOLVERS } from "../schemas/generation.ts";
 import { JOB_KINDS, JOB_PRIORITIES, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { webhookUrlSchema } from "../webhooks/url.ts";
@@ -107,7 +107,7 @@ export const jobSchema = z.object({
   progress: z.number().min(0).max(1),
   etaS: z.number().nullable(),
   error: nullableString,
-  /** Seconds per phase. */
+  /** Seconds per phase; once succeeded also the DiT pass counts `ditCalls`, `ditCallsSkipped` (lib/schemas/dit-calls.ts). */
   timings: z.record(z.string(), z.number()).nullable(),
   attempts: z.number().int(),
   createdAt: z.string(),
@@ -154,6 +154,11 @@ export const modelSchema = z.object({
   imageToVideo: z.enum(["first-frame", "clip-conditioning"]),
   /** True for the studio's default model (used when a request names none). */
   default: z.boolean(),
+  /** A few-step distilled model's recipe (its defaults already use it): the studio's "Fast (N steps)" preset. */
+  recipe: z
+    .object({ name: z.enum(DISTILLED_RECIPES), label: z.string(), solver: z.enum(SOLVERS), steps: z.number().int(), guidance: z.number() })
+    .nullable()
+    .optional(),
 });
 export type ModelJson = z.infer<typeof modelSchema>;
 

@@ -31,6 +31,7 @@ import { RecordingWeights } from "../../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../../models/weights/safetensors.ts";
 import { CLIP_MEAN, CLIP_STD } from "../engine/clip.ts";
 import { gaussianNoise } from "../engine/noise.ts";
+import type { DistilledRecipe } from "../schemas/generation.ts";
 import { writeTinyTokenizer } from "../engine/text/tiny-tokenizer.ts";
 import { fitModelPreview } from "./preview-fit.ts";
 
@@ -100,6 +101,11 @@ export type TinyOptions = {
   seed?: number;
   /** An image-to-video model (TINY_DIT_I2V + TINY_CLIP) instead of text-to-video. */
   i2v?: boolean;
+  /**
+   * A tiny "distilled" model: the same random weights, with a few-step recipe in its manifest, so the
+   * recipe's sampler and presets can be tested end to end (the weights are no distillation, only the plumbing is).
+   */
+  recipe?: DistilledRecipe;
   log?: (line: string) => void;
 };
 
@@ -303,6 +309,6 @@ export async function generateTinyModel(o: TinyOptions): Promise<Manifest> {
   log(`writing a tiny random-weight Wan 2.1 ${dit.modelType} pipeline (seed ${seed}) in Diffusers layout`);
   await writeTinyDiffusersPipeline(source, seed, { i2v: o.i2v });
   log("converting it to ONNX");
-  await convertModel({ source, outDir: o.outDir, precision: "fp32", textLen: dit.textLen, tiny: true, name: o.name, log });
+  await convertModel({ source, outDir: o.outDir, precision: "fp32", textLen: dit.textLen, tiny: true, name: o.name, recipe: o.recipe, log });
   return fitModelPreview(o.outDir, log);
 }

@@ -4,7 +4,15 @@
  */
 import { z } from "zod";
 
-export const SOLVERS = ["unipc", "dpmpp", "euler"] as const;
+/** The base model's solvers, then the samplers of distilled recipes (each runs only on its own distillation). */
+export const BASE_SOLVERS = ["unipc", "dpmpp", "euler"] as const;
+export const SOLVERS = [...BASE_SOLVERS, "rcm"] as const;
+/** Few-step distillations of the Wan 2.1 architecture the engine samples with their own recipe (docs/distilled.md). */
+export const DISTILLED_RECIPES = ["rcm"] as const;
+export type DistilledRecipe = (typeof DISTILLED_RECIPES)[number];
+/** Step caching presets (lib/engine/step-cache.ts): "exact" runs every DiT pass, "fast"/"faster" reuse some. */
+export const SPEEDS = ["exact", "fast", "faster"] as const;
+export type Speed = (typeof SPEEDS)[number];
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 export const MAX_PROMPT_CHARS = 2000;
 
@@ -60,6 +68,7 @@ export const generationParamsSchema = z.object({
     .optional(),
   /** The sigma grid: the official Wan one, or Diffusers' (reference §5.8). */
   grid: z.enum(["official", "diffusers"]).default("official"),
+  speed: z.enum(SPEEDS, { error: `speed must be one of ${SPEEDS.join(", ")}` }).default("exact"),
 });
 
 export type GenerationParams = z.infer<typeof generationParamsSchema>;

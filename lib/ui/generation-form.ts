@@ -5,7 +5,7 @@
  * and what is remembered in localStorage. Pure, so it is unit-tested without a browser.
  */
 import { z } from "zod";
-import { generationParamsSchema, isValidFrameCount, SOLVERS, type GenerationInput } from "../schemas/generation.ts";
+import { BASE_SOLVERS, generationParamsSchema, isValidFrameCount, SOLVERS, SPEEDS, type GenerationInput, type Speed } from "../schemas/generation.ts";
 import type { JobKind, JobView, ModelView } from "./api-types.ts";
 
 export type Solver = (typeof SOLVERS)[number];
@@ -26,6 +26,8 @@ export type FormValues = {
   shift: string;
   solver: Solver;
   grid: Grid;
+  /** Step caching preset: exact, fast, faster. */
+  speed: Speed;
   /** "" draws a random seed. */
   seed: string;
 };
@@ -49,6 +51,7 @@ export type FormField =
   | "shift"
   | "solver"
   | "grid"
+  | "speed"
   | "seed"
   | "image"
   | "fit"
@@ -72,6 +75,7 @@ export function defaultValues(model: ModelView): FormValues {
     shift: String(d.shift),
     solver: d.solver,
     grid: "official",
+    speed: "exact",
     seed: "",
   };
 }
@@ -84,7 +88,8 @@ export function maxValidFrames(model: ModelView): number {
 
 /**
  * Values adapted to a model: a size the model does not offer becomes its default size, a frame count
- * beyond its maximum (or not 4k+1) becomes the nearest valid one. Everything else is kept.
+ * beyond its maximum (or not 4k+1) becomes the nearest valid one, a distilled sampler the model was not
+ * distilled for (e.g. remembered from another model) becomes its default sampler. Everything else is kept.
  */
 export function reconcile(values: FormValues, model: ModelView): FormValues {
   const d = model.defaults;
@@ -98,12 +103,17 @@ export function reconcile(values: FormValues, model: ModelView): FormValues {
     width: offered ? values.width : d.width,
     height: offered ? values.height : d.height,
     frames,
+    solver: isBaseSolver(values.solver) || values.solver === model.recipe?.solver ? values.solver : d.solver,
   };
+}
+
+function isBaseSolver(solver: Solver): boolean {
+  return (BASE_SOLVERS as readonly string[]).includes(solver);
 }
 
 /** Switching model: the new model's defaults for everything it defines, the user's text kept. */
 export function switchModel(values: FormValues, model: ModelView): FormValues {
-  return { ...defaultValues(model), prompt: values.prompt, negativePrompt: values.negativePrompt, seed: values.seed, grid: values.grid };
+  return { ...defaultValues(model), prompt: values.prompt, negativePrompt: values.negativePrompt, seed: values.seed, grid: values.grid, speed: values.speed };
 }
 
 /** "12" → 12; "" or "1e" → NaN, which the schema reports as "… must be a number". */
@@ -124,6 +134,7 @@ export function toParams(values: FormValues, defaultNegative: string): Generatio
     shift: parseNumber(values.shift),
     solver: values.solver,
     grid: values.grid,
+    speed: values.speed,
   };
   // Omitted means "the model's default"; sending the default text verbatim would lose the i2v prefix.
   if (values.negativePrompt !== null && values.negativePrompt !== defaultNegative) params.negativePrompt = values.negativePrompt;
@@ -143,6 +154,7 @@ export function formFieldFor(field: string | undefined): FormField {
     case "shift":
     case "solver":
     case "grid":
+    case "speed":
     case "seed":
     case "fit":
     case "strength":
@@ -245,6 +257,8 @@ export function valuesFromJob(job: JobView): Partial<FormValues> & InputValues {
   if (solver && (SOLVERS as readonly string[]).includes(solver)) out.solver = solver as Solver;
   const grid = str(p.grid);
   if (grid === "official" || grid === "diffusers") out.grid = grid;
+  const speed = str(p.speed);
+  if (speed && (SPEEDS as readonly string[]).includes(speed)) out.speed = speed as Speed;
   const seed = job.seed ?? num(p.seed);
   out.seed = seed === undefined || seed === null ? "" : String(seed);
   if (job.kind === "i2v" && job.inputUploadId) out.imageUploadId = job.inputUploadId;
@@ -270,6 +284,7 @@ const storedSchema = z
     shift: z.string().max(20),
     solver: z.enum(SOLVERS),
     grid: z.enum(["official", "diffusers"]),
+    speed: z.enum(SPEEDS),
     seed: z.string().max(20),
   })
   .partial();
@@ -301,5 +316,6 @@ function pickText(saved: Partial<FormValues>): Partial<FormValues> {
   if (saved.negativePrompt !== undefined) out.negativePrompt = saved.negativePrompt;
   if (saved.seed !== undefined) out.seed = saved.seed;
   if (saved.grid !== undefined) out.grid = saved.grid;
+  if (saved.speed !== undefined) out.speed = saved.speed;
   return out;
 }

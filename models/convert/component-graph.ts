@@ -1,5 +1,5 @@
 /**
- * The step every single-graph component (transformer, text encoder, image encoder) shares when it is
+ * The step every single-graph component (text encoder, image encoder) shares when it is
  * converted: build the graph from the weights, check that the checkpoint had nothing else, write it.
  */
 import { GraphBuilder } from "../graph/builder.ts";

@@ -15,11 +15,14 @@ import {
   type GenerationDefaults,
   type Manifest,
 } from "../manifest.ts";
+import { recipeDefaults, recipeFromFileName } from "../../lib/engine/schedulers/distilled-recipes.ts";
+import type { DistilledRecipe } from "../../lib/schemas/generation.ts";
 import type { Precision } from "../nn.ts";
 import type { WanDiTConfig } from "../wan/dit.ts";
 import { ConvertProgress, type ConvertProgressEvent } from "./progress.ts";
 import { convertImageEncoder } from "./image-encoder.ts";
-import { describeKind, discoverSources, type ComponentKind } from "./sources.ts";
+import type { LoraSpec } from "./lora.ts";
+import { describeKind, discoverSources, SourceError, type ComponentKind } from "./sources.ts";
 import { convertTextEncoder } from "./text-encoder.ts";
 import { convertTransformer } from "./transformer.ts";
 import { convertVae } from "./vae.ts";
@@ -36,6 +39,13 @@ export type ConvertOptions = {
   tokenizerDir?: string;
   /** Marks the built-in random-weight model. */
   tiny?: boolean;
+  /**
+   * The few-step recipe of a distilled DiT; default: recognised from the DiT file's name (rCM_*.pt), else none.
+   * Kept from the folder's manifest when no DiT is converted.
+   */
+  recipe?: DistilledRecipe;
+  /** LoRAs merged into the DiT's weights, in order (recorded in the manifest). */
+  loras?: LoraSpec[];
   /** The model's name (default: the output folder's name). */
   name?: string;
   onProgress?: (e: ConvertProgressEvent) => void;
@@ -45,18 +55,29 @@ export type ConvertOptions = {
 export async function convertModel(o: ConvertOptions): Promise<Manifest> {
   const log = o.log ?? (() => {});
   const sources = await discoverSources(o.source);
+  if (o.loras?.length && !sources.some((s) => s.kind === "transformer")) {
+    throw new SourceError(`${o.source}: LoRAs merge into the DiT, and no DiT was found there`);
+  }
   await mkdir(o.outDir, { recursive: true });
   const previous = existsSync(path.join(o.outDir, MANIFEST_FILE)) ? await readManifest(o.outDir) : undefined;
   const components: Manifest["components"] = { ...(previous?.components ?? {}) };
   const progress = new ConvertProgress(o.onProgress);
   const order: ComponentKind[] = ["transformer", "vae", "textEncoder", "imageEncoder"];
+  const ditSource = sources.find((s) => s.kind === "transformer");
+  const recipe = o.recipe ?? (ditSource ? recipeFromFileName(ditSource.files[0]) : (previous?.recipe ?? null));
+  if (recipe) log(`distilled DiT: sampled with the ${recipe} recipe`);
   for (const kind of order) {
     const src = sources.find((s) => s.kind === kind);
     if (!src) continue;
     log(`${describeKind(kind)}: ${src.layout} layout, ${src.files.length} file${src.files.length > 1 ? "s" : ""}`);
     try {
       if (kind === "transformer") {
-        components.transformer = await convertTransformer(src, o.outDir, { precision: o.precision, textLen: o.textLen, progress });
+        components.transformer = await convertTransformer(src, o.outDir, {
+          precision: o.precision,
+          textLen: o.textLen,
+          loras: o.loras,
+          progress,
+        });
       } else if (kind === "vae") {
         components.vae = await convertVae(src, o.outDir, { precision: o.precision, progress });
       } else if (kind === "textEncoder") {
@@ -88,7 +109,8 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
     textLen: dit?.textLen ?? previous?.textLen ?? 512,
     components,
     preview: previous?.preview ?? null,
-    defaults: dit ? defaultsFor(dit, o.tiny ?? false) : (previous?.defaults ?? WAN_1_3B_DEFAULTS),
+    defaults: recipeOrBase(dit ? defaultsFor(dit, o.tiny ?? false) : (previous?.defaults ?? WAN_1_3B_DEFAULTS), recipe),
+    recipe,
   };
   await writeManifest(o.outDir, manifest);
   return manifest;
@@ -112,6 +134,10 @@ export function defaultsFor(dit: Pick<WanDiTConfig, "dim" | "modelType">, tiny: 
     };
   }
   return WAN_1_3B_DEFAULTS;
+}
+
+function recipeOrBase(defaults: GenerationDefaults, recipe: DistilledRecipe | null): GenerationDefaults {
+  return recipe ? recipeDefaults(defaults, recipe) : defaults;
 }
 
 function insideOf(dir: string, p: string): boolean {

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { isWeightFile, openTensorFile } from "../weights/open.ts";
+import { stripComfyPrefix } from "../wan/dit-checkpoint.ts";
 
 export type ComponentKind = "transformer" | "vae" | "textEncoder" | "imageEncoder";
 export type Layout = "diffusers" | "official";
@@ -46,7 +47,7 @@ export function describeKind(kind: ComponentKind): string {
 /** Recognises a component and its layout from tensor names (reference §2.1, §3.5, §4.3). */
 export function recognise(names: string[]): { kind: ComponentKind; layout: Layout } | undefined {
   const has = (n: string) => names.includes(n);
-  const stripped = names.map((n) => (n.startsWith("model.diffusion_model.") ? n.slice(22) : n));
+  const stripped = names.map(stripComfyPrefix);
   if (stripped.includes("head.modulation") && stripped.includes("patch_embedding.weight")) return { kind: "transformer", layout: "official" };
   if (has("scale_shift_table") && has("condition_embedder.time_proj.weight")) return { kind: "transformer", layout: "diffusers" };
   if (has("decoder.conv_in.weight") && has("post_quant_conv.weight")) return { kind: "vae", layout: "diffusers" };

@@ -86,9 +86,16 @@ export function ditKeyToDiffusers(name: string): string {
 
 /** ComfyUI full checkpoints prefix every DiT key with this (§2.1). */
 export const COMFY_PREFIX = "model.diffusion_model.";
+/**
+ * NVlabs' rCM checkpoints hold the official `WanModel` keys under `net.` (the inference script drops it:
+ * rcm/inference/wan2pt1_t2v_rcm_infer.py, "drop net. prefix").
+ */
+export const RCM_PREFIX = "net.";
 
+/** An official-layout DiT key without the ComfyUI or rCM wrapper prefix. */
 export function stripComfyPrefix(name: string): string {
-  return name.startsWith(COMFY_PREFIX) ? name.slice(COMFY_PREFIX.length) : name;
+  for (const prefix of [COMFY_PREFIX, RCM_PREFIX]) if (name.startsWith(prefix)) return name.slice(prefix.length);
+  return name;
 }
 
 /** True when tensor names are Diffusers-style (`condition_embedder.*`, `attn1`, `proj_out`). */

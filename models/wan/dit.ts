@@ -12,9 +12,14 @@
  *                                       §1.3 item 7; symbolic, so smaller CLIPs such as the tiny model's 17 tokens work)
  * Output:
  *   out          [B, out_dim, F, H, W]  flow velocity, float32
+ *
+ * The same forward is also written as three stage graphs sharing the weights file, cut at the token stream:
+ * embedding (x, t_sinusoid, context, clip_fea → tokens [B, L, D], e [B, D], e0 [B, 6, D], context_embedded
+ * [B, text_len, D], image_context), blocks (tokens, e0, context_embedded, image_context, rope → tokens_out) and
+ * head (tokens, e, grid = [F', H', W'] int64 → out). Step caching runs the blocks only on the steps it computes.
  */
 import type { GraphBuilder } from "../graph/builder.ts";
-import type { Tensor } from "../graph/tensor.ts";
+import type { Dim, Tensor } from "../graph/tensor.ts";
 import { layerNormAffine, layerNormPlain, multiHeadAttention, rmsNorm, type Params } from "../nn.ts";
 
 export type WanDiTConfig = {
@@ -52,58 +57,145 @@ type Conditioning = {
   ropeSin: Tensor;
 };
 
+/** The embedded inputs (§1.3 steps 2–7): what the blocks and the head start from. */
+type Embeddings = {
+  /** Patch tokens [B, L, D], frame-major. */
+  tokens: Tensor;
+  /** Time embedding e [B, D] (the head's modulation). */
+  e: Tensor;
+  e0: Tensor;
+  context: Tensor;
+  imageContext: Tensor | null;
+};
+
+/** Patch-grid sizes F', H', W' as int64 [1] tensors. */
+type Grid = [Tensor, Tensor, Tensor];
+
+/**
+ * The whole forward pass (official wan/modules/model.py, WanModel.forward): embeddings, the blocks, the head.
+ * The three stage graphs below are the same forward cut at the token stream, so that step caching
+ * (lib/engine/step-cache.ts) can skip the blocks and still run the cheap embedding and head.
+ */
 export function buildWanDiT(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
-  const D = cfg.dim;
-  const [pt, ph, pw] = cfg.patchSize;
   const x = g.input("x", "float32", ["batch", cfg.inDim, "frames", "height", "width"]);
-  const tSinusoid = g.input("t_sinusoid", "float32", ["batch", cfg.freqDim]);
-  const context = g.input("context", "float32", ["batch", "text_len", cfg.textDim]);
-  const ropeCos = g.input("rope_cos", "float32", ["tokens", headDim(cfg) / 2]);
-  const ropeSin = g.input("rope_sin", "float32", ["tokens", headDim(cfg) / 2]);
-  const clipFea = cfg.modelType === "i2v" ? g.input("clip_fea", "float32", ["batch", "clip_tokens", cfg.imageDim!]) : null;
+  const rope = ropeInputs(g, cfg);
+  const grid = patchGrid(g, cfg, x);
+  const embedded = embed(g, p, cfg, x, grid, embeddingInputs(g, cfg));
+  const { e0, context, imageContext } = embedded;
+  const tokens = blocks(g, p, cfg, embedded.tokens, { e0, context, imageContext, ...rope });
+  g.output(headAndUnpatchify(g, p, cfg, tokens, embedded.e, grid), "out", outDims(cfg));
+}
 
-  // Patch grid sizes at run time: F' = F/pt, H' = H/ph, W' = W/pw.
-  const gridF = x.dim(2).div(g.int64s([pt]));
-  const gridH = x.dim(3).div(g.int64s([ph]));
-  const gridW = x.dim(4).div(g.int64s([pw]));
+/** Stage 1 of 3: the embeddings (§1.3 steps 2–7) → tokens, e, e0, context, image_context (i2v). */
+export function buildWanDiTEmbedding(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
+  const x = g.input("x", "float32", ["batch", cfg.inDim, "frames", "height", "width"]);
+  const embedded = embed(g, p, cfg, x, patchGrid(g, cfg, x), embeddingInputs(g, cfg));
+  const D = cfg.dim;
+  g.output(embedded.tokens, "tokens", ["batch", "tokens", D]);
+  g.output(embedded.e, "e", ["batch", D]);
+  g.output(embedded.e0, "e0", ["batch", 6, D]);
+  g.output(embedded.context, "context_embedded", ["batch", "text_len", D]);
+  if (embedded.imageContext) g.output(embedded.imageContext, "image_context", ["batch", "clip_tokens", D]);
+}
 
+/** Stage 2 of 3: the attention blocks (§1.3 steps 8–9): tokens → tokens_out. */
+export function buildWanDiTBlocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
+  const D = cfg.dim;
+  const tokens = g.input("tokens", "float32", ["batch", "tokens", D]);
+  const e0 = g.input("e0", "float32", ["batch", 6, D]);
+  const context = g.input("context_embedded", "float32", ["batch", "text_len", D]);
+  const imageContext = cfg.modelType === "i2v" ? g.input("image_context", "float32", ["batch", "clip_tokens", D]) : null;
+  const rope = ropeInputs(g, cfg);
+  g.output(blocks(g, p, cfg, tokens, { e0, context, imageContext, ...rope }), "tokens_out", ["batch", "tokens", D]);
+}
+
+/** Stage 3 of 3: the head and unpatchify (§1.3 steps 10–11): tokens, e and the patch grid [F', H', W'] → out. */
+export function buildWanDiTHead(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
+  const tokens = g.input("tokens", "float32", ["batch", "tokens", cfg.dim]);
+  const e = g.input("e", "float32", ["batch", cfg.dim]);
+  const grid = g.input("grid", "int64", [3]);
+  const [gridF, gridH, gridW] = [0, 1, 2].map((i) => grid.slice([i], [i + 1], [0]));
+  g.output(headAndUnpatchify(g, p, cfg, tokens, e, [gridF, gridH, gridW]), "out", outDims(cfg));
+}
+
+function embeddingInputs(g: GraphBuilder, cfg: WanDiTConfig) {
+  return {
+    tSinusoid: g.input("t_sinusoid", "float32", ["batch", cfg.freqDim]),
+    context: g.input("context", "float32", ["batch", "text_len", cfg.textDim]),
+    clipFea: cfg.modelType === "i2v" ? g.input("clip_fea", "float32", ["batch", "clip_tokens", cfg.imageDim!]) : null,
+  };
+}
+
+function ropeInputs(g: GraphBuilder, cfg: WanDiTConfig) {
+  return {
+    ropeCos: g.input("rope_cos", "float32", ["tokens", headDim(cfg) / 2]),
+    ropeSin: g.input("rope_sin", "float32", ["tokens", headDim(cfg) / 2]),
+  };
+}
+
+function outDims(cfg: WanDiTConfig): Dim[] {
+  return ["batch", cfg.outDim, "frames", "height", "width"];
+}
+
+/** Patch grid sizes at run time: F' = F/pt, H' = H/ph, W' = W/pw. */
+function patchGrid(g: GraphBuilder, cfg: WanDiTConfig, x: Tensor): Grid {
+  const [pt, ph, pw] = cfg.patchSize;
+  return [x.dim(2).div(g.int64s([pt])), x.dim(3).div(g.int64s([ph])), x.dim(4).div(g.int64s([pw]))];
+}
+
+/** §1.3 steps 2–7: patch, time, text and (i2v) image embeddings. */
+function embed(
+  g: GraphBuilder,
+  p: Params,
+  cfg: WanDiTConfig,
+  x: Tensor,
+  grid: Grid,
+  inputs: { tSinusoid: Tensor; context: Tensor; clipFea: Tensor | null },
+): Embeddings {
+  const D = cfg.dim;
   // §1.3 step 2: patch embedding, frame-major tokens [B, L, D].
-  let tokens = g.scope("patch_embedding", () => patchEmbedding(p.sub("patch_embedding"), x, cfg, gridF, gridH, gridW));
+  const tokens = g.scope("patch_embedding", () => patchEmbedding(p.sub("patch_embedding"), x, cfg, grid));
 
   // §1.3 steps 3–5: time MLP e and the shared projection e0 (fp32, as in the official code).
   const e = g.scope("time_embedding", () => {
     const te = p.sub("time_embedding");
-    const h = te.sub(0).linear(tSinusoid, cfg.freqDim, D).silu();
+    const h = te.sub(0).linear(inputs.tSinusoid, cfg.freqDim, D).silu();
     return te.sub(2).linear(h, D, D);
   });
   const e0 = g.scope("time_projection", () => p.sub("time_projection").sub(1).linear(e.silu(), D, 6 * D).reshape([0, 6, D]));
 
   // §1.3 step 6: text embedding on the zero-padded context.
-  const textContext = g.scope("text_embedding", () => {
+  const context = g.scope("text_embedding", () => {
     const tp = p.sub("text_embedding");
-    const h = tp.sub(0).linear(context, cfg.textDim, D, { half: true, out: tp.halfDtype }).gelu("tanh");
+    const h = tp.sub(0).linear(inputs.context, cfg.textDim, D, { half: true, out: tp.halfDtype }).gelu("tanh");
     return tp.sub(2).linear(h, D, D, { half: true });
   });
 
   // §1.3 step 7: CLIP image tokens through the image projector (i2v).
+  const clipFea = inputs.clipFea;
   const imageContext = clipFea ? g.scope("img_emb", () => imageProjector(p.sub("img_emb").sub("proj"), clipFea, cfg)) : null;
+  return { tokens, e, e0, context, imageContext };
+}
 
-  const cond: Conditioning = { e0, context: textContext, imageContext, ropeCos, ropeSin };
+/** §1.3 steps 8–9: the attention blocks, one after another. */
+function blocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, cond: Conditioning): Tensor {
   for (let i = 0; i < cfg.numLayers; i++) {
     tokens = g.scope(`blocks.${i}`, () => attentionBlock(p.sub("blocks").sub(i), tokens, cond, cfg));
   }
+  return tokens;
+}
 
-  // §1.3 steps 10–11: head and unpatchify.
+/** §1.3 steps 10–11: head and unpatchify. */
+function headAndUnpatchify(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, e: Tensor, grid: Grid): Tensor {
   const out = g.scope("head", () => head(p.sub("head"), tokens, e, cfg));
-  const video = g.scope("unpatchify", () => unpatchify(out, cfg, gridF, gridH, gridW));
-  g.output(video, "out", ["batch", cfg.outDim, "frames", "height", "width"]);
+  return g.scope("unpatchify", () => unpatchify(out, cfg, ...grid));
 }
 
 /**
  * Conv3d with kernel = stride = patch size is a Linear on each flattened patch, in the conv weight's
  * (c, kt, kh, kw) order — done as reshape/transpose + MatMul, which every execution provider runs fast.
  */
-function patchEmbedding(p: Params, x: Tensor, cfg: WanDiTConfig, gridF: Tensor, gridH: Tensor, gridW: Tensor): Tensor {
+function patchEmbedding(p: Params, x: Tensor, cfg: WanDiTConfig, [gridF, gridH, gridW]: Grid): Tensor {
   const [pt, ph, pw] = cfg.patchSize;
   const C = cfg.inDim;
   const patch = C * pt * ph * pw;

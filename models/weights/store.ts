@@ -20,6 +20,13 @@ export class WeightError extends Error {
 
 type Entry = TensorInfo & { file: TensorFile; storedName: string };
 
+/**
+ * A change to a tensor's values, made in float32 when the converter reads the tensor and before the cast to
+ * the graph's element type (a merged LoRA, models/convert/lora.ts): checkpoints stay untouched on disk and
+ * conversion still holds one tensor at a time.
+ */
+export type WeightPatch = (values: Float32Array) => Promise<void>;
+
 export type WeightTransform = {
   /** Element type to store in the graph. */
   to: DType;
@@ -86,6 +93,7 @@ export function quantizedInitializers(
 
 export class WeightStore implements Weights {
   readonly used = new Set<string>();
+  private readonly patches = new Map<string, WeightPatch[]>();
 
   private constructor(
     /** What the weights are, for messages ("transformer", "vae", …). */
@@ -159,20 +167,22 @@ export class WeightStore implements Weights {
     if (dims.reduce((a, b) => a * b, 1) !== count) {
       throw new Error(`${this.label}: ${key} cannot be viewed as [${dims}]`);
     }
+    const whole = () => this.whole(e);
     return {
       dtype: t.to,
       dims,
       shared: true,
-      chunks: t.transpose
-        ? async function* () {
-            const rows = e.shape[0];
-            const cols = count / rows;
-            const converted = convertFloats(await e.file.read(e.storedName), e.dtype, t.to);
-            yield transpose2d(converted, rows, cols, t.to === "float32" ? 4 : 2);
-          }
-        : async function* () {
-            for await (const chunk of e.file.chunks(e.storedName)) yield convertFloats(chunk, e.dtype, t.to);
-          },
+      chunks:
+        t.transpose || this.patches.has(key)
+          ? async function* () {
+              const { bytes, dtype } = await whole();
+              const converted = convertFloats(bytes, dtype, t.to);
+              if (t.transpose) yield transpose2d(converted, e.shape[0], count / e.shape[0], t.to === "float32" ? 4 : 2);
+              else yield converted;
+            }
+          : async function* () {
+              for await (const chunk of e.file.chunks(e.storedName)) yield convertFloats(chunk, e.dtype, t.to);
+            },
     };
   }
 
@@ -180,7 +190,27 @@ export class WeightStore implements Weights {
   async float32(key: string, expectedShape?: number[]): Promise<Float32Array> {
     const e = this.info(key, expectedShape) as Entry;
     this.used.add(key);
-    return e.file.readFloat32(e.storedName);
+    return this.patches.has(key) ? this.patched(e) : e.file.readFloat32(e.storedName);
+  }
+
+  /** Changes a tensor's values whenever it is read (see WeightPatch); patches apply in the order they were added. */
+  patch(key: string, patch: WeightPatch): void {
+    this.info(key);
+    this.patches.set(key, [...(this.patches.get(key) ?? []), patch]);
+  }
+
+  /** One tensor's bytes as stored, or as patched float32 values. */
+  private async whole(e: Entry): Promise<{ bytes: Uint8Array; dtype: DType }> {
+    if (!this.patches.has(e.name)) return { bytes: await e.file.read(e.storedName), dtype: e.dtype };
+    const values = await this.patched(e);
+    return { bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dtype: "float32" };
+  }
+
+  private async patched(e: Entry): Promise<Float32Array> {
+    // readFloat32 returns a fresh buffer, so the patches may write into it.
+    const values = await e.file.readFloat32(e.storedName);
+    for (const patch of this.patches.get(e.name) ?? []) await patch(values);
+    return values;
   }
 
   markUsed(key: string): void {

@@ -134,7 +134,7 @@ describe("text to video through the API and a real worker", () => {
 
     const done = await getJob(job!.id);
     expect(done).toMatchObject({ status: "succeeded", seed: 11, progress: 1, attempts: 1, error: null });
-    expect(Object.keys(done.timings!).sort()).toEqual(["decode", "denoise", "load", "text"]);
+    expect(Object.keys(done.timings!).sort()).toEqual(["decode", "denoise", "ditCalls", "ditCallsSkipped", "load", "text"]);
     const video = await fetch(base + done.videoUrl!);
     expect(video.status).toBe(200);
     expect(video.headers.get("content-type")).toBe("video/mp4");

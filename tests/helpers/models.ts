@@ -10,11 +10,15 @@ import path from "node:path";
 import { inject } from "vitest";
 import { MANIFEST_FILE, readManifest, TINY_DEFAULTS, writeManifest, type Manifest } from "../../models/manifest.ts";
 import { generateTinyModel, TINY_SOURCE_DIR } from "../../lib/models/tiny.ts";
+import { recipeDefaults } from "../../lib/engine/schedulers/distilled-recipes.ts";
+import type { DistilledRecipe } from "../../lib/schemas/generation.ts";
 
 /** The model name the tests use for the tiny text-to-video model (first by name, so it is the studio's default). */
 export const TINY_T2V = "wan-tiny";
 /** The tiny Fun-InP-style image-to-video model (36-channel DiT + tiny CLIP); sorts after TINY_T2V. */
 export const TINY_I2V = "wan-tiny-i2v";
+/** The tiny text-to-video model with the rCM recipe in its manifest (a tiny "distilled" model). */
+export const TINY_RCM = "wan-tiny-rcm";
 /** A manifest without graph files: a broken install, whose jobs fail for real when the worker loads it. */
 export const BROKEN_MODEL = "wan-tiny-broken";
 
@@ -57,7 +61,10 @@ function cachedTinyModel(i2v: boolean): Promise<string> {
  * Installs the tiny model as `modelsDir/<name>` (default TINY_T2V, or TINY_I2V with `i2v`), with `name` in its
  * manifest as a converted model carries its folder's name. Returns the model folder.
  */
-export async function installTinyModel(modelsDir: string, opts: { name?: string; i2v?: boolean } = {}): Promise<string> {
+export async function installTinyModel(
+  modelsDir: string,
+  opts: { name?: string; i2v?: boolean; recipe?: DistilledRecipe } = {},
+): Promise<string> {
   const i2v = opts.i2v ?? false;
   const name = opts.name ?? (i2v ? TINY_I2V : TINY_T2V);
   const source = await cachedTinyModel(i2v);
@@ -66,7 +73,9 @@ export async function installTinyModel(modelsDir: string, opts: { name?: string;
   mkdirSync(modelsDir, { recursive: true });
   cpSync(source, dir, { recursive: true });
   const manifest = await readManifest(dir);
-  if (manifest.name !== name) await writeManifest(dir, { ...manifest, name });
+  // A tiny "distilled" model: the same weights with the recipe in the manifest, as `models tiny --recipe` writes it.
+  const recipe = opts.recipe ? { recipe: opts.recipe, defaults: recipeDefaults(manifest.defaults, opts.recipe) } : {};
+  if (manifest.name !== name || opts.recipe) await writeManifest(dir, { ...manifest, name, ...recipe });
   return dir;
 }
 

@@ -153,7 +153,7 @@ describe("job processor on a real queue", () => {
     expect(done.seed).not.toBeNull(); // drawn by the run and recorded
     const timings = JSON.parse(done.timings!);
     expect(timings.denoise).toBeGreaterThan(0);
-    expect(Object.keys(timings).sort()).toEqual(["decode", "denoise", "load", "text"]);
+    expect(Object.keys(timings).sort()).toEqual(["decode", "denoise", "ditCalls", "ditCallsSkipped", "load", "text"]);
     expect(worker.runs).toEqual([job.id]);
     expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
     expect(await probeVideo(await jobFilePath(ctx, job.id, "video"), { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 9 });

@@ -62,7 +62,7 @@ describe("createJob", () => {
       attempts: 0,
     });
     // The requested settings, with defaults applied; no seed because none was asked for.
-    expect(job.params).toEqual({ prompt: "a red fox running through snow", width: 160, height: 96, frames: 9, steps: 8, guidance: 5, shift: 5, solver: "unipc", grid: "official" });
+    expect(job.params).toEqual({ prompt: "a red fox running through snow", width: 160, height: 96, frames: 9, steps: 8, guidance: 5, shift: 5, solver: "unipc", grid: "official", speed: "exact" });
     const queued = await ctx.queue.getJob(job.id);
     expect(queued?.data).toEqual({ jobId: job.id });
     expect(queued?.opts.attempts).toBe(GENERATE_JOB_OPTIONS.attempts);

@@ -1,6 +1,7 @@
 /**
  * DiT parity with the official Wan 2.1 goldens, from both checkpoint layouts, through the converter and the
- * runner that generation uses; and the named errors a wrong checkpoint gets.
+ * runner that generation uses (the whole graph and the embedding / blocks / head stage graphs); and the named
+ * errors a wrong checkpoint gets.
  */
 import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -18,7 +19,7 @@ import { readFileSync } from "node:fs";
 const work = tempDir("dit-test");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function convert(source: string, name: string, opts: { precision?: "fp32" | "fp16"; textLen?: number } = {}) {
+async function convert(source: string, name: string, opts: { precision?: "fp32" | "fp16"; textLen?: number; stages?: boolean } = {}) {
   const dir = path.join(work, name);
   rmSync(dir, { recursive: true, force: true });
   const { mkdirSync } = await import("node:fs");
@@ -26,8 +27,10 @@ async function convert(source: string, name: string, opts: { precision?: "fp32" 
   const [src] = (await discoverSources(source)).filter((s) => s.kind === "transformer");
   const entry = await convertTransformer(src, dir, { precision: opts.precision ?? "fp32", textLen: opts.textLen });
   const runtime = await resolveRuntime({ executionProviders: ["cpu"], threads: 0 });
-  const session = await ort.InferenceSession.create(path.join(dir, TRANSFORMER_FILE), sessionOptions(runtime));
-  return new DiTRunner(session, entry.config);
+  const open = (file: string) => ort.InferenceSession.create(path.join(dir, file), sessionOptions(runtime));
+  if (!opts.stages) return new DiTRunner(await open(TRANSFORMER_FILE), entry.config);
+  const { embedding, blocks, head } = entry.stages;
+  return new DiTRunner({ embedding: await open(embedding), blocks: await open(blocks), head: await open(head) }, entry.config);
 }
 
 async function t2vCase(runner: DiTRunner, c: number) {
@@ -49,9 +52,10 @@ describe("Wan DiT (text-to-video)", () => {
   beforeAll(async () => {
     runners.official = await convert(fixture("official", "wan2.1_t2v_tiny.safetensors"), "official");
     runners.diffusers = await convert(fixture("transformer"), "diffusers", { textLen: 16 });
+    runners["official stage graphs"] = await convert(fixture("official", "wan2.1_t2v_tiny.safetensors"), "official-stages", { stages: true });
   });
 
-  for (const layout of ["official", "diffusers"]) {
+  for (const layout of ["official", "diffusers", "official stage graphs"]) {
     it.each([1, 2, 3, 4])(`matches dit_case%i from the ${layout} layout (fp32, max abs err ≤ 1e-4)`, async (c) => {
       const { err } = await t2vCase(runners[layout], c);
       expect(err).toBeLessThanOrEqual(1e-4);
@@ -81,8 +85,9 @@ describe("Wan DiT (image-to-video, 36 channels + CLIP)", () => {
   it.each([
     ["official", () => fixture("official_i2v", "wan2.1_i2v_tiny.safetensors")],
     ["diffusers", () => fixture("transformer_i2v")],
+    ["official, stage graphs", () => fixture("official_i2v", "wan2.1_i2v_tiny.safetensors")],
   ])("matches dit_i2v from the %s layout", async (name, source) => {
-    const runner = await convert(source(), `i2v-${name}`, { textLen: 512 });
+    const runner = await convert(source(), `i2v-${name.replace(/\W+/g, "-")}`, { textLen: 512, stages: name.includes("stage") });
     expect(runner.config).toMatchObject({ modelType: "i2v", inDim: 36, imageDim: 1280 });
     const G = await goldens("goldens_i2v.safetensors");
     const [C, F, H, W] = G.info("dit_i2v_x").shape;

@@ -44,6 +44,7 @@ describe("form defaults and validation with the shared schema", () => {
       shift: 8,
       solver: "unipc",
       grid: "official",
+      speed: "exact",
     });
   });
 
@@ -117,6 +118,14 @@ describe("models, remembered settings and reuse", () => {
     expect(reconcile({ ...defaultValues(tiny), frames: 12 }, tiny).frames).toBe(TINY_DEFAULTS.frames);
   });
 
+  it("keeps a distilled sampler only on the model distilled for it", () => {
+    const rcm: ModelView = { ...tiny, name: "tiny-rcm", defaults: { ...TINY_DEFAULTS, solver: "rcm", steps: 4, guidance: 1 } };
+    const distilled = { ...rcm, recipe: { name: "rcm" as const, label: "rCM", solver: "rcm" as const, steps: 4, guidance: 1 } };
+    expect(reconcile(defaultValues(distilled), distilled).solver).toBe("rcm");
+    expect(reconcile(defaultValues(distilled), tiny).solver).toBe(TINY_DEFAULTS.solver);
+    expect(reconcile({ ...defaultValues(tiny), solver: "euler" }, distilled).solver).toBe("euler");
+  });
+
   it("switching model takes its defaults but keeps the prompt and seed", () => {
     const v = switchModel({ ...defaultValues(wan), prompt: "p", seed: "7", steps: "30" }, tiny);
     expect(v).toMatchObject({ prompt: "p", seed: "7", steps: "8", model: "tiny", width: 160 });
@@ -143,7 +152,7 @@ describe("models, remembered settings and reuse", () => {
       status: "succeeded",
       prompt: "a boat",
       negativePrompt: DEFAULT_NEGATIVE_PROMPT,
-      params: { width: 480, height: 832, frames: 49, steps: 30, guidance: 5.5, shift: 3, solver: "dpmpp", grid: "diffusers", fit: "pad" },
+      params: { width: 480, height: 832, frames: 49, steps: 30, guidance: 5.5, shift: 3, solver: "dpmpp", grid: "diffusers", speed: "faster", fit: "pad" },
       seed: 1234,
       model: "wan2.1-t2v-1.3b",
       inputUploadId: "upl-12345678",
@@ -160,6 +169,7 @@ describe("models, remembered settings and reuse", () => {
       shift: "3",
       solver: "dpmpp",
       grid: "diffusers",
+      speed: "faster",
       seed: "1234",
       imageUploadId: "upl-12345678",
       fit: "pad",

@@ -3,11 +3,14 @@
  *
  * grid "official" is what the official Wan code uses for that solver: the UniPC grid (§5.2, σ_0 = shift(σ_max))
  * for "unipc" and "euler", the DPM++ grid (σ_0 = 1, t_0 = 1000) for "dpmpp". grid "diffusers" is the Diffusers
- * `use_flow_sigmas` grid (§5.8) for any solver.
+ * `use_flow_sigmas` grid (§5.8) for any solver. "rcm" (rcm.ts) is the sampler of rCM-distilled checkpoints, on its
+ * own fixed grid.
  */
 import { FlowDpmppScheduler } from "./dpmpp.ts";
 import { FlowEulerScheduler } from "./euler.ts";
 import type { FlowScheduler, SolverName } from "./flow-scheduler.ts";
+import { gaussianNoise } from "../noise.ts";
+import { rcmGrid, RcmScheduler } from "./rcm.ts";
 import { diffusersFlowGrid, officialDpmppGrid, officialUniPCGrid, type FlowGrid } from "./sigmas.ts";
 import { FlowUniPCScheduler } from "./unipc.ts";
 
@@ -24,12 +27,18 @@ export type SchedulerOptions = {
    * (forward-noise.ts), then call step(…, i) for i = k…N−1. The multistep history starts fresh at k.
    */
   startStep?: number;
+  /**
+   * The run's seed, for samplers that draw fresh noise at every step (rCM): they continue the seed's stream
+   * after the initial noise, so the seed alone reproduces the run.
+   */
+  seed?: number;
 };
 
-export const SOLVERS: readonly SolverName[] = ["unipc", "dpmpp", "euler"];
+export const SOLVERS: readonly SolverName[] = ["unipc", "dpmpp", "euler", "rcm"];
 
 /** The σ/timestep grid `createScheduler` would use for these settings. */
 export function gridFor(solver: SolverName, steps: number, shift: number, grid: GridName = "official"): FlowGrid {
+  if (solver === "rcm") return rcmGrid(steps); // the distilled recipe's own grid: shift and grid do not apply
   if (grid === "diffusers") return diffusersFlowGrid(steps, shift);
   if (grid !== "official") throw new RangeError(`unknown grid "${grid as string}" (official or diffusers)`);
   return solver === "dpmpp" ? officialDpmppGrid(steps, shift) : officialUniPCGrid(steps, shift);
@@ -45,6 +54,12 @@ export function createScheduler(solver: SolverName, opts: SchedulerOptions): Flo
       return new FlowDpmppScheduler(grid, start);
     case "euler":
       return new FlowEulerScheduler(grid, start);
+    case "rcm": {
+      const seed = opts.seed;
+      if (seed === undefined) throw new RangeError("the rcm sampler re-injects noise at every step: give it the run's seed");
+      // Step i's noise follows the initial noise (values 0…n−1) in the seed's stream: values (i+1)·n…(i+2)·n−1.
+      return new RcmScheduler(grid, (i, n) => gaussianNoise(seed, n, (i + 1) * n), start);
+    }
     default:
       throw new RangeError(`unknown solver "${solver as string}" (${SOLVERS.join(", ")})`);
   }

@@ -11,18 +11,21 @@
 
 import type { FlowGrid } from "./sigmas.ts";
 
-export type SolverName = "unipc" | "dpmpp" | "euler";
+/** The multistep solvers of the base model, and "rcm", the few-step sampler of rCM-distilled checkpoints (rcm.ts). */
+export type SolverName = "unipc" | "dpmpp" | "euler" | "rcm";
 
 export interface FlowScheduler {
   readonly solver: SolverName;
   /** σ_0…σ_N (N+1 values, float32-valued, σ_N = 0). */
   readonly sigmas: Float64Array;
-  /** t_0…t_{N−1}: the integer timesteps the DiT receives. */
+  /** t_0…t_{N−1}: the timesteps the DiT receives (integers on the official grids). */
   readonly timesteps: number[];
   /** N, the number of model evaluations of a full run. */
   readonly numSteps: number;
   /** The first step this scheduler runs (0 for text-to-video; k > 0 when starting from a noised latent). */
   readonly startStep: number;
+  /** The sample a text-to-video run starts from, given the seed's noise ε (ε itself, except for rCM). */
+  initialSample(noise: Float32Array): Float32Array;
   /**
    * One solver step: `modelOutput` is the (guided) velocity at (sample, t_i); returns x_{i+1} as float32.
    * Must be called with i = startStep, startStep + 1, …, N − 1 in order; the inputs are not modified.
@@ -84,6 +87,11 @@ export abstract class FlowSchedulerBase implements FlowScheduler {
     }
     this.startStep = startStep;
     this.next = startStep;
+  }
+
+  /** The official Wan grids start from x = ε at σ_0 ≈ 1 (reference §5.7). */
+  initialSample(noise: Float32Array): Float32Array {
+    return noise;
   }
 
   step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array {
