@@ -4,7 +4,7 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json .npmrc prisma.config.ts ./
+COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY lib/config.ts ./lib/config.ts
 COPY lib/engine/providers.ts ./lib/engine/providers.ts
@@ -29,6 +29,6 @@ COPY --from=node:20-bookworm-slim /usr/local /usr/local
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
-# onnxruntime-node's CUDA provider is fetched here (the project's .npmrc skips it for offline installs).
+# onnxruntime-node's CUDA provider is fetched here (npm ci above skipped its install script: allowScripts).
 RUN npm run gpu:install
 CMD ["npm", "run", "worker"]

@@ -1,8 +1,8 @@
 /**
- * Random-weight Wan DiT checkpoints for benchmarks: every tensor the DiT definition reads (listed by building it
+ * Random-weight Wan checkpoints for benchmarks: every tensor the DiT definition reads (listed by building it
  * against a recorder), in the official single-file layout (fp16, as Comfy-Org ships it) with the official
- * config.json beside it, so the converter reads it like a download. Realistic magnitudes (norm weights ≈ 1,
- * matrices ≈ 1/√fan_in), not quality.
+ * config.json beside it, so the converter reads it like a download; and the VAE under its official parameter
+ * names (fp32). Realistic magnitudes (norm weights ≈ 1, matrices ≈ 1/√fan_in), not quality.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -10,10 +10,11 @@ import { GraphBuilder } from "../models/graph/builder.ts";
 import { floatToHalf, halfToFloat } from "../models/graph/dtype.ts";
 import { Params } from "../models/nn.ts";
 import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
+import { vaeParameterShapes, type WanVaeConfig } from "../models/wan/vae-layout.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
-import { SafetensorsWriter } from "../models/weights/safetensors.ts";
+import { SafetensorsWriter, writeSafetensors } from "../models/weights/safetensors.ts";
 
-/** Wan2.1-T2V-1.3B (reference §1.1). */
+/** Wan2.1-T2V-1.3B (official wan/configs/wan_t2v_1_3B.py). */
 export const WAN_1_3B_DIT: WanDiTConfig = {
   modelType: "t2v", patchSize: [1, 2, 2], textLen: 512, inDim: 16, dim: 1536, ffnDim: 8960, freqDim: 256,
   textDim: 4096, outDim: 16, numHeads: 12, numLayers: 30, eps: 1e-6, imageDim: null,
@@ -81,4 +82,34 @@ export async function writeRandomDiTCheckpoint(file: string, cfg: WanDiTConfig):
   }
   await writer.close();
   return { tensors: specs.length, params };
+}
+
+/** mulberry32 → uniform (0, 1), Box–Muller → N(0, 1). */
+export function normals(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/** fp32 VAE under the official names (official wan/modules/vae.py): conv weights N(0,1)/√fan_in, biases 0.01·N(0,1), RMS_norm gammas 1 + 0.1·N(0,1). */
+export async function writeRandomVaeCheckpoint(file: string, cfg: WanVaeConfig, seed: number): Promise<void> {
+  const z = normals(seed);
+  const tensors = [...vaeParameterShapes(cfg)].map(([name, shape]) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    const kind = name.endsWith(".gamma") ? "gamma" : name.endsWith(".bias") ? "bias" : "weight";
+    for (let i = 0; i < data.length; i++) {
+      const r = z();
+      data[i] = kind === "gamma" ? 1 + 0.1 * r : kind === "bias" ? 0.01 * r : r / Math.sqrt(fanIn);
+    }
+    return { name, dtype: "float32" as const, shape, data };
+  });
+  mkdirSync(path.dirname(file), { recursive: true });
+  await writeSafetensors(file, tensors);
 }

@@ -6,8 +6,7 @@
  *
  *   recipe-guided-50      UniPC, 50 steps, guidance 6: each DiT call batches the conditional and the
  *                         unconditional branch (100 DiT evaluations)
- *   recipe-teacache-fast  the same with TeaCache "fast" — not wired here: TeaCache is built on another branch;
- *                         this stage reports `wired: false` until the integrator passes its speed setting
+ *   recipe-teacache-fast  the same with TeaCache "fast" (the speed preset; the DiT's stage graphs)
  *   recipe-rcm-4          the rCM recipe (lib/engine/schedulers/rcm.ts): 4 steps, one conditional call each
  *
  * Each reports wall seconds (denoise, decode + encode, total), DiT calls and batch elements. The text encoder is
@@ -29,10 +28,10 @@ import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../lib/eng
 import { WAN_1_3B_DEFAULTS } from "../models/manifest.ts";
 import { createMp4Encoder } from "../lib/video/encoder.ts";
 import { videoChunkToRgbFrames } from "../lib/video/frames.ts";
-import { GraphBuilder } from "../models/graph/builder.ts";
-import { saveGraph } from "../models/graph/save.ts";
-import { Params } from "../models/nn.ts";
-import { buildWanDiT, type WanDiTConfig } from "../models/wan/dit.ts";
+import { SPEED_PRESETS } from "../lib/engine/speed.ts";
+import type { Speed } from "../lib/schemas/generation.ts";
+import { buildTransformerGraphs, saveTransformerGraphs, TRANSFORMER_STAGE_FILES } from "../models/convert/transformer.ts";
+import type { WanDiTConfig } from "../models/wan/dit.ts";
 import { VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { RecordingWeights } from "../models/weights/recording.ts";
 import { WAN_1_3B_DIT } from "./random-checkpoint.ts";
@@ -60,22 +59,21 @@ const SHORT: Scale = {
   contextRows: 16,
 };
 
-type Sampling = { solver: "unipc" | "rcm"; steps: number; guidance: number; shift: number };
+type Sampling = { solver: "unipc" | "rcm"; steps: number; guidance: number; shift: number; speed?: Speed };
 
 /** The official 1.3B settings (50 steps, guidance 6, shift 8, UniPC) and the rCM recipe. */
 const GUIDED_50: Sampling = { solver: "unipc", steps: WAN_1_3B_DEFAULTS.steps, guidance: WAN_1_3B_DEFAULTS.guidance, shift: WAN_1_3B_DEFAULTS.shift };
+const TEACACHE_FAST: Sampling = { ...GUIDED_50, speed: "fast" };
 const RCM_4: Sampling = { solver: "rcm", steps: DISTILLED_RECIPE_SETTINGS.rcm.steps, guidance: DISTILLED_RECIPE_SETTINGS.rcm.guidance, shift: WAN_1_3B_DEFAULTS.shift };
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
-/** The random-weight DiT graph (fp32) for a scale, built once per work folder. */
+/** The random-weight DiT graphs (fp32; the whole graph and the stage graphs step caching runs), built once. */
 async function ditDir(ctx: RecipeBenchContext, cfg: WanDiTConfig): Promise<string> {
   const dir = path.join(ctx.work, `recipe-dit-${cfg.dim}x${cfg.numLayers}`);
-  if (!existsSync(path.join(dir, "transformer.onnx"))) {
+  if (!existsSync(path.join(dir, TRANSFORMER_STAGE_FILES.head))) {
     mkdirSync(dir, { recursive: true });
-    const g = new GraphBuilder("wan_dit");
-    buildWanDiT(g, new Params(g, new RecordingWeights("transformer", "random"), "", "fp32"), cfg);
-    await saveGraph(g, { dir, file: "transformer.onnx" });
+    await saveTransformerGraphs(buildTransformerGraphs(new RecordingWeights("transformer", "random"), cfg, "fp32"), dir);
   }
   return dir;
 }
@@ -85,7 +83,12 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
   const scale = ctx.short ? SHORT : FULL;
   const cfg = scale.dit;
   const rt = await ctx.runtime();
-  const dit = new DiTRunner(await openSession(path.join(await ditDir(ctx, cfg), "transformer.onnx"), rt), cfg);
+  const dir = await ditDir(ctx, cfg);
+  const open = (file: string) => openSession(path.join(dir, file), rt);
+  // The stage graphs when a step cache runs (it skips the blocks), else the whole graph.
+  const dit = sampling.speed
+    ? new DiTRunner({ embedding: await open(TRANSFORMER_STAGE_FILES.embedding), blocks: await open(TRANSFORMER_STAGE_FILES.blocks), head: await open(TRANSFORMER_STAGE_FILES.head) }, cfg, rt)
+    : new DiTRunner(await open("transformer.onnx"), cfg, rt);
   const vae = await createVaeSessions(await ctx.realVaeDir(), VAE_GRAPH_FILES, rt, "decoder");
 
   let calls = 0;
@@ -103,7 +106,7 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
 
   const t0 = performance.now();
   const scheduler = createScheduler(sampling.solver, { steps: sampling.steps, shift: sampling.shift, seed });
-  const { latent } = await denoise({
+  const { latent, ditCalls } = await denoise({
     dit,
     scheduler,
     shape,
@@ -111,11 +114,12 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
     cond: context(2),
     uncond: context(3),
     guidance: sampling.guidance,
+    stepCache: sampling.speed ? SPEED_PRESETS[sampling.speed] : null,
   });
   const denoiseS = seconds(t0);
 
   const t1 = performance.now();
-  const file = path.join(ctx.work, `recipe-${sampling.solver}.mp4`);
+  const file = path.join(ctx.work, `recipe-${sampling.solver}-${sampling.speed ?? "exact"}.mp4`);
   const encoder = createMp4Encoder({ file, width: scale.width, height: scale.height, fps: WAN_1_3B_DEFAULTS.fps });
   let frames = 0;
   for await (const chunk of decodeLatents(vae, latent, shape.frames, shape.height, shape.width)) {
@@ -132,6 +136,8 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
     decodeS,
     ditCalls: calls,
     ditEvaluations: evaluations,
+    ditPassesSkipped: ditCalls.skipped,
+    speed: sampling.speed ?? "exact",
     steps: sampling.steps,
     guidance: sampling.guidance,
     solver: sampling.solver,
@@ -157,8 +163,7 @@ async function textEncode(ctx: RecipeBenchContext): Promise<Row> {
 export function recipeStages(ctx: RecipeBenchContext): Record<string, () => Promise<Row>> {
   return {
     "recipe-guided-50": () => runRecipe(ctx, GUIDED_50),
-    // TeaCache ("speed": "fast") is built on another branch; the integrator wires it here. Never a stand-in figure.
-    "recipe-teacache-fast": async () => ({ wired: false, note: "TeaCache fast: wire the speed setting into runRecipe after merging" }),
+    "recipe-teacache-fast": () => runRecipe(ctx, TEACACHE_FAST),
     "recipe-rcm-4": () => runRecipe(ctx, RCM_4),
     "text-encode": () => textEncode(ctx),
   };

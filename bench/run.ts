@@ -63,8 +63,8 @@ import {
   type ResolvedRuntime,
 } from "../lib/engine/runtime.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../lib/engine/vae.ts";
-import { generateTinyModel } from "../lib/models/tiny.ts";
-import { createMp4Encoder } from "../lib/video/encoder.ts";
+import { generateTinyModel } from "../lib/model-library/tiny.ts";
+import { createMp4Encoder, mp4FileSink } from "../lib/video/encoder.ts";
 import { GraphBuilder } from "../models/graph/builder.ts";
 import { saveGraph, serializeInline } from "../models/graph/save.ts";
 import { multiHeadAttention, Params } from "../models/nn.ts";
@@ -119,7 +119,7 @@ async function stageTiny(): Promise<Row> {
   mkdirSync(out, { recursive: true });
   const params = { prompt: "a sailing boat at dawn", width: 160, height: 96, frames: 33, steps: 8, guidance: 5, shift: 5, solver: "unipc" as const, grid: "official" as const, speed: "exact" as const, seed: 1 };
   const t2 = performance.now();
-  const result = await new WanPipeline(model).generate(params, out);
+  const result = await new WanPipeline(model).generate(params, mp4FileSink(out));
   const e2e = seconds(t2);
   const latentFrames = 1 + (params.frames - 1) / 4;
   return {

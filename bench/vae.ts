@@ -1,5 +1,5 @@
 /**
- * Wan VAE decode benchmark on CPU: the real-size decoder (base dim 96, dim_mult [1,2,4,4], reference §3.1) with
+ * Wan VAE decode benchmark on CPU: the real-size decoder (base dim 96, dim_mult [1,2,4,4], official wan/modules/vae.py, _video_vae) with
  * seeded random weights, decoding a latent [16, 3, 30, 52] → 9 frames of 240×416. Compares the temporal-conv
  * variants (vae-ops.ts) and ONNX Runtime session settings, and checks that peak memory does not grow with
  * video length (9 vs 81 frames at a smaller size). Every measurement runs in its own child process, so peak
@@ -19,11 +19,11 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { openSession } from "../lib/engine/runtime.ts";
 import { decodeLatents } from "../lib/engine/vae.ts";
-import { writeSafetensors } from "../models/weights/safetensors.ts";
 import { DEFAULT_VAE_CONV } from "../models/wan/vae.ts";
-import { vaeParameterShapes, WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
+import { WAN21_VAE_CONFIG } from "../models/wan/vae-layout.ts";
 import { buildVaeGraphs, openVaeCheckpoint, saveVaeGraphs, VAE_GRAPH_FILES } from "../models/wan/vae-export.ts";
 import { VAE_CONV_VARIANTS, type VaeConvVariant } from "../models/wan/vae-ops.ts";
+import { normals, writeRandomVaeCheckpoint } from "./random-checkpoint.ts";
 
 const SEED = 20260101;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -62,38 +62,6 @@ type Result = Job & {
   frames: number;
   load: number;
 };
-
-// --- deterministic random weights ---------------------------------------------------------------------------
-
-/** mulberry32 → uniform (0, 1), Box–Muller → N(0, 1). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-/** Conv weights N(0,1)/√fan_in, biases 0.01·N(0,1), RMS_norm gammas 1 + 0.1·N(0,1); official names. */
-async function randomCheckpoint(file: string): Promise<void> {
-  if (existsSync(file)) return;
-  const z = normals(SEED);
-  const tensors = [...vaeParameterShapes(WAN21_VAE_CONFIG)].map(([name, shape]) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-    const kind = name.endsWith(".gamma") ? "gamma" : name.endsWith(".bias") ? "bias" : "weight";
-    for (let i = 0; i < data.length; i++) {
-      const r = z();
-      data[i] = kind === "gamma" ? 1 + 0.1 * r : kind === "bias" ? 0.01 * r : r / Math.sqrt(fanIn);
-    }
-    return { name, dtype: "float32" as const, shape, data };
-  });
-  await writeSafetensors(file, tensors);
-}
 
 async function buildDecoder(checkpoint: string, variant: VaeConvVariant): Promise<string> {
   const dir = path.join(work, variant);
@@ -197,7 +165,7 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const checkpoint = path.join(work, `wan21_vae_random_${SEED}.safetensors`);
   console.log(`random real-size checkpoint: ${checkpoint}`);
-  await randomCheckpoint(checkpoint);
+  if (!existsSync(checkpoint)) await writeRandomVaeCheckpoint(checkpoint, WAN21_VAE_CONFIG, SEED);
   const variants = quick ? [DEFAULT_VAE_CONV] : [...VAE_CONV_VARIANTS];
   for (const v of variants) await buildDecoder(checkpoint, v);
 

@@ -16,15 +16,16 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { loadConfig } from "../lib/config.ts";
-import { CanceledError } from "../lib/engine/denoise.ts";
+import { CanceledError } from "../lib/engine/cancel.ts";
 import { loadModel } from "../lib/engine/model.ts";
 import { recipeIssue } from "../lib/engine/schedulers/distilled-recipes.ts";
 import { WanPipeline } from "../lib/engine/pipeline.ts";
 import { describeRuntime, resolveRuntime } from "../lib/engine/runtime.ts";
-import { defaultModel, loadModels } from "../lib/jobs/models.ts";
-import { ensureDefaultModel } from "../lib/models/default-model.ts";
-import { firstIssue, framesForSeconds, generationParamsSchema } from "../lib/schemas/generation.ts";
+import { defaultModel, loadModels } from "../lib/jobs/model-catalog.ts";
+import { ensureDefaultModel } from "../lib/model-library/default-model.ts";
+import { firstIssue, framesForSeconds, storedParamsSchema } from "../lib/schemas/generation.ts";
 import { readManifest } from "../models/manifest.ts";
+import { mp4FileSink } from "../lib/video/encoder.ts";
 import { ProgressBar } from "./progress-bar.ts";
 
 const USAGE = `usage: npm run generate -- --prompt "..." --out out.mp4 [--negative "..."] [--model <dir>]
@@ -80,12 +81,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (numbers.frames !== undefined && numbers.seconds !== undefined) throw new UsageError("give --frames or --seconds, not both");
   if (values.image && values.video) throw new UsageError("give --image or --video, not both");
-  if (values.fit !== undefined && values.fit !== "crop" && values.fit !== "pad") throw new UsageError(`--fit must be crop or pad (got "${values.fit}")`);
   if (values.fit !== undefined && !values.image) throw new UsageError("--fit applies to --image");
   if (numbers.strength !== undefined && !values.video) throw new UsageError("--strength applies to --video");
-  if (numbers.strength !== undefined && !(numbers.strength >= 0 && numbers.strength <= 1)) {
-    throw new UsageError(`--strength must be between 0 and 1 (got ${numbers.strength})`);
-  }
   const kind = values.image ? "i2v" : values.video ? "v2v" : "t2v";
   const input = values.image ?? values.video;
   if (input && !existsSync(input)) throw new UsageError(`--${values.image ? "image" : "video"}: ${input} does not exist`);
@@ -106,10 +103,12 @@ async function main(argv: string[]): Promise<number> {
     grid: values.grid,
     speed: values.speed,
     seed: numbers.seed,
+    fit: values.fit,
+    strength: numbers.strength,
   };
   let params;
   try {
-    params = generationParamsSchema.parse(request);
+    params = storedParamsSchema.parse(request);
   } catch (e) {
     if (e instanceof z.ZodError) {
       const { field, message } = firstIssue(e);
@@ -134,8 +133,8 @@ async function main(argv: string[]): Promise<number> {
   });
   const bar = new ProgressBar();
   try {
-    const request = { ...params, kind, input: input && path.resolve(input), fit: values.fit as "crop" | "pad" | undefined, strength: numbers.strength } as const;
-    const result = await new WanPipeline(model).generate(request, work, {
+    const request = { ...params, kind, input: input && path.resolve(input) } as const;
+    const result = await new WanPipeline(model).generate(request, mp4FileSink(work), {
       signal: controller.signal,
       onSeed: (seed) => console.error(`seed ${seed}`),
       onProgress: (p) => {

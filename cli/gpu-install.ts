@@ -1,6 +1,7 @@
 /**
  * Fetches ONNX Runtime's CUDA execution provider (from NuGet, as onnxruntime-node's own installer does).
- * A plain `npm ci` skips this step so that offline installs succeed; run `npm run gpu:install` on a machine
+ * `npm ci` skips this step (package.json `allowScripts` denies onnxruntime-node's install script) so that offline
+ * installs succeed; run `npm run gpu:install` on a machine
  * with network and an NVIDIA driver, CUDA 12 and cuDNN 9. The worker logs the providers it actually uses.
  */
 import { spawnSync } from "node:child_process";
@@ -9,7 +10,7 @@ import path from "node:path";
 
 const require = createRequire(import.meta.url);
 const script = path.join(path.dirname(require.resolve("onnxruntime-node/package.json")), "script", "install.js");
-// The project .npmrc sets onnxruntime-node-install=skip for `npm ci`; this variable takes precedence over it.
+// The installer reads ONNXRUNTIME_NODE_INSTALL: here it asks for CUDA 12.
 const result = spawnSync(process.execPath, [script], {
   stdio: "inherit",
   env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: "cuda12" },

@@ -10,15 +10,22 @@
  *   tiny --out <dir> [--seed N] [--i2v] [--recipe rcm]
  *       Generates the tiny random-weight model (the studio's built-in default and the tests' model); --i2v makes
  *       it an image-to-video model (36-channel DiT with the CLIP image branch, and a tiny CLIP image encoder).
+ *   pull <repo-id> [--revision R] [--dtype …] [--include glob]… [--name N] [--lora <file.safetensors>[:strength]]…
+ *       Installs a model from a Hugging Face repo (HF_ENDPOINT, HF_TOKEN) into MODELS_DIR: the files are
+ *       downloaded and checked, converted (with the LoRAs merged), and the model appears under its name only
+ *       once complete.
  *   list
- *       The models installed under MODELS_DIR.
+ *       The models installed under MODELS_DIR: name (* = the default), variant, precision, size, source, date.
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
-import { installedModels } from "../lib/models/installed.ts";
-import { fitModelPreview } from "../lib/models/preview-fit.ts";
-import { generateTinyModel } from "../lib/models/tiny.ts";
+import { listModels } from "../lib/jobs/model-catalog.ts";
+import { installModel } from "../lib/model-library/install.ts";
+import { installRequestSchema } from "../lib/model-library/install-schemas.ts";
+import { defaultInstallName } from "../lib/model-library/install-source.ts";
+import { fitModelPreview } from "../lib/model-library/preview-map.ts";
+import { generateTinyModel } from "../lib/model-library/tiny.ts";
 import { DISTILLED_RECIPES, type DistilledRecipe } from "../lib/schemas/generation.ts";
 import { convertModel } from "../models/convert/convert.ts";
 import type { LoraSpec } from "../models/convert/lora.ts";
@@ -31,6 +38,8 @@ const USAGE = `usage:
                                [--text-len N] [--tokenizer <dir>] [--recipe ${DISTILLED_RECIPES.join("|")}]
                                [--lora <file.safetensors>[:strength]]...
   npm run models -- tiny --out <dir> [--seed N] [--i2v] [--recipe ${DISTILLED_RECIPES.join("|")}]
+  npm run models -- pull <repo-id> [--revision R] [--dtype ${PRECISIONS.join("|")}] [--include glob]... [--name N]
+                               [--lora <file.safetensors>[:strength]]...
   npm run models -- list`;
 
 class UsageError extends Error {}
@@ -74,6 +83,9 @@ async function main(argv: string[]): Promise<number> {
       lora: { type: "string", multiple: true },
       seed: { type: "string" },
       i2v: { type: "boolean", default: false },
+      revision: { type: "string", default: "main" },
+      include: { type: "string", multiple: true },
+      name: { type: "string" },
       recipe: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -88,14 +100,57 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === "list") {
     const cfg = loadConfig();
-    const names = installedModels(cfg.modelsDir);
-    if (!names.length) console.log(`no models in ${cfg.modelsDir}`);
-    for (const name of names) {
-      const m = await readManifest(path.join(cfg.modelsDir, name));
-      const dit = m.components.transformer?.config;
-      const loras = (m.components.transformer?.loras ?? []).map((l) => `${l.file}:${l.strength}`).join(", ");
-      console.log(`${name}\t${m.variant}${m.tiny ? " (tiny)" : ""}${m.recipe ? ` (${m.recipe})` : ""}\t${dit ? `dim ${dit.dim}, ${dit.numLayers} layers` : "no DiT"}\t${m.components.transformer?.precision ?? ""}${loras ? `\tLoRA ${loras}` : ""}`);
+    const models = await listModels(cfg.modelsDir, log);
+    if (!models.length) console.log(`no models in ${cfg.modelsDir}`);
+    for (const m of models) {
+      const variant = `${m.variant}${m.tiny ? " (tiny)" : ""}${m.recipe ? ` (${m.recipe.name})` : ""}`;
+      const manifest = await readManifest(path.join(cfg.modelsDir, m.name));
+      const loras = (manifest.components.transformer?.loras ?? []).map((l) => `${l.file}:${l.strength}`).join(", ");
+      const columns = [m.name + (m.default ? " *" : ""), variant, m.precision ?? "-", formatBytes(m.sizeBytes), m.source, m.installedAt.slice(0, 10)];
+      console.log([...columns, ...(loras ? [`LoRA ${loras}`] : [])].join("\t"));
     }
+    return 0;
+  }
+
+  if (command === "pull") {
+    if (!source) throw new UsageError("pull needs a <repo-id>");
+    const cfg = loadConfig();
+    const request = installRequestSchema.safeParse({
+      source: { repo: source, revision: values.revision, include: values.include },
+      name: values.name,
+      precision: values.dtype,
+      loras: (values.lora ?? []).map(loraArg),
+    });
+    if (!request.success) {
+      const issue = request.error.issues[0];
+      throw new UsageError(issue.message);
+    }
+    const spec = { ...request.data, name: request.data.name ?? defaultInstallName(request.data.source) };
+    let bar = new ProgressBar();
+    let phase: string | null = null;
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort(new Error("interrupted: nothing was installed")));
+    const manifest = await installModel(spec, {
+      modelsDir: cfg.modelsDir,
+      hub: cfg.hub,
+      signal: abort.signal,
+      log: (line) => {
+        if (!process.stderr.isTTY) log(line);
+      },
+      onProgress: (p) => {
+        if (phase && phase !== p.phase) {
+          bar.done();
+          bar = new ProgressBar();
+        }
+        phase = p.phase;
+        const rate = p.rateBps ? ` ${formatBytes(p.rateBps)}/s` : "";
+        const eta = p.etaS !== null ? ` ETA ${Math.ceil(p.etaS)} s` : "";
+        bar.update(p.total ? p.done / p.total : 0, `${p.phase} ${formatBytes(p.done)} / ${formatBytes(p.total)}${rate}${eta}`);
+      },
+    });
+    bar.done();
+    console.log(`installed ${spec.name} → ${path.join(cfg.modelsDir, spec.name)} (${manifest.variant}, ${spec.precision}, from ${manifest.source})`);
+    console.log(`time ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${formatBytes(peakRss())}`);
     return 0;
   }
 

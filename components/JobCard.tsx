@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { JobView } from "@/lib/ui/api-types";
 import { durationLabel, percent, promptExcerpt, relativeTime } from "@/lib/ui/format";
 import { progressOf } from "@/lib/ui/job-state";
@@ -13,6 +13,11 @@ type Props = {
   onDelete: (job: JobView) => void;
 };
 
+/** "832×480" once an image has loaded, else null. */
+function loadedSize(img: HTMLImageElement | null): string | null {
+  return img && img.complete && img.naturalWidth > 0 ? `${img.naturalWidth}×${img.naturalHeight}` : null;
+}
+
 const KIND_LABELS = { t2v: "Text", i2v: "Image", v2v: "Video" } as const;
 
 /**
@@ -22,12 +27,22 @@ const KIND_LABELS = { t2v: "Text", i2v: "Image", v2v: "Video" } as const;
  */
 export function JobCard({ job, fps = 16, onDelete }: Props) {
   const [playing, setPlaying] = useState(false);
+  const [posterSize, setPosterSize] = useState<string | null>(null);
+  const stillRef = useRef<HTMLImageElement>(null);
   const p = job.params;
   const frames = typeof p.frames === "number" ? p.frames : null;
-  // Image and video to video keep the input's shape; their width×height is only a pixel budget.
-  const size = job.kind === "t2v" && typeof p.width === "number" && typeof p.height === "number" ? `${p.width}×${p.height}` : null;
+  // Image and video to video keep the input's shape; their width×height is only a pixel budget, so
+  // their size is read from the poster, which is the video's first frame at full size.
+  const size =
+    job.kind === "t2v" && typeof p.width === "number" && typeof p.height === "number" ? `${p.width}×${p.height}` : posterSize;
   const canPlay = job.status === "succeeded" && job.videoUrl;
   const still = job.posterUrl ?? job.previewUrl ?? job.inputThumbnailUrl;
+  const title = promptExcerpt(job.prompt, 140) || "(no prompt)";
+  const isPoster = still !== null && still === job.posterUrl;
+  // A poster loaded before hydration fired its load event before React listened: read it once mounted.
+  useEffect(() => {
+    if (isPoster) setPosterSize(loadedSize(stillRef.current));
+  }, [isPoster]);
 
   const start = () => {
     if (canPlay) setPlaying(true);
@@ -45,14 +60,21 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
           <video src={job.videoUrl!} poster={job.posterUrl ?? undefined} autoPlay muted loop playsInline className="job-media-fill" aria-label="Video preview" />
         ) : still ? (
           // eslint-disable-next-line @next/next/no-img-element -- small API-served poster, lazy in a long grid
-          <img src={still} alt="" loading="lazy" className="job-media-fill" />
+          <img
+            src={still}
+            alt=""
+            loading="lazy"
+            className="job-media-fill"
+            ref={stillRef}
+            onLoad={(e) => isPoster && setPosterSize(loadedSize(e.currentTarget))}
+          />
         ) : (
           <div className="job-media-empty" aria-hidden="true">
             <span>{job.status === "failed" ? "!" : job.status === "canceled" ? "—" : "…"}</span>
           </div>
         )}
-        {/* The whole picture opens the job too; the title link is the accessible one. */}
-        <Link href={jobHref(job.id)} className="job-media-link" tabIndex={-1} aria-hidden="true" />
+        {/* The whole picture opens the job too; out of the tab order (the title link is the same place), but named. */}
+        <Link href={jobHref(job.id)} className="job-media-link" tabIndex={-1} aria-label={`Open “${promptExcerpt(job.prompt, 60) || "this job"}”`} />
         <div className="job-media-top">
           <StatusBadge status={job.status} />
           <span className="chip">{KIND_LABELS[job.kind]}</span>
@@ -86,10 +108,10 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
       <div className="job-body">
         <h3 id={`job-${job.id}-title`} className="job-title">
           <Link href={jobHref(job.id)} className="job-link">
-            {promptExcerpt(job.prompt, 140) || "(no prompt)"}
+            {title}
           </Link>
         </h3>
-        <p className="job-meta">
+        <p className="job-meta" data-testid="job-meta">
           {[size, frames ? durationLabel(frames, fps).split(" · ")[1] : null, job.seed !== null ? `seed ${job.seed}` : null, relativeTime(job.createdAt)]
             .filter(Boolean)
             .join(" · ")}

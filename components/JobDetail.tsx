@@ -15,6 +15,7 @@ import { JobTimings } from "./JobTimings";
 import { StatusBadge } from "./StatusBadge";
 import { VideoPlayer } from "./VideoPlayer";
 import { WebhookDeliveries } from "./WebhookDeliveries";
+import { BackIcon } from "./Icons";
 
 type Props = { initial: JobView; fps: number | null };
 
@@ -92,7 +93,7 @@ export function JobDetail({ initial, fps }: Props) {
   return (
     <div className="job-page" data-status={job.status}>
       <Link href="/gallery" className="back-link">
-        <span aria-hidden="true">←</span> Gallery
+        <BackIcon size={16} /> Gallery
       </Link>
       <header className="card job-header">
         <div className="job-header-text">

@@ -1,5 +1,5 @@
 import type { JobView } from "@/lib/ui/api-types";
-import { formatDuration, percent, phaseLabel } from "@/lib/ui/format";
+import { decodedFrames, formatDuration, percent, phaseLabel } from "@/lib/ui/format";
 import { progressOf } from "@/lib/ui/job-state";
 
 type Props = {
@@ -16,9 +16,15 @@ export function JobProgress({ job, compact, position }: Props) {
   const pct = percent(fraction);
   const running = job.status === "running";
   const phase = running ? phaseLabel(job.phase) : job.status === "queued" ? "Waiting in queue" : phaseLabel(job.phase);
-  // Denoising counts sampler steps, decoding counts frames; the short phases have nothing to count.
-  const unit = job.phase === "denoise" ? "step" : job.phase === "decode" ? "frame" : null;
-  const steps = running && unit && job.totalSteps > 0 ? `${unit} ${job.step}/${job.totalSteps}` : null;
+  // Denoising counts sampler steps; decoding counts the video's frames (the worker reports latent
+  // frames, each four video frames but the first); the short phases have nothing to count.
+  const counted =
+    job.phase === "denoise"
+      ? `step ${job.step}/${job.totalSteps}`
+      : job.phase === "decode"
+        ? `frame ${decodedFrames(job.step)}/${decodedFrames(job.totalSteps)}`
+        : null;
+  const steps = running && counted && job.totalSteps > 0 ? counted : null;
   const eta = running && job.etaS != null ? `ETA ${formatDuration(job.etaS)}` : null;
   const detail = [steps, eta].filter(Boolean).join(" · ");
   return (

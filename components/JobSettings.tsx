@@ -1,5 +1,6 @@
 import { isFinal, type JobView } from "@/lib/ui/api-types";
-import { aspectLabel, durationLabel } from "@/lib/ui/format";
+import type { Solver } from "@/lib/schemas/generation";
+import { aspectLabel, durationLabel, SOLVER_LABELS } from "@/lib/ui/format";
 import { englishRendering } from "@/lib/ui/negative-prompt";
 
 type Props = {
@@ -9,7 +10,6 @@ type Props = {
   outputSize: { width: number; height: number } | null;
 };
 
-const SOLVERS: Record<string, string> = { unipc: "UniPC", dpmpp: "DPM++", euler: "Euler", rcm: "rCM" };
 const KINDS = { t2v: "Text to video", i2v: "Image to video", v2v: "Video to video" } as const;
 
 const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
@@ -34,7 +34,7 @@ export function JobSettings({ job, fps, outputSize }: Props) {
   if (n(p.steps) !== undefined) rows.push(["Steps", String(p.steps)]);
   if (n(p.guidance) !== undefined) rows.push(["Guidance", String(p.guidance)]);
   if (n(p.shift) !== undefined) rows.push(["Shift", String(p.shift)]);
-  if (typeof p.solver === "string") rows.push(["Sampler", SOLVERS[p.solver] ?? p.solver]);
+  if (typeof p.solver === "string") rows.push(["Sampler", SOLVER_LABELS[p.solver as Solver]?.name ?? p.solver]);
   if (typeof p.grid === "string") rows.push(["Sigma schedule", p.grid === "diffusers" ? "Diffusers" : "Official"]);
   if (typeof p.speed === "string") rows.push(["Speed", p.speed.charAt(0).toUpperCase() + p.speed.slice(1)]);
   if (typeof p.fit === "string") rows.push(["Fit", p.fit === "pad" ? "Pad" : "Crop"]);

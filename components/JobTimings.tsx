@@ -1,8 +1,7 @@
 import { splitTimings } from "@/lib/schemas/dit-calls";
 import { isFinal, type JobView } from "@/lib/ui/api-types";
-import { formatDuration, relativeTime } from "@/lib/ui/format";
+import { formatDuration, phaseShortLabel, relativeTime } from "@/lib/ui/format";
 
-const PHASES: Record<string, string> = { load: "Load", text: "Prompt", image: "Image", denoise: "Denoise", decode: "Decode", encode: "Encode", mux: "MP4" };
 
 /**
  * Where a job's time went: the wait in the queue and the seconds of each phase; and how many DiT passes the
@@ -35,7 +34,7 @@ export function JobTimings({ job }: { job: JobView }) {
         )}
         {timings.map(([phase, s]) => (
           <div key={phase} className="settings-row">
-            <dt>{PHASES[phase] ?? phase}</dt>
+            <dt>{phaseShortLabel(phase)}</dt>
             <dd>{formatDuration(s)}</dd>
           </div>
         ))}

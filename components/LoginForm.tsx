@@ -1,4 +1,5 @@
 "use client";
+import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { ApiError, api } from "@/lib/client/api";
 import { FieldError } from "./FieldError";
@@ -8,8 +9,11 @@ function safeNext(next: string | null): string {
   return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
 }
 
-/** The access token form: POST /api/login sets the session cookie, then back to where the user was going. */
-export function LoginForm({ next }: { next: string | null }) {
+/**
+ * The access token form: POST /api/login sets the session cookie, then back to where the user was going.
+ * A studio started without STUDIO_TOKEN has nothing to sign in to, and says so instead.
+ */
+export function LoginForm({ next, tokenRequired }: { next: string | null; tokenRequired: boolean }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -31,6 +35,20 @@ export function LoginForm({ next }: { next: string | null }) {
       setBusy(false);
     }
   };
+
+  if (!tokenRequired) {
+    return (
+      <section className="card login" data-testid="login-open">
+        <h1 className="login-title">No sign-in needed</h1>
+        <p className="hint">
+          This studio was started without an access token (STUDIO_TOKEN), so it only listens on this machine and every page is open.
+        </p>
+        <Link href={safeNext(next)} className="button button-primary button-large">
+          Open the studio
+        </Link>
+      </section>
+    );
+  }
 
   return (
     <form className="card login" onSubmit={(e) => void submit(e)} noValidate>

@@ -1,5 +1,6 @@
 "use client";
-import { BASE_SOLVERS, SPEEDS, type Speed } from "@/lib/schemas/generation";
+import { BASE_SOLVERS, SPEEDS } from "@/lib/schemas/generation";
+import { SOLVER_LABELS, SPEED_LABELS } from "@/lib/ui/format";
 import type { FieldErrors, FormValues, Grid, Solver } from "@/lib/ui/generation-form";
 import { FieldError } from "./FieldError";
 
@@ -11,19 +12,6 @@ type Props = {
   distilledSolver?: Solver;
 };
 
-const SOLVER_LABELS: Record<Solver, { name: string; note: string }> = {
-  unipc: { name: "UniPC", note: "Wan's default" },
-  dpmpp: { name: "DPM++", note: "2nd order" },
-  euler: { name: "Euler", note: "1st order" },
-  rcm: { name: "rCM", note: "distilled, 1–4 steps" },
-};
-
-/** Step caching (lib/engine/step-cache.ts); the speed-ups are TeaCache4Wan2.1's published 1.3B figures. */
-const SPEED_LABELS: Record<Speed, { name: string; note: string }> = {
-  exact: { name: "Exact", note: "every step" },
-  fast: { name: "Fast", note: "~1.5× quicker" },
-  faster: { name: "Faster", note: "~2× quicker" },
-};
 
 type NumberKey = "steps" | "guidance" | "shift";
 const NUMBERS: { key: NumberKey; label: string; hint: string; step: number; min: number; inputMode: "numeric" | "decimal" }[] = [

@@ -237,11 +237,16 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
             {model.tiny && <span className="tag tag-warn">tiny test model · random weights</span>}
           </p>
         )}
-        {kind !== "t2v" && (
+        {kind === "i2v" && (
           <p className="hint" data-testid="image-mode">
             {model.imageToVideo === "clip-conditioning"
               ? "Image-to-video model: the picture conditions every frame through CLIP and the mask/latent channels."
               : "Text-to-video model: the picture is held as the first frame and the prompt drives the motion."}
+          </p>
+        )}
+        {kind === "v2v" && (
+          <p className="hint" data-testid="image-mode">
+            The clip is noised by the strength below and denoised again: the prompt restyles it while its motion and layout carry over.
           </p>
         )}
         <SizePresets

@@ -2,6 +2,7 @@
 import { useState } from "react";
 import { api } from "@/lib/client/api";
 import { FieldError } from "./FieldError";
+import { DiceIcon, ReuseIcon } from "./Icons";
 
 type Props = {
   value: string;
@@ -10,7 +11,7 @@ type Props = {
 };
 
 /**
- * The seed: empty draws a random one (the job page shows which). 🎲 clears it back to random; ♻️ takes
+ * The seed: empty draws a random one (the job page shows which). The die clears it back to random; the arrows take
  * the seed of the newest job that has one, to iterate on a result you liked.
  */
 export function SeedField({ value, onChange, error }: Props) {
@@ -66,7 +67,7 @@ export function SeedField({ value, onChange, error }: Props) {
           title="Random seed"
           aria-label="Random seed"
         >
-          <span aria-hidden="true">🎲</span>
+          <DiceIcon />
         </button>
         <button
           type="button"
@@ -76,7 +77,7 @@ export function SeedField({ value, onChange, error }: Props) {
           title="Reuse the last job's seed"
           aria-label="Reuse the last job's seed"
         >
-          <span aria-hidden="true">♻️</span>
+          <ReuseIcon />
         </button>
       </div>
       <FieldError id="seed-error" message={error} />

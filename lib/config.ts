@@ -3,6 +3,7 @@
  * environment variables validated with zod. A bad value stops start-up with a message that names the
  * variable, what was expected and what was found. `.env.example` documents the same variables.
  */
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from "./engine/providers.ts";
@@ -29,6 +30,11 @@ const envSchema = z.object({
     .string()
     .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with "redis://" or "rediss://"' })
     .default("redis://127.0.0.1:6379"),
+  /** Namespace of every Redis key and channel; default: one per data folder (see defaultRedisPrefix). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1–64 letters, digits, '.', '_' or '-'")
+    .optional(),
   HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:[\]-]+$/, "must be a host name or IP address")
@@ -69,6 +75,13 @@ const envSchema = z.object({
   WEBHOOK_URL: webhookUrlSchema("").optional(),
   /** Signs every webhook body (HMAC-SHA256); without it no webhook is sent. */
   WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /** The Hugging Face Hub (or a mirror) that model installs download from. */
+  HF_ENDPOINT: z
+    .string()
+    .refine((v) => /^https?:\/\/[^/]+/.test(v), { message: 'must be an http(s) URL such as "https://huggingface.co"' })
+    .default("https://huggingface.co"),
+  /** Sent as Authorization: Bearer to HF_ENDPOINT, for gated and private repos. */
+  HF_TOKEN: z.string().optional(),
 });
 
 export type StudioConfig = {
@@ -77,6 +90,8 @@ export type StudioConfig = {
   databaseUrl: string;
   databaseProvider: "sqlite" | "postgresql";
   redisUrl: string;
+  /** Prefix of every Redis key and channel, so that studios sharing one Redis never see each other's jobs. */
+  redisPrefix: string;
   host: string;
   port: number;
   studioToken: string | undefined;
@@ -91,6 +106,8 @@ export type StudioConfig = {
   /** Where every job's end is announced (besides a job's own URL); requires webhookSecret. */
   webhookUrl: string | undefined;
   webhookSecret: string | undefined;
+  /** Where model installs download from, and the token for gated repos. */
+  hub: { endpoint: string; token?: string };
 };
 
 export class ConfigError extends Error {
@@ -140,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     databaseProvider: databaseUrl.startsWith("file:") ? "sqlite" : "postgresql",
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? defaultRedisPrefix(dataDir),
     host: e.HOST,
     port: e.PORT,
     studioToken: e.STUDIO_TOKEN,
@@ -154,7 +172,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     lockMs: e.STUDIO_LOCK_MS,
     webhookUrl: e.WEBHOOK_URL,
     webhookSecret: e.WEBHOOK_SECRET,
+    hub: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
   };
+}
+
+/**
+ * The Redis namespace of a data folder: two studios with different data folders (and so different
+ * databases) on one Redis get different queues, channels and worker keys without any setting.
+ */
+export function defaultRedisPrefix(absoluteDataDir: string): string {
+  return `studio-${createHash("sha256").update(absoluteDataDir).digest("hex").slice(0, 12)}`;
 }
 
 let cached: StudioConfig | undefined;

@@ -86,7 +86,7 @@ export function clipKeyFromHF(hf: string): { key: string; part?: number } {
 }
 
 /**
- * Tensors a CLIP checkpoint may carry besides the vision tower, which Wan never runs (§6.1 step 3): the
+ * Tensors a CLIP checkpoint may carry besides the vision tower, which Wan never runs (official wan/modules/clip.py, CLIPModel.visual): the
  * official file's text tower and logit scale, an HF `CLIPModel`'s text model, projection and logit scale,
  * and the `position_ids` buffer older transformers versions saved.
  */

@@ -1,6 +1,6 @@
 /**
  * The CLIP ViT vision tower Wan 2.1's image-to-video models condition on (open-clip XLM-RoBERTa-large
- * ViT-H/14, reference §6.1 step 3), as an ONNX graph. Module paths are the official Wan names
+ * ViT-H/14, official wan/modules/clip.py, CLIPModel.visual), as an ONNX graph. Module paths are the official Wan names
  * (`visual.transformer.3.attn.to_qkv`, as in Wan's `clip.py`): the fused q/k/v projection stays one MatMul.
  * Hugging Face `CLIPVisionModelWithProjection` checkpoints (Diffusers' `image_encoder/`, ComfyUI's
  * clip_vision files) are renamed on load, their q/k/v fused (clip-checkpoint.ts).
@@ -9,10 +9,10 @@
  *   pixels    [B, 3, S, S]        already preprocessed (bicubic resize, [0, 1], CLIP mean/std: lib/engine/clip.ts)
  * Output:
  *   clip_fea  [B, tokens, width]  the output after all blocks but the last (Wan's `use_31_block`), without the
- *                                 post-norm, class token first: 257 × 1280 for ViT-H/14 at 224 px (§6.1 step 3)
+ *                                 post-norm, class token first: 257 × 1280 for ViT-H/14 at 224 px (official wan/modules/clip.py, CLIPModel.visual)
  *
  * The last block, the post-norm and the projection head are in every checkpoint but Wan never runs them
- * (§6.1 step 3); they are checked against the architecture and left out of the graph (see `checkUnusedWeights`).
+ * (official wan/modules/clip.py, CLIPModel.visual); they are checked against the architecture and left out of the graph (see `checkUnusedWeights`).
  */
 import { GraphBuilder } from "./graph/builder.ts";
 import type { Tensor } from "./graph/tensor.ts";
@@ -34,7 +34,7 @@ export type ClipVisionConfig = {
   outDim: number;
 };
 
-/** ViT-H/14 as Wan 2.1 ships it (`clip_xlm_roberta_vit_h_14`, §6.1 step 3): 632 M parameters in the vision tower. */
+/** ViT-H/14 as Wan 2.1 ships it (`clip_xlm_roberta_vit_h_14`, official wan/modules/clip.py, CLIPModel.visual): 632 M parameters in the vision tower. */
 export const CLIP_VIT_H_14: ClipVisionConfig = {
   imageSize: 224,
   patchSize: 14,
@@ -99,7 +99,7 @@ export function buildClipVision(g: GraphBuilder, p: Params, cfg: ClipVisionConfi
   x = g.scope("pre_norm", () => layerNormAffine(visual.sub("pre_norm"), x, D, cfg.eps));
   debug(x, "pre_norm_out", ["batch", T, D]);
 
-  // Every block but the last (use_31_block, §6.1 step 3).
+  // Every block but the last (use_31_block, official wan/modules/clip.py, CLIPModel.visual).
   const blocks = visual.sub("transformer");
   for (let i = 0; i < cfg.numLayers - 1; i++) {
     x = g.scope(`transformer.${i}`, () => attentionBlock(blocks.sub(i), x, cfg));

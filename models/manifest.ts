@@ -165,7 +165,7 @@ export async function writeManifest(dir: string, manifest: Manifest): Promise<vo
   await rename(tmp, file);
 }
 
-/** Generation defaults of the real Wan2.1-T2V-1.3B (reference §5.1: README advice and the 1.3B Gradio demo). */
+/** Generation defaults of the real Wan2.1-T2V-1.3B (official generate.py, _validate_args: README advice and the 1.3B Gradio demo). */
 export const WAN_1_3B_DEFAULTS: GenerationDefaults = {
   width: 832,
   height: 480,

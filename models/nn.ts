@@ -2,7 +2,7 @@
  * Building blocks shared by the model definitions, written like PyTorch modules: a `Params` object is a
  * module path into the checkpoint ("blocks.3.self_attn"), so `p.sub("q").linear(x)` reads the weights
  * `blocks.3.self_attn.q.weight` / `.bias`. The precision policy lives here too: which layers run in
- * half precision and where values are cast (reference §1.5).
+ * half precision and where values are cast (docs/model-notes.md#numerics).
  */
 import type { GraphBuilder } from "./graph/builder.ts";
 import { float } from "./graph/attributes.ts";

@@ -1,5 +1,5 @@
 /**
- * Reading umT5 encoder checkpoints in either layout (reference §4.3): tensor names (official `.pth`-style →
+ * Reading umT5 encoder checkpoints in either layout (docs/model-notes.md#checkpoint-layouts): tensor names (official `.pth`-style →
  * Hugging Face, the names the model definition uses; HF's tied duplicate of the token table and ComfyUI's
  * embedded tokenizer are skipped) and the configuration (HF config.json, the official `T5Encoder` config,
  * or inferred from tensor shapes).
@@ -8,7 +8,7 @@ import { WeightStore } from "./weights/store.ts";
 import { openTensorFile } from "./weights/open.ts";
 import type { UMT5Config } from "./umt5.ts";
 
-/** Official name → HF name (§4.3, left column → middle column), as ordered rules. */
+/** Official name → HF name (docs/model-notes.md#checkpoint-layouts, left column → middle column), as ordered rules. */
 const OFFICIAL_TO_HF: [RegExp, string][] = [
   [/^token_embedding\.weight$/, "shared.weight"],
   [/^blocks\.(\d+)\.norm1\.weight$/, "encoder.block.$1.layer.0.layer_norm.weight"],
@@ -29,7 +29,7 @@ export function umt5KeyFromOfficial(name: string): string {
   return name;
 }
 
-/** ComfyUI's umT5 files carry the SentencePiece model as a uint8 tensor of this name (§4.3). */
+/** ComfyUI's umT5 files carry the SentencePiece model as a uint8 tensor of this name (docs/model-notes.md#checkpoint-layouts). */
 export const SPIECE_TENSOR = "spiece_model";
 /** HF's encoder exposes the token table a second time under this name (tied to `shared.weight`). */
 export const TIED_EMBEDDING = "encoder.embed_tokens.weight";
@@ -77,7 +77,7 @@ type Json = Record<string, unknown>;
 export function umt5ConfigFromHF(c: Json): UMT5Config {
   const modelType = c.model_type;
   if (modelType !== undefined && modelType !== "umt5") {
-    // T5 (v1.1) shares one bias table across layers; Wan's encoder is umT5 with a table per layer (§4.1).
+    // T5 (v1.1) shares one bias table across layers; Wan's encoder is umT5 with a table per layer (official wan/modules/t5.py, T5Encoder).
     throw new Error(`text encoder config.json: model_type "${String(modelType)}" is not supported (expected "umt5")`);
   }
   const ff = (c.feed_forward_proj as string | undefined) ?? "gated-gelu";
@@ -97,7 +97,7 @@ export function umt5ConfigFromHF(c: Json): UMT5Config {
 
 /**
  * The official `T5Encoder` arguments (`vocab`, `dim`, `dim_attn`, `dim_ffn`, `num_heads`, `num_layers`,
- * `num_buckets`, `shared_pos`). The official code fixes the maximum distance at 128 and eps at 1e-6 (§4.1);
+ * `num_buckets`, `shared_pos`). The official code fixes the maximum distance at 128 and eps at 1e-6 (official wan/modules/t5.py, T5RelativeEmbedding);
  * `shared_pos` must not be true (the official umt5_xxl passes false: one bias table per layer).
  */
 export function umt5ConfigFromOfficial(c: Json): UMT5Config {
@@ -120,7 +120,7 @@ export function umt5ConfigFromOfficial(c: Json): UMT5Config {
 
 /**
  * Config from tensor shapes alone (HF names), for a single file with no config beside it. The head count
- * is the width of a bias table; the maximum distance is not stored anywhere, and every umT5 uses 128 (§4.1).
+ * is the width of a bias table; the maximum distance is not stored anywhere, and every umT5 uses 128 (official wan/modules/t5.py, T5Encoder).
  */
 export function umt5ConfigFromShapes(shape: (name: string) => number[] | undefined, names: string[]): UMT5Config {
   const need = (name: string) => {

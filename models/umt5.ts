@@ -1,11 +1,11 @@
 /**
- * The umT5 text encoder (encoder stack only) that Wan 2.1 conditions on, as an ONNX graph. Reference §4.1
- * (configuration, forward pass), §4.2 (prompt handling), §8 item 13 (no 1/√d scaling). Module paths are
+ * The umT5 text encoder (encoder stack only) that Wan 2.1 conditions on, as an ONNX graph. Official wan/modules/t5.py, T5Encoder
+ * (configuration, forward pass), docs/model-notes.md#prompt-handling (prompt handling), docs/model-notes.md#numerics (no 1/√d scaling). Module paths are
  * the Hugging Face names (`encoder.block.3.layer.0.SelfAttention.q`), the names Diffusers and ComfyUI
- * files use; official `.pth`-style names are renamed on load (umt5-checkpoint.ts, §4.3).
+ * files use; official `.pth`-style names are renamed on load (umt5-checkpoint.ts, docs/model-notes.md#checkpoint-layouts).
  *
  * Graph inputs:
- *   input_ids    [B, L] int64   token ids of the real tokens only (§4.2 "derived simplification": no padding,
+ *   input_ids    [B, L] int64   token ids of the real tokens only (docs/model-notes.md#prompt-handling: no padding,
  *                               so no attention mask — the rows equal those of the padded, masked run)
  *   rel_buckets  [L, L] int64   relative-position bucket of (query i, key j), computed outside the graph
  *                               (lib/engine/text-encoder.ts `relativePositionBuckets`), shared by all layers
@@ -37,7 +37,7 @@ export type UMT5Config = {
   eps: number;
 };
 
-/** umT5-XXL as Wan 2.1 ships it (§4.1): 5.68 B parameters. */
+/** umT5-XXL as Wan 2.1 ships it (official wan/modules/t5.py, T5Encoder): 5.68 B parameters. */
 export const UMT5_XXL: UMT5Config = {
   vocab: 256_384,
   dModel: 4096,
@@ -58,7 +58,7 @@ export function buildUMT5Encoder(g: GraphBuilder, p: Params, cfg: UMT5Config): v
   const ids = g.input("input_ids", "int64", ["batch", "tokens"]);
   const buckets = g.input("rel_buckets", "int64", ["tokens", "tokens"]);
 
-  // Token embedding, no scaling (§4.1). In fp16 and int8 graphs the 256k-row table is stored in float16 and
+  // Token embedding, no scaling (official wan/modules/t5.py, T5Encoder). In fp16 and int8 graphs the 256k-row table is stored in float16 and
   // only the gathered rows are widened: the residual stream is float32.
   const table = p.sub("shared").tensor("weight", [cfg.vocab, cfg.dModel], { dtype: p.precision === "fp32" ? "float32" : "float16" });
   let x = g.scope("embed", () => table.gather(ids).cast("float32"));
@@ -71,7 +71,7 @@ export function buildUMT5Encoder(g: GraphBuilder, p: Params, cfg: UMT5Config): v
   g.output(hidden, "hidden", ["batch", "tokens", cfg.dModel]);
 }
 
-/** Pre-norm residual block (§4.1): x ← x + Attn(RMSNorm₁(x)); x ← x + FF(RMSNorm₂(x)). */
+/** Pre-norm residual block (official wan/modules/t5.py, T5Encoder): x ← x + Attn(RMSNorm₁(x)); x ← x + FF(RMSNorm₂(x)). */
 function encoderBlock(p: Params, x: Tensor, buckets: Tensor, cfg: UMT5Config): Tensor {
   const attn = p.sub("layer").sub(0);
   const h1 = rmsNorm(attn.sub("layer_norm"), x, cfg.dModel, cfg.eps);
@@ -83,8 +83,8 @@ function encoderBlock(p: Params, x: Tensor, buckets: Tensor, cfg: UMT5Config): T
 }
 
 /**
- * Self-attention with this layer's own relative-position bias (umT5 has one table per layer, §4.1):
- * logits = q·kᵀ + table[bucket(i, j), head], with no 1/√d scaling (§8 item 13), so scale = 1.
+ * Self-attention with this layer's own relative-position bias (umT5 has one table per layer, official wan/modules/t5.py, T5Encoder):
+ * logits = q·kᵀ + table[bucket(i, j), head], with no 1/√d scaling (docs/model-notes.md#numerics), so scale = 1.
  */
 function selfAttention(p: Params, x: Tensor, buckets: Tensor, cfg: UMT5Config): Tensor {
   const D = cfg.dModel;
@@ -105,10 +105,10 @@ function positionBias(p: Params, buckets: Tensor, cfg: UMT5Config): Tensor {
 }
 
 /**
- * Gated GELU (§4.1): FF(x) = W_o[(W_i1 x) ⊙ GELU_tanh(W_i0 x)], no biases. The matmuls run in the half
+ * Gated GELU (official wan/modules/t5.py, T5Encoder): FF(x) = W_o[(W_i1 x) ⊙ GELU_tanh(W_i0 x)], no biases. The matmuls run in the half
  * type; the GELU and the product are taken in float32 (and the residual stream stays float32), because
  * bf16-trained T5 activations can outgrow float16 — the official code clamps the residual on inf in fp16
- * mode (§4.3), which a float32 residual makes unnecessary.
+ * mode (docs/model-notes.md#checkpoint-layouts), which a float32 residual makes unnecessary.
  */
 function gatedFeedForward(p: Params, x: Tensor, cfg: UMT5Config): Tensor {
   const D = cfg.dModel;

@@ -6,7 +6,9 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
 import { resolveRuntime, runtimeReport } from "../lib/engine/runtime.ts";
 import { startGenerationWorker } from "../lib/jobs/worker.ts";
-import { ensureDefaultModel } from "../lib/models/default-model.ts";
+import { ensureDefaultModel } from "../lib/model-library/default-model.ts";
+import { startInstallWorker } from "../lib/model-library/install-worker.ts";
+import { createRedis } from "../lib/redis/connection.ts";
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -28,7 +30,22 @@ async function main(): Promise<void> {
     adapter: runtime.adapter ?? null,
     log: (line) => console.log(line),
   });
-  const shutdown = () => void worker.close().then(() => process.exit(0));
+  // Model installs (download + conversion) run here too, beside generation, one at a time.
+  const installRedis = createRedis(cfg.redisUrl, "installs");
+  const installs = await startInstallWorker({
+    redis: installRedis,
+    connection: createRedis(cfg.redisUrl, "installs-queue"),
+    prefix: cfg.redisPrefix,
+    modelsDir: cfg.modelsDir,
+    hub: cfg.hub,
+    lockMs: cfg.lockMs,
+    log: (line) => console.log(line),
+  });
+  const shutdown = () =>
+    void Promise.all([worker.close(), installs.close()]).then(() => {
+      installRedis.disconnect();
+      process.exit(0);
+    });
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
 }

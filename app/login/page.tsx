@@ -1,7 +1,9 @@
 import type { Metadata } from "next";
 import { LoginForm } from "@/components/LoginForm";
+import { config } from "@/lib/config";
 
 export const metadata: Metadata = { title: "Sign in" };
+export const dynamic = "force-dynamic";
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
@@ -10,7 +12,7 @@ export default async function LoginPage({ searchParams }: Props) {
   const { next } = await searchParams;
   return (
     <main id="main" className="page login-wrap">
-      <LoginForm next={typeof next === "string" ? next : null} />
+      <LoginForm next={typeof next === "string" ? next : null} tokenRequired={Boolean(config().studioToken)} />
     </main>
   );
 }

@@ -3,7 +3,7 @@
  * ApiError that names the field, a 401 sent to the login page, and uploads with progress (fetch cannot
  * report upload progress, XMLHttpRequest can).
  */
-import type { ApiErrorBody, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries } from "../ui/api-types.ts";
+import type { ApiErrorBody, InstallView, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries } from "../ui/api-types.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -68,6 +68,12 @@ export function jobsQuery(filters: JobFilters): string {
 
 export const api = {
   models: () => apiFetch<ModelView[]>("/api/models"),
+  updateModel: (name: string, body: { name?: string; default?: true }) =>
+    apiFetch<ModelView>(`/api/models/${encodeURIComponent(name)}`, { method: "PATCH", json: body }),
+  deleteModel: (name: string) => apiFetch<void>(`/api/models/${encodeURIComponent(name)}`, { method: "DELETE" }),
+  installs: () => apiFetch<{ installs: InstallView[] }>("/api/model-installs"),
+  installModel: (body: Record<string, unknown>) => apiFetch<InstallView>("/api/model-installs", { method: "POST", json: body }),
+  cancelInstall: (id: string) => apiFetch<InstallView>(`/api/model-installs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
   listJobs: (filters: JobFilters = {}) => apiFetch<JobPage>(`/api/jobs${jobsQuery(filters)}`),
   getJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}`),
   createJob: (body: Record<string, unknown>) => apiFetch<JobView>("/api/jobs", { method: "POST", json: body }),

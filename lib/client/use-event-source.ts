@@ -14,7 +14,8 @@ export type StreamState = "connecting" | "open" | "retrying";
 /** Named events the studio sends; unnamed ones arrive as "message". */
 const NAMES = ["snapshot", ...EVENT_TYPES, QUEUE_EVENT] as const;
 
-export function useEventSource(url: string | null, onMessage: (name: string, data: unknown) => void): StreamState {
+/** `names`: the named events to deliver (default: the jobs' events; the models page passes its own). */
+export function useEventSource(url: string | null, onMessage: (name: string, data: unknown) => void, names: readonly string[] = NAMES): StreamState {
   const [state, setState] = useState<StreamState>("connecting");
   const handler = useRef(onMessage);
   useEffect(() => {
@@ -42,7 +43,7 @@ export function useEventSource(url: string | null, onMessage: (name: string, dat
         if (data !== undefined) handler.current(name, data);
       };
       source.onmessage = deliver("message");
-      for (const name of NAMES) source.addEventListener(name, deliver(name) as EventListener);
+      for (const name of names) source.addEventListener(name, deliver(name) as EventListener);
       source.onerror = () => {
         if (stopped) return;
         setState("retrying");
@@ -59,7 +60,7 @@ export function useEventSource(url: string | null, onMessage: (name: string, dat
       clearTimeout(retryTimer);
       source?.close();
     };
-  }, [url]);
+  }, [url, names]);
 
   return url ? state : "connecting";
 }

@@ -1,5 +1,5 @@
 /**
- * Runs the CLIP image encoder graph (models/clip.ts) the way Wan's I2V does (reference §6.1 step 3): the
+ * Runs the CLIP image encoder graph (models/clip.ts) the way Wan's I2V does (official wan/modules/clip.py, CLIPModel.visual): the
  * original image, not the one resized for the video, is resized bicubically to exactly S×S (no crop, aspect
  * not preserved), mapped from [−1, 1] back to [0, 1] and normalised with CLIP's mean and std; the graph
  * returns the features after all blocks but the last, [tokens, width] (257 × 1280 for ViT-H/14).
@@ -10,7 +10,7 @@
 import * as ort from "onnxruntime-node";
 import { resizeBicubic } from "../images/bicubic.ts";
 
-/** OpenAI CLIP's normalisation, which open-clip ViT-H/14 keeps (§6.1 step 3). */
+/** OpenAI CLIP's normalisation, which open-clip ViT-H/14 keeps (official wan/modules/clip.py, CLIPModel.visual). */
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 

@@ -14,7 +14,7 @@ import { createScheduler } from "./schedulers/create-scheduler.ts";
 import { encodeTokens } from "./text-encoder.ts";
 import { createVaeSessions, decodeLatents, encodeVideo, latentFrameCount, releaseVaeSessions, type VaeSessions } from "./vae.ts";
 import { replayTrajectory } from "./schedulers/replay.ts";
-import { SOLVERS } from "./schedulers/create-scheduler.ts";
+import { SOLVERS } from "../schemas/generation.ts";
 import type { SolverName } from "./schedulers/flow-scheduler.ts";
 import { createStepCache, type StepCacheSettings } from "./speed.ts";
 import { TEACACHE_MODES } from "./teacache.ts";
@@ -161,7 +161,7 @@ const COMPONENTS: Record<string, Component> = {
           const mask = inputs.get("mask");
           if (!(ids?.data instanceof BigInt64Array)) throw new ComponentInputError('missing int64 input tensor "ids" [1, L]');
           if (!(mask?.data instanceof BigInt64Array)) throw new ComponentInputError('missing int64 input tensor "mask" [1, L]');
-          // The real tokens are the mask's ones; the encoder runs on them alone (reference §4.2).
+          // The real tokens are the mask's ones; the encoder runs on them alone (docs/model-notes.md#prompt-handling).
           const length = mask.data.reduce((n, v) => n + (v !== 0n ? 1 : 0), 0);
           const out = await encodeTokens(session, ids.data, length, { numBuckets: t5.numBuckets, maxDistance: t5.maxDistance });
           return new Map([["hidden", { shape: [out.rows, out.dim], data: out.hidden }]]);

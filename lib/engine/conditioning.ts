@@ -1,7 +1,7 @@
 /**
- * What an input image or video becomes for the sampler (reference §6):
+ * What an input image or video becomes for the sampler (official wan/image2video.py, WanI2V.generate):
  * - image-to-video models (36-channel DiT): the mask and the VAE latent of [image, zeros…], y = concat(mask 4,
- *   latent 16), exactly as the official I2V pipeline builds them (§6.1 steps 4–6);
+ *   latent 16), exactly as the official I2V pipeline builds them (official wan/image2video.py, WanI2V.generate (mask, image latent, y));
  * - text-to-video models: the image's latent for latent frame 0, which the sampler holds (first-frame
  *   conditioning, lib/engine/denoise.ts);
  * - video-to-video: the clip's latent, noised to the starting step's σ (flow matching's forward process).
@@ -9,11 +9,11 @@
 import type { LatentShape } from "./dit.ts";
 import { encodeFrames, latentFrameCount, type VaeEncoderSessions } from "./vae.ts";
 
-/** Mask channels per latent frame: one per video frame a latent covers (4), frame 0 repeated (§6.1 step 4). */
+/** Mask channels per latent frame: one per video frame a latent covers (4), frame 0 repeated (official wan/image2video.py, WanI2V.generate (the mask)). */
 export const MASK_CHANNELS = 4;
 
 /**
- * The mask [4, F, h, w] of §6.1 step 4 for a video whose first frame is known: latent frame 0 all ones
+ * The mask [4, F, h, w] of official wan/image2video.py, WanI2V.generate (the mask) for a video whose first frame is known: latent frame 0 all ones
  * (its channel c is the mask of padded frame 4·0 + c, and frame 0 was repeated 4 times), later frames zeros.
  */
 export function firstFrameMask(F: number, h: number, w: number): Float32Array {
@@ -25,7 +25,7 @@ export function firstFrameMask(F: number, h: number, w: number): Float32Array {
 /**
  * y = concat(mask, latent of the conditioning video) [20, F, h, w]: the video is the image as frame 0 and
  * zeros (mid-grey in [−1, 1]) for the other T − 1 frames, VAE-encoded in full — the causal encoder makes
- * latents 1…F−1 depend on frame 0, so they must really be computed (§6.1 step 5).
+ * latents 1…F−1 depend on frame 0, so they must really be computed (official wan/image2video.py, WanI2V.generate (the conditioning video)).
  */
 export async function imageConditionY(
   encoder: VaeEncoderSessions,

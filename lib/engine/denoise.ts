@@ -1,9 +1,10 @@
 /**
  * The sampling loop: at each step the DiT predicts the velocity for the conditional and (when guidance > 1)
- * the unconditional text in one batched call, classifier-free guidance combines them (reference §5.6), and the
+ * the unconditional text in one batched call, classifier-free guidance combines them (official wan/text2video.py, WanT2V.generate (classifier-free guidance)), and the
  * scheduler advances the latent. Cancellation takes effect between steps. With step caching (step-cache.ts)
  * some passes reuse the residual of an earlier step instead of running the DiT's blocks.
  */
+import { CanceledError, throwIfCanceled } from "./cancel.ts";
 import type { DiTRunner, LatentShape } from "./dit.ts";
 import { createStepCache, type StepCacheSettings } from "./speed.ts";
 import type { CacheDecision, DiTCallCount } from "./step-cache.ts";
@@ -35,7 +36,7 @@ export type DenoiseOptions = {
   /** The negative-prompt context; ignored when guidance ≤ 1 (the unconditional pass is skipped). */
   uncond: TextContext;
   guidance: number;
-  /** Image-to-video models: mask + image latent channels and CLIP features, shared by both CFG branches (§6.1). */
+  /** Image-to-video models: mask + image latent channels and CLIP features, shared by both CFG branches (official wan/image2video.py, WanI2V.generate). */
   imageCondition?: { y: Float32Array; clip: Float32Array };
   /**
    * Text-to-video models animating an image: latent frame 0 is held at the image's latent, re-noised to
@@ -64,16 +65,7 @@ export type DenoiseResult = {
   decisions?: CacheDecision[];
 };
 
-export class CanceledError extends Error {
-  constructor() {
-    super("canceled");
-    this.name = "CanceledError";
-  }
-}
-
-export function throwIfCanceled(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new CanceledError();
-}
+export { CanceledError, throwIfCanceled };
 
 /** v = v_u + g·(v_c − v_u), rounded per operation to float32 as the official PyTorch code computes it. */
 export function guide(cond: Float32Array, uncond: Float32Array, g: number): Float32Array {

@@ -2,7 +2,7 @@
  * Runs the DiT graph: pads text contexts to the model's text length, computes the timestep sinusoid and
  * the RoPE tables (float64 → float32, cached per patch grid), batches the conditional and unconditional
  * passes of classifier-free guidance into one call, and for image-to-video appends the conditioning
- * channels and CLIP features (reference §1.3, §6.1 step 6: both CFG branches share the image conditioning).
+ * channels and CLIP features (official wan/modules/model.py, WanModel.forward; official wan/image2video.py, WanI2V.generate (y): both CFG branches share the image conditioning).
  *
  * Folders converted with the stage graphs (embedding, blocks, head; models/wan/dit.ts) run those, and only
  * those, so the weights are in memory once; with a step cache the blocks run only for the passes it computes.
@@ -13,8 +13,9 @@ import * as ort from "onnxruntime-node";
 import type { Manifest } from "../../models/manifest.ts";
 import { ropeTables, timestepSinusoid } from "../../models/wan/rope.ts";
 import type { WanDiTConfig } from "../../models/wan/dit.ts";
-import { openSession, type ResolvedRuntime } from "./runtime.ts";
+import { openSession, toDevice, toHost, type ResolvedRuntime } from "./runtime.ts";
 import type { StepCache } from "./step-cache.ts";
+import { writePaddedContext } from "./text/context.ts";
 
 export type LatentShape = { channels: number; frames: number; height: number; width: number };
 
@@ -38,6 +39,8 @@ export type DiTCall = {
 /** The stage graphs' sessions. */
 export type DiTStages = { embedding: ort.InferenceSession; blocks: ort.InferenceSession; head: ort.InferenceSession };
 
+const CPU_ONLY: ResolvedRuntime = { providers: ["cpu"], rejected: [], threads: 0 };
+
 /** The inputs that stay the same from step to step of one generation: padded text contexts and CLIP features. */
 type BatchConditions = { sources: unknown[]; context: ort.Tensor; clip?: ort.Tensor };
 
@@ -46,20 +49,30 @@ export class DiTRunner {
   /** The last call's conditions, reused while the same context and CLIP arrays come back (every denoising step). */
   private conditions: BatchConditions | undefined;
 
-  /** Either the whole graph or the three stage graphs. */
+  /**
+   * Either the whole graph or the three stage graphs. With a device `runtime` (WebGPU) the text contexts, CLIP
+   * features and RoPE tables are uploaded once, and the stage graphs hand their tokens on on the device.
+   */
   constructor(
     private readonly graphs: ort.InferenceSession | DiTStages,
     readonly config: WanDiTConfig,
+    private readonly runtime: ResolvedRuntime = CPU_ONLY,
   ) {}
 
   /** Opens the stage graphs when the folder has them (unless `whole`), else the whole graph. */
   static async load(modelDir: string, manifest: Manifest, runtime: ResolvedRuntime, o: { whole?: boolean } = {}): Promise<DiTRunner> {
     const entry = manifest.components.transformer;
     if (!entry) throw new Error(`${modelDir}: the model has no transformer`);
-    const open = (file: string) => openSession(path.join(modelDir, file), runtime);
-    if (!entry.stages || o.whole) return new DiTRunner(await open(entry.file), entry.config);
-    const [embedding, blocks, head] = [await open(entry.stages.embedding), await open(entry.stages.blocks), await open(entry.stages.head)];
-    return new DiTRunner({ embedding, blocks, head }, entry.config);
+    const open = (file: string, deviceOutputs?: (name: string) => boolean) =>
+      openSession(path.join(modelDir, file), runtime, { deviceOutputs });
+    if (!entry.stages || o.whole) return new DiTRunner(await open(entry.file), entry.config, runtime);
+    // Everything but the velocity stays on the device between the stages.
+    const [embedding, blocks, head] = [
+      await open(entry.stages.embedding, () => true),
+      await open(entry.stages.blocks, () => true),
+      await open(entry.stages.head),
+    ];
+    return new DiTRunner({ embedding, blocks, head }, entry.config, runtime);
   }
 
   /** Whether a step cache can skip the blocks: the folder has the stage graphs (converted after the split). */
@@ -90,8 +103,8 @@ export class DiTRunner {
     const sinusoid = timestepSinusoid(call.timestep, cfg.freqDim);
     const tSin = new Float32Array(B * cfg.freqDim);
     for (let b = 0; b < B; b++) tSin.set(sinusoid, b * cfg.freqDim);
-    const conditions = this.batchConditions(call);
-    const rope = this.rope(F / pt, H / ph, W / pw);
+    const conditions = await this.batchConditions(call);
+    const rope = await this.rope(F / pt, H / ph, W / pw);
     const inputs: Record<string, ort.Tensor> = {
       x: new ort.Tensor("float32", x, [B, cfg.inDim, F, H, W]),
       t_sinusoid: new ort.Tensor("float32", tSin, [B, cfg.freqDim]),
@@ -121,7 +134,9 @@ export class DiTRunner {
     grid: number[],
     cache: DiTCall["cache"],
   ): Promise<Float32Array> {
-    const embedded = await stages.embedding.run(inputs);
+    let embedded = (await stages.embedding.run(inputs)) as Record<string, ort.Tensor>;
+    // Step caching measures and keeps residuals on the host: bring the embedding there (device runs only).
+    if (cache) embedded = Object.fromEntries(await Promise.all(Object.entries(embedded).map(async ([k, t]) => [k, await toHost(t, this.runtime)])));
     const tokens = embedded.tokens;
     const B = tokens.dims[0];
     const blockInputs = (batch: number[]): Record<string, ort.Tensor> => {
@@ -148,7 +163,7 @@ export class DiTRunner {
       const computed = [...Array(B).keys()].filter((b) => cache.cache.decide(b, cache.step, measured ? perBatch(measured, b) : undefined).compute);
       const out = new Float32Array(tokens.data.length);
       if (computed.length) {
-        const after = (await stages.blocks.run(blockInputs(computed))).tokens_out.data as Float32Array;
+        const after = (await toHost((await stages.blocks.run(blockInputs(computed))).tokens_out as ort.Tensor, this.runtime)).data as Float32Array;
         computed.forEach((b, k) => {
           const result = after.subarray(k * per, (k + 1) * per);
           cache.cache.keepResidual(b, perBatch(tokens, b), result);
@@ -165,15 +180,17 @@ export class DiTRunner {
       e: embedded.e,
       grid: new ort.Tensor("int64", BigInt64Array.from(grid.map(BigInt)), [3]),
     });
+    // Device intermediates are freed now, not when the collector gets to them.
+    for (const t of [...Object.values(embedded), tokensOut]) if (t.location === "gpu-buffer") t.dispose();
     return result.out.data as Float32Array;
   }
 
   /**
-   * The text contexts zero-padded to the text length (§1.3 item 6) and the CLIP features, one per batch
+   * The text contexts zero-padded to the text length (official wan/modules/model.py, WanModel.forward (text_embedding of the zero-padded context)) and the CLIP features, one per batch
    * element. Built once per generation: the arrays are the same objects at every step, so they are compared
    * by identity (callers never change a context in place).
    */
-  private batchConditions(call: DiTCall): BatchConditions {
+  private async batchConditions(call: DiTCall): Promise<BatchConditions> {
     const cfg = this.config;
     const sources = [...call.contexts.flatMap((c) => [c.data, c.rows]), call.imageCondition?.clip];
     const last = this.conditions;
@@ -181,34 +198,53 @@ export class DiTRunner {
     const B = call.contexts.length;
     const context = new Float32Array(B * cfg.textLen * cfg.textDim);
     call.contexts.forEach((c, b) => {
-      if (c.rows > cfg.textLen) throw new Error(`text context has ${c.rows} rows, more than the text length ${cfg.textLen}`);
-      context.set(c.data.subarray(0, c.rows * cfg.textDim), b * cfg.textLen * cfg.textDim);
+      writePaddedContext(context, b * cfg.textLen * cfg.textDim, c.data.subarray(0, c.rows * cfg.textDim), c.rows, cfg.textDim, cfg.textLen);
     });
     let clip: ort.Tensor | undefined;
     if (call.imageCondition) {
       const one = call.imageCondition.clip;
       const data = new Float32Array(B * one.length);
       for (let b = 0; b < B; b++) data.set(one, b * one.length);
-      clip = new ort.Tensor("float32", data, [B, one.length / cfg.imageDim!, cfg.imageDim!]);
+      clip = await toDevice(new ort.Tensor("float32", data, [B, one.length / cfg.imageDim!, cfg.imageDim!]), this.runtime);
     }
-    this.conditions = { sources, context: new ort.Tensor("float32", context, [B, cfg.textLen, cfg.textDim]), clip };
+    this.disposeConditions();
+    const contextTensor = await toDevice(new ort.Tensor("float32", context, [B, cfg.textLen, cfg.textDim]), this.runtime);
+    this.conditions = { sources, context: contextTensor, clip };
     return this.conditions;
   }
 
-  private rope(f: number, h: number, w: number): { cos: ort.Tensor; sin: ort.Tensor } {
+  private async rope(f: number, h: number, w: number): Promise<{ cos: ort.Tensor; sin: ort.Tensor }> {
     const key = `${f}x${h}x${w}`;
     let entry = this.ropeCache.get(key);
     if (!entry) {
       const half = this.config.dim / this.config.numHeads / 2;
       const { cos, sin } = ropeTables(f, h, w, 2 * half);
-      entry = { cos: new ort.Tensor("float32", cos, [f * h * w, half]), sin: new ort.Tensor("float32", sin, [f * h * w, half]) };
-      this.ropeCache.clear(); // one grid per generation; keep memory flat across sizes
+      entry = {
+        cos: await toDevice(new ort.Tensor("float32", cos, [f * h * w, half]), this.runtime),
+        sin: await toDevice(new ort.Tensor("float32", sin, [f * h * w, half]), this.runtime),
+      };
+      this.disposeRope(); // one grid per generation; keep memory flat across sizes
       this.ropeCache.set(key, entry);
     }
     return entry;
   }
 
+  /** Frees the device copies of the last generation's conditions (host tensors are left to the collector). */
+  private disposeConditions(): void {
+    const last = this.conditions;
+    if (last?.context.location === "gpu-buffer") last.context.dispose();
+    if (last?.clip?.location === "gpu-buffer") last.clip.dispose();
+    this.conditions = undefined;
+  }
+
+  private disposeRope(): void {
+    for (const { cos, sin } of this.ropeCache.values()) for (const t of [cos, sin]) if (t.location === "gpu-buffer") t.dispose();
+    this.ropeCache.clear();
+  }
+
   async release(): Promise<void> {
+    this.disposeConditions();
+    this.disposeRope();
     const sessions = isStages(this.graphs) ? Object.values(this.graphs) : [this.graphs];
     for (const s of sessions) await s.release();
   }

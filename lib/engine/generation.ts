@@ -5,9 +5,9 @@
  * model swaps it (one model in memory at a time).
  */
 import path from "node:path";
-import { generationParamsSchema } from "../schemas/generation.ts";
+import { storedParamsSchema } from "../schemas/generation.ts";
 import { loadModel, type LoadedModel } from "./model.ts";
-import { WanPipeline, type GenerationPhase, type GenerationProgress, type GenerationResult } from "./pipeline.ts";
+import { WanPipeline, type GenerationPhase, type GenerationProgress, type GenerationResult, type VideoSink } from "./pipeline.ts";
 import type { ResolvedRuntime } from "./runtime.ts";
 
 export type { GenerationPhase, GenerationProgress, GenerationResult };
@@ -15,8 +15,8 @@ export type { GenerationPhase, GenerationProgress, GenerationResult };
 export type GenerationJob = {
   id: string;
   kind: "t2v" | "i2v" | "v2v";
-  /** The stored request parameters (lib/jobs/schemas.ts StoredParams). */
-  params: Record<string, unknown>;
+  /** The job row's parameters as stored (JSON-parsed); validated here with storedParamsSchema. */
+  params: unknown;
   /** Model folder name under MODELS_DIR. */
   model: string;
   /** The negative prompt in effect (the model's default when the user gave none). */
@@ -26,7 +26,8 @@ export type GenerationJob = {
 };
 
 export type GenerationContext = {
-  outputDir: string;
+  /** Where the decoded frames go (the worker passes lib/video/encoder.ts `mp4FileSink` of the job folder). */
+  sink: VideoSink;
   /** Aborted when the job is canceled: the run rejects with an error named "CanceledError". */
   signal: AbortSignal;
   onProgress(p: GenerationProgress): void;
@@ -68,8 +69,7 @@ export function createGenerationRunner(opts: {
 
   return {
     async run(job, ctx) {
-      const params = generationParamsSchema.parse(job.params);
-      const extra = job.params as { fit?: "crop" | "pad"; strength?: number };
+      const params = storedParamsSchema.parse(job.params);
       if (job.kind !== "t2v" && !job.input) throw new Error(`a ${job.kind} job needs its input ${job.kind === "i2v" ? "image" : "video"}`);
       const model = await modelFor(job.model, ctx);
       const result = await new WanPipeline(model).generate(
@@ -78,10 +78,8 @@ export function createGenerationRunner(opts: {
           negativePrompt: job.negativePrompt ?? params.negativePrompt,
           kind: job.kind,
           input: job.input?.file,
-          fit: extra.fit,
-          strength: extra.strength,
         },
-        ctx.outputDir,
+        ctx.sink,
         { signal: ctx.signal, onProgress: ctx.onProgress, onPreview: ctx.onPreview, onSeed: ctx.onSeed },
       );
       return { ...result, videoFile: path.basename(result.videoFile), posterFile: path.basename(result.posterFile) };

@@ -21,7 +21,7 @@
  * float32 value.
  *
  * This is NOT PyTorch's generator: the official Wan code draws its noise with torch's CUDA Philox normal sampler
- * (reference §5.7), which lays out counters and transforms bits differently, so a given seed does not produce the
+ * (official wan/text2video.py, WanT2V.generate (seeded noise)), which lays out counters and transforms bits differently, so a given seed does not produce the
  * same noise (or video) as the official code. Seeds are only reproducible within this studio.
  */
 

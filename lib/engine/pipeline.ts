@@ -1,25 +1,23 @@
 /**
  * The generation pipeline: prompt → umT5 embeddings → (input image or video → conditioning) → seeded noise →
- * flow-matching sampling with the DiT → streaming VAE decode, one latent frame at a time, straight into
- * ffmpeg → MP4 + poster, with the settings embedded in the file. Like a Diffusers pipeline it composes the
- * model parts and owns no math of its own.
+ * flow-matching sampling with the DiT → streaming VAE decode, one latent frame at a time, handed frame by
+ * frame to a VideoSink (the worker and the CLI pass lib/video/encoder.ts `mp4FileSink`: MP4 + poster, with
+ * the settings embedded). Like a Diffusers pipeline it composes the model parts and owns no math of its own.
  *
  * Everything here is web-, queue- and database-free: the worker, the CLI and the tests call the same code.
  */
-import path from "node:path";
-import { outputSizeForPreset, type ImageFit, type Size } from "../images/fit.ts";
+import { outputSizeForPreset, type Size } from "../images/fit.ts";
 import { prepareImage, rgbToTensor } from "../images/prepare.ts";
 import { decodeVideoFrames } from "../video/decode.ts";
-import { createMp4Encoder } from "../video/encoder.ts";
 import { videoChunkToRgbFrames } from "../video/frames.ts";
-import { settingsToMp4Metadata } from "../video/metadata.ts";
-import { writePoster } from "../video/poster.ts";
 import { encodePreviewWebp } from "../video/preview.ts";
 import { probeVideo } from "../video/probe.ts";
-import type { GenerationParams } from "../schemas/generation.ts";
+import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, validFramesWithin, type StoredParams } from "../schemas/generation.ts";
+import type { GenerationPhase } from "../schemas/job-vocabulary.ts";
 import { encodeImage } from "./clip.ts";
 import { imageConditionY, imageLatent, latentShapeFor, startStepForStrength } from "./conditioning.ts";
-import { CanceledError, denoise, throwIfCanceled, type FirstFrameCondition } from "./denoise.ts";
+import { CanceledError, isCancellation, throwIfCanceled } from "./cancel.ts";
+import { denoise, type FirstFrameCondition } from "./denoise.ts";
 import type { LatentShape } from "./dit.ts";
 import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
@@ -29,13 +27,12 @@ import { recipeIssue } from "./schedulers/distilled-recipes.ts";
 import { SPEED_PRESETS } from "./speed.ts";
 import type { DiTCallCount } from "./step-cache.ts";
 import { forwardNoise } from "./schedulers/forward-noise.ts";
-import { effectiveNegativePrompt } from "./text/negative-prompt.ts";
+import { negativePromptFor } from "./text/negative-prompt.ts";
 import { decodeLatents, encodeFrames } from "./vae.ts";
 
 export const ENGINE_VERSION = "wan-studio 0.1.0";
 
-/** load → text → input (encoding an input image or video) → denoise → decode. */
-export type GenerationPhase = "load" | "text" | "input" | "denoise" | "decode";
+export type { GenerationPhase };
 
 export type GenerationProgress = {
   phase: GenerationPhase;
@@ -56,10 +53,26 @@ export type GenerationCallbacks = {
   onSeed?: (seed: number) => void;
 };
 
-export type GenerationResult = {
+/** The files a sink made of the frames (the MP4 and its poster). */
+export type VideoFiles = { videoFile: string; posterFile: string };
+
+/**
+ * Where the decoded video goes, frame by frame, so that the engine never runs an encoder itself and
+ * memory does not grow with the video's length.
+ */
+export type VideoSink = {
+  /** Before the first frame: the video's size and frame rate, and the settings to record with it. */
+  open(video: { width: number; height: number; fps: number; settings: Record<string, unknown> }): Promise<void>;
+  /** One rgb24 frame (H rows of W pixels of R, G, B bytes), in order; resolves when the sink has room again. */
+  write(rgb: Uint8Array): Promise<void>;
+  /** After the last frame. */
+  finish(): Promise<VideoFiles>;
+  /** On failure or cancel: removes whatever was written; safe to call more than once. */
+  abort(): Promise<void>;
+};
+
+export type GenerationResult = VideoFiles & {
   seed: number;
-  videoFile: string;
-  posterFile: string;
   timings: Record<string, number>;
   /** DiT passes made and how many step caching skipped (the `speed` setting). */
   ditCalls: DiTCallCount;
@@ -72,14 +85,11 @@ export type GenerationResult = {
 
 export type GenerationKind = "t2v" | "i2v" | "v2v";
 
-export type GenerationRequest = GenerationParams & {
+/** The stored parameters (fit for i2v, strength for v2v) with the kind and its input file. */
+export type GenerationRequest = StoredParams & {
   kind?: GenerationKind;
   /** The input file: an image for i2v, a video for v2v. */
   input?: string;
-  /** i2v: how the image fills the output frame (lib/images/fit.ts). */
-  fit?: ImageFit;
-  /** v2v: how much of the clip is re-imagined, 0…1 (1 = from pure noise). */
-  strength?: number;
 };
 
 /** How an input image conditions a model: CLIP + mask channels (i2v DiT), or a held first frame (t2v DiT). */
@@ -93,10 +103,6 @@ function previewEvery(steps: number): number {
 /** Previews are upscaled from the latent grid (1/8 of the video) to roughly 256 px wide. */
 function previewScale(latentWidth: number): number {
   return Math.min(16, Math.max(1, Math.round(256 / latentWidth)));
-}
-
-function isAbort(e: unknown): boolean {
-  return e instanceof CanceledError || (e instanceof Error && (e.name === "AbortError" || e.name === "CanceledError"));
 }
 
 type Conditioning = {
@@ -132,7 +138,7 @@ export class WanPipeline {
     if (issue) throw new RangeError(issue.message);
   }
 
-  async generate(req: GenerationRequest, outDir: string, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
+  async generate(req: GenerationRequest, sink: VideoSink, cb: GenerationCallbacks = {}): Promise<GenerationResult> {
     const kind = req.kind ?? "t2v";
     this.validate(req);
     const m = this.model;
@@ -141,10 +147,10 @@ export class WanPipeline {
       cb.onProgress?.({ phase, step, total, elapsedS: clock.elapsed(), etaS: clock.eta(phase, step, total) });
 
     // Text: the prompt and (when guidance is on) the negative prompt — the official default when none is given,
-    // with the image-to-video prefix for the I2V models (reference §4.2).
+    // with the image-to-video prefix for the I2V models (docs/model-notes.md#prompt-handling).
     clock.start("text");
     report("text", 0, 1);
-    const negativePrompt = effectiveNegativePrompt(req.negativePrompt, kind !== "t2v" && this.imageMode === "clip-conditioning" ? "i2v" : "t2v");
+    const negativePrompt = negativePromptFor(req.negativePrompt, m.dit.config.modelType, kind);
     const cond = await m.prompts.encode(req.prompt);
     const uncond = req.guidance > 1 ? await m.prompts.encode(negativePrompt) : cond;
     throwIfCanceled(cb.signal);
@@ -212,13 +218,13 @@ export class WanPipeline {
       version: ENGINE_VERSION,
       executionProviders: m.executionProviders,
     };
-    const files = await this.decodeToMp4(latent, shape, outDir, settings, clock, report, cb.signal);
+    const files = await this.decodeInto(sink, latent, shape, settings, clock, report, cb.signal);
     return { seed, ...files, timings: clock.timings(), ditCalls, width: c.size.width, height: c.size.height, frames: c.frames, settings };
   }
 
   /**
    * i2v: the image placed in the output frame (its size from the image's aspect and the preset's pixel
-   * budget). A 36-channel model gets the mask + latent channels and CLIP features (§6.1); a text-to-video
+   * budget). A 36-channel model gets the mask + latent channels and CLIP features (official wan/image2video.py, WanI2V.generate); a text-to-video
    * model holds the image's latent in latent frame 0.
    */
   private async imageConditioning(
@@ -227,7 +233,7 @@ export class WanPipeline {
     signal?: AbortSignal,
   ): Promise<Conditioning> {
     const m = this.model;
-    const fit = req.fit ?? "crop";
+    const fit = req.fit ?? DEFAULT_FIT;
     const prepared = await prepareImage(req.input!, { width: req.width, height: req.height }, fit);
     const { width: W, height: H } = prepared.output;
     this.validate(req, prepared.output);
@@ -264,14 +270,14 @@ export class WanPipeline {
     const size = outputSizeForPreset({ width: probe.width, height: probe.height }, { width: req.width, height: req.height });
     this.validate(req, size);
     const available = probe.frames;
-    const frames = Math.min(req.frames, 1 + 4 * Math.floor((available - 1) / 4));
+    const frames = Math.min(req.frames, validFramesWithin(available));
     if (frames < 1) throw new RangeError("the input video has no frames");
     const rgbFrames: Uint8Array[] = [];
     for await (const f of decodeVideoFrames(req.input!, { width: size.width, height: size.height, maxFrames: frames, fit: "cover" })) {
       rgbFrames.push(f);
       throwIfCanceled(signal);
     }
-    const T = 1 + 4 * Math.floor((rgbFrames.length - 1) / 4);
+    const T = validFramesWithin(rgbFrames.length);
     const { width: W, height: H } = size;
     const toTensor = (rgb: Uint8Array) => rgbToTensor({ width: W, height: H, rgb });
     const encoder = await m.vaeEncoder();
@@ -292,7 +298,7 @@ export class WanPipeline {
       },
       { signal, onChunk: (done, total) => report("input", done, total) },
     );
-    const strength = req.strength ?? 0.7;
+    const strength = req.strength ?? DEFAULT_V2V_STRENGTH;
     const startStep = startStepForStrength(strength, req.steps);
     const settings = { strength, startStep, inputWidth: probe.width, inputHeight: probe.height, inputFrames: available };
     let imageCondition: Conditioning["imageCondition"];
@@ -305,43 +311,39 @@ export class WanPipeline {
   }
 
   /**
-   * Streams the latent through the VAE decoder into ffmpeg: each latent frame becomes 1 (first) or 4 video
-   * frames that are written immediately, so memory does not grow with the video's length. The first frame
-   * is also the poster. A cancel between chunks removes the partial file.
+   * Streams the latent through the VAE decoder into the sink: each latent frame becomes 1 (first) or 4
+   * video frames that are handed over immediately. A failure or a cancel between chunks aborts the sink.
    */
-  async decodeToMp4(
+  async decodeInto(
+    sink: VideoSink,
     latent: Float32Array,
     shape: LatentShape,
-    outDir: string,
     settings: Record<string, unknown>,
     clock: PhaseClock,
     report: (phase: GenerationPhase, step: number, total: number) => void,
     signal?: AbortSignal,
-  ): Promise<{ videoFile: string; posterFile: string }> {
+  ): Promise<VideoFiles> {
     const m = this.model;
     const width = shape.width * m.vaeScale;
     const height = shape.height * m.vaeScale;
     clock.start("decode");
     report("decode", 0, shape.frames);
-    const videoFile = path.join(outDir, "video.mp4");
-    const posterFile = path.join(outDir, "poster.jpg");
-    const encoder = createMp4Encoder({ file: videoFile, width, height, fps: m.fps, metadata: settingsToMp4Metadata(settings) });
+    let files: VideoFiles;
     try {
+      await sink.open({ width, height, fps: m.fps, settings });
       let index = 0;
       for await (const chunk of decodeLatents(m.vae, latent, shape.frames, shape.height, shape.width, { signal })) {
-        const rgbFrames = videoChunkToRgbFrames(chunk.frames, { frames: chunk.t, height, width });
-        if (index === 0) await writePoster(rgbFrames[0], width, height, posterFile, { format: "jpeg" });
-        for (const rgb of rgbFrames) await encoder.writeFrame(rgb);
+        for (const rgb of videoChunkToRgbFrames(chunk.frames, { frames: chunk.t, height, width })) await sink.write(rgb);
         index++;
         report("decode", index, shape.frames);
       }
       throwIfCanceled(signal);
-      await encoder.finish();
+      files = await sink.finish();
     } catch (e) {
-      await encoder.abort();
-      throw isAbort(e) ? new CanceledError() : e;
+      await sink.abort();
+      throw isCancellation(e) ? new CanceledError() : e;
     }
     clock.stop();
-    return { videoFile, posterFile };
+    return files;
   }
 }

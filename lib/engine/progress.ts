@@ -3,7 +3,7 @@
  * decode is estimated from how long decoding took relative to a denoising step on earlier runs in this
  * process (per latent frame), so the ETA covers the whole generation, not just the steps.
  */
-export type Phase = "load" | "text" | "input" | "denoise" | "decode";
+import type { GenerationPhase as Phase } from "../schemas/job-vocabulary.ts";
 
 /** Seconds to decode one latent frame per second of one denoising step, learned across runs. */
 let decodeRatio: number | undefined;

@@ -1,5 +1,5 @@
 /**
- * Prompt → umT5 embedding, as the official pipeline does it (reference §4.2): clean the text, tokenize to the
+ * Prompt → umT5 embedding, as the official pipeline does it (docs/model-notes.md#prompt-handling): clean the text, tokenize to the
  * model's text length (truncating, EOS appended), run the encoder on the real tokens only, keep those rows.
  * Embeddings are cached per worker by (model, cleaned text, text length), so a repeated prompt and the default
  * negative prompt are encoded once.

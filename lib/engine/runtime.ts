@@ -117,13 +117,18 @@ const NO_ADAPTER =
 
 /**
  * The start-up log's lines: what runs, and why the providers before it were passed over. Under "auto" a
- * provider that is simply not installed is not a failure, so it is said as a hint, not a rejection.
+ * provider that is simply not there is not a failure: it is said as a note, and CUDA's install hint is left
+ * out on a machine with no NVIDIA driver, where there is no GPU to miss.
  */
 export function runtimeReport(runtime: ResolvedRuntime, auto: boolean): string[] {
-  const lines = runtime.rejected.map((r) =>
-    auto ? `execution provider ${r.provider} not available: ${r.reason}` : `execution provider ${r.provider} failed: ${r.reason}`,
-  );
-  lines.push(`execution provider: ${describeRuntime(runtime)}`);
+  const nvidia = existsSync("/proc/driver/nvidia/version");
+  const lines: string[] = [];
+  for (const r of runtime.rejected) {
+    if (auto && r.provider === "cuda" && !nvidia) continue;
+    lines.push(auto ? `execution provider ${r.provider} not available: ${r.reason}` : `execution provider ${r.provider} failed: ${r.reason}`);
+  }
+  const cpuOnly = primaryProvider(runtime) === "cpu";
+  lines.push(`execution provider: ${describeRuntime(runtime)}${auto && cpuOnly && !nvidia && !runtime.adapter ? " (no GPU on this machine)" : ""}`);
   if (runtime.adapter && primaryProvider(runtime) === "webgpu") {
     const l = runtime.adapter.limits;
     lines.push(

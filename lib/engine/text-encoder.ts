@@ -1,13 +1,13 @@
 /**
  * Runs the umT5 encoder graph (models/umt5.ts) on one prompt's token ids: the relative-position buckets
- * are computed here, and only the real tokens are fed — no padding and no mask (reference §4.2 "derived
+ * are computed here, and only the real tokens are fed — no padding and no mask (docs/model-notes.md#prompt-handling "derived
  * simplification": the official run pads to 512 with a mask and then keeps the first L rows, which equal
  * the rows of this run because padded keys are masked and the bias depends only on index differences).
  */
 import * as ort from "onnxruntime-node";
 
 /**
- * T5's bidirectional relative-position bucket of rel = key − query (§4.1): half the buckets per direction,
+ * T5's bidirectional relative-position bucket of rel = key − query (official wan/modules/t5.py, T5RelativeEmbedding): half the buckets per direction,
  * +half for rel > 0; n = |rel|; n < half/2 → n; else half/2 + ⌊ln(n / (half/2)) / ln(maxDistance / (half/2)) ·
  * (half − half/2)⌋, capped at half − 1. With 32 buckets and distance 128, bucket 16 is never produced.
  */
@@ -29,7 +29,7 @@ export function relativePositionBuckets(length: number, numBuckets = 32, maxDist
  * The bucket of distance n within one direction. The logarithmic part is evaluated exactly, in integers:
  * ⌊s · ln(n/e) / ln(m/e)⌋ ≥ j ⇔ (n/e)^s ≥ (m/e)^j ⇔ n^s · e^j ≥ m^j · e^s. Floating point would put the
  * distances where the real value is a whole number (16, 32, 64 for the defaults) on either side of the
- * step depending on rounding; the exact form gives the §4.1 table (16 → 10, 32 → 12, 64 → 14).
+ * step depending on rounding; the exact form gives the official wan/modules/t5.py, T5RelativeEmbedding._relative_position_bucket (16 → 10, 32 → 12, 64 → 14).
  */
 function distanceBucket(n: number, half: number, maxDistance: number): number {
   const exact = half >> 1;
@@ -51,7 +51,7 @@ export type EncodedText = {
 
 /**
  * Encodes the first `length` ids (the real tokens, EOS included — the tokenizer's attention-mask ones) with
- * a session of the umT5 graph. Bucket count and distance are the model's (§4.1 defaults).
+ * a session of the umT5 graph. Bucket count and distance are the model's (official wan/modules/t5.py, T5RelativeEmbedding defaults).
  */
 export async function encodeTokens(
   session: ort.InferenceSession,

@@ -1,5 +1,5 @@
 /**
- * The explicit VAE feature cache between graph calls (reference §3.3; the slot tensors are described in
+ * The explicit VAE feature cache between graph calls (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode; the slot tensors are described in
  * models/wan/vae.ts). A first graph's `cache_out.*` seed it; after that
  *   - a step graph's slots ping-pong: `cache_out.<i>` is written into a second pre-allocated set of tensors
  *     and the two sets swap roles after every call (ONNX Runtime cannot write an output over an input);
@@ -101,7 +101,7 @@ export class FrameCache {
     return this.slots.every((i) => inputNames.includes(`cache_in.${i}.1`) && outputNames.includes(`cache_out.${i}`));
   }
 
-  /** A first graph emits a per-frame slot as its single frame; the frame before it is zero (§3.2 causal padding). */
+  /** A first graph emits a per-frame slot as its single frame; the frame before it is zero (official wan/modules/vae.py, CausalConv3d.forward). */
   seed(first: Outputs): void {
     this.newer = this.slots.map((i) => first[`cache_out.${i}`] as ort.Tensor);
     this.older = this.newer.map(like);

@@ -1,6 +1,6 @@
 /**
  * Runs the streaming Wan VAE graphs (models/wan/vae.ts): encoding a video chunk by chunk and decoding latents
- * one latent frame at a time, carrying the explicit feature cache from call to call (reference §3.3), with
+ * one latent frame at a time, carrying the explicit feature cache from call to call (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode), with
  * the full-resolution layers one frame per call where the model folder has per-frame graphs.
  *
  * Memory stays flat however long the video: the caches live in pre-allocated tensors that graphs write in
@@ -11,6 +11,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { VaeGraphFiles } from "../../models/wan/vae-export.ts";
 import { openSession, type ResolvedRuntime } from "./runtime.ts";
+import { FRAMES_PER_LATENT, latentFrameCount } from "../schemas/generation.ts";
 import { VaeCache } from "./vae-cache.ts";
 
 /** The per-frame graphs are absent for model folders converted before the split; their step graphs are unsplit. */
@@ -26,29 +27,17 @@ export type VaeDecoderSessions = {
 };
 export type VaeSessions = VaeEncoderSessions & VaeDecoderSessions;
 
-/** Pixels per latent cell (§3.4) and frames per chunk after the first (§3.3) of the Wan 2.1 VAE. */
+/** Pixels per latent cell (docs/model-notes.md#latent-normalisation-and-the-frame-rule) and frames per chunk after the first (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode) of the Wan 2.1 VAE. */
 export const VAE_SPATIAL_SCALE = 8;
-export const VAE_TEMPORAL_SCALE = 4;
-
-/** Latent frames for T video frames: 1 + ⌊(T−1)/4⌋ (frames beyond 4n+1 are dropped, §3.3). */
-export function latentFrameCount(frames: number): number {
-  return 1 + Math.floor((frames - 1) / VAE_TEMPORAL_SCALE);
-}
-
-/** Video frames decoded from F latent frames: 1 + 4(F−1) (§3.3). */
-export function videoFrameCount(latentFrames: number): number {
-  return 1 + VAE_TEMPORAL_SCALE * (latentFrames - 1);
-}
+export const VAE_TEMPORAL_SCALE = FRAMES_PER_LATENT;
+export { latentFrameCount };
 
 /**
- * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`), measured in
- * bench/vae.ts: no memory patterns (with symbolic spatial sizes ORT plans a second, separate block on the
- * second run: peak RSS 10.1 instead of 7.4 GB decoding 240×416 with the unsplit graphs, plus page-fault
- * time), and no arena for the first-chunk graphs, which run once per video (their arena would only hold
- * memory the other graphs cannot reuse: +1.1 GB). The step and per-frame graphs keep their arenas: without
- * the step graph's, decoding 480×832 peaked higher (11.9 instead of 11.1 GB, its transient buffers then add
- * to the per-frame arena) and took 4% more CPU time; without the per-frame graph's (4 runs per latent frame)
- * CPU time rose by a quarter (240×416).
+ * The VAE's adjustments to the generic session options (runtime.ts `sessionOptions`): no memory patterns
+ * (with symbolic spatial sizes ORT plans a second, separate block on the second run), and no arena for the
+ * first-chunk graphs, which run once per video (their arena would only hold memory the other graphs cannot
+ * reuse). The step and per-frame graphs keep their arenas, which they reuse on every call. Figures:
+ * bench/NOTES.md "VAE session options".
  */
 export function vaeSessionOptions(graph: "first" | "step" | "frame"): Partial<ort.InferenceSession.SessionOptions> {
   return { enableMemPattern: false, ...(graph === "first" ? { enableCpuMemArena: false } : {}) };
@@ -118,7 +107,7 @@ export type FrameSource = (start: number, count: number) => Float32Array;
 
 /**
  * Encodes a video [3, T, H, W] in [-1, 1] into the NORMALISED latent [z, 1+⌊(T−1)/4⌋, H/8, W/8]: frame 0
- * alone, then chunks of 4 frames; trailing frames beyond 4n+1 are dropped (§3.3).
+ * alone, then chunks of 4 frames; trailing frames beyond 4n+1 are dropped (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode).
  */
 export async function encodeVideo(
   sessions: VaeEncoderSessions,
@@ -237,7 +226,7 @@ export type DecodedChunk = {
 
 /**
  * Decodes a NORMALISED latent [z, F, h, w] one latent frame at a time, yielding each chunk as it is ready:
- * 1 frame for latent 0, then 4 per latent (§3.3). With a per-frame graph (models/wan/vae.ts) the step graph
+ * 1 frame for latent 0, then 4 per latent (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). With a per-frame graph (models/wan/vae.ts) the step graph
  * yields the 4 frames at the last upsampler's resolution, and the per-frame graph takes them to full
  * resolution one at a time (reading each as a view of the step's output). `signal` is checked before every
  * chunk and every frame.

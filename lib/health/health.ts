@@ -2,7 +2,9 @@
  * The studio's health: can it reach its database and Redis, and which workers are alive (with the
  * execution providers they run on).
  */
+import "server-only";
 import { config } from "../config.ts";
+import { withoutServerPaths } from "../errors.ts";
 import { db } from "../db/client.ts";
 import { redis } from "../redis/connection.ts";
 import { listWorkers, type WorkerInfo } from "../queue/worker-registry.ts";
@@ -33,16 +35,16 @@ export async function checkHealth(): Promise<Health> {
     await withTimeout(db().$queryRawUnsafe("SELECT 1"), 3000, "the database");
     database.ok = true;
   } catch (e) {
-    database.error = (e as Error).message.split("\n")[0];
+    database.error = withoutServerPaths((e as Error).message.split("\n")[0]);
   }
   const r: Health["redis"] = { ok: false };
   let workers: WorkerInfo[] = [];
   try {
     await withTimeout(redis().ping(), 3000, "Redis");
     r.ok = true;
-    workers = await withTimeout(listWorkers(redis()), 3000, "Redis");
+    workers = await withTimeout(listWorkers(redis(), config().redisPrefix), 3000, "Redis");
   } catch (e) {
-    r.error = (e as Error).message.split("\n")[0];
+    r.error = withoutServerPaths((e as Error).message.split("\n")[0]);
   }
   return { status: database.ok && r.ok ? "ok" : "degraded", database, redis: r, workers };
 }

@@ -7,14 +7,18 @@ import { StudioError } from "../errors.ts";
 
 export const JSON_BODY_LIMIT = 64 * 1024;
 
-function tooLarge(limit: number): StudioError {
-  const size = limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MB` : `${limit / 1024} KB`;
-  return new StudioError("too_large", `the request body is larger than ${size}`);
+/** What a refusal over the limit says: by default the body's size; an upload names its file's limit. */
+export type TooLarge = { message: string; field: string };
+
+function bodyTooLarge(limit: number): TooLarge {
+  const size = limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${Math.round(limit / 1024)} KB`;
+  return { message: `the request body is larger than ${size}`, field: "body" };
 }
 
-export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBodyBytes(request: Request, limit: number, over: TooLarge = bodyTooLarge(limit)): Promise<Uint8Array<ArrayBuffer>> {
+  const tooLarge = () => new StudioError("too_large", over.message, over.field);
   const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -25,7 +29,7 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+      throw tooLarge();
     }
     chunks.push(value);
   }
@@ -46,7 +50,7 @@ function mediaType(request: Request): string {
 export async function readJson(request: Request, limit = JSON_BODY_LIMIT): Promise<unknown> {
   const type = mediaType(request);
   if (type !== "application/json" && !type.endsWith("+json")) {
-    throw new StudioError("unsupported_media_type", "send the body as application/json");
+    throw new StudioError("unsupported_media_type", "send the body as application/json", "content-type");
   }
   const bytes = await readBodyBytes(request, limit);
   try {
@@ -57,12 +61,12 @@ export async function readJson(request: Request, limit = JSON_BODY_LIMIT): Promi
 }
 
 /** A multipart/form-data body, size-limited; 415 for any other content type. */
-export async function readForm(request: Request, limit: number): Promise<FormData> {
+export async function readForm(request: Request, limit: number, over?: TooLarge): Promise<FormData> {
   const contentType = request.headers.get("content-type") ?? "";
   if (mediaType(request) !== "multipart/form-data") {
-    throw new StudioError("unsupported_media_type", "send the file as multipart/form-data (field \"file\")");
+    throw new StudioError("unsupported_media_type", "send the file as multipart/form-data (field \"file\")", "content-type");
   }
-  const bytes = await readBodyBytes(request, limit);
+  const bytes = await readBodyBytes(request, limit, over);
   try {
     return await new Response(bytes, { headers: { "content-type": contentType } }).formData();
   } catch {

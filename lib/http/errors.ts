@@ -4,15 +4,11 @@
  * and those say no more than "internal error" to the client (the details go to the server log).
  */
 import { z } from "zod";
-import { ERROR_STATUS, StudioError, type ErrorCode } from "../errors.ts";
+import { StudioError } from "../errors.ts";
 import { InvalidPathError } from "../storage/storage.ts";
 
 export function errorJson(status: number, code: string, message: string, field?: string, headers?: HeadersInit): Response {
   return Response.json({ error: { code, message, ...(field ? { field } : {}) } }, { status, headers });
-}
-
-export function studioErrorResponse(code: ErrorCode, message: string, field?: string): Response {
-  return errorJson(ERROR_STATUS[code], code, message, field);
 }
 
 /** The field a zod issue is about, as a dotted path ("body" when it is about the whole body). */
@@ -32,7 +28,7 @@ export function errorResponse(error: unknown, log: (line: string) => void = cons
     const issue = error.issues[0];
     return errorJson(400, "invalid_request", issueMessage(issue), issueField(issue));
   }
-  if (error instanceof InvalidPathError) return errorJson(404, "not_found", "not found");
+  if (error instanceof InvalidPathError) return errorJson(404, "not_found", "not found", "id");
   log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return errorJson(500, "internal", "internal error (see the server log)");
 }

@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { notFound } from "../errors.ts";
+import { errorJson } from "./errors.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".mp4": "video/mp4",
@@ -82,7 +83,7 @@ export async function serveFile(request: Request, file: string, options: ServeOp
   if (range === "unsatisfiable") {
     headers.set("Content-Range", `bytes */${size}`);
     headers.delete("Content-Type");
-    return new Response(null, { status: 416, headers });
+    return errorJson(416, "range_not_satisfiable", `the range starts past the end of the file (${size} bytes)`, "range", headers);
   }
   const { start, end } = range ?? { start: 0, end: size - 1 };
   const length = size === 0 ? 0 : end - start + 1;

@@ -4,26 +4,33 @@
  * snapshot is read, and events that arrive meanwhile are sent right after it, so nothing falls between
  * the snapshot and the live events.
  */
+import { withoutServerPaths } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
-import type { ChannelEvent } from "../queue/events.ts";
-import type { EventHub } from "../queue/event-hub.ts";
+import type { EventHub, Hub } from "../queue/event-hub.ts";
 import type { JobsContext } from "../jobs/context.ts";
 import { eventStream, type SseChannel } from "./sse.ts";
 
 type Ctx = JobsContext & { hub: EventHub };
 
-async function relay(
-  ctx: Ctx,
+/** An event as a client sees it: a failure's text without the server paths it may name (as in the job JSON). */
+function shown<E extends { type: string }>(event: E): E {
+  const error = (event as { error?: unknown }).error;
+  return event.type === "failed" && typeof error === "string" ? { ...event, error: withoutServerPaths(error) } : event;
+}
+
+/** Also the model installs' stream (lib/http/install-events.ts): events are named by their `type`. */
+export async function relay<E extends { type: string }>(
+  hub: Hub<E>,
   channel: SseChannel,
-  wanted: (event: ChannelEvent) => boolean,
+  wanted: (event: E) => boolean,
   snapshot: () => Promise<unknown>,
 ): Promise<() => void> {
   let live = false;
-  const early: ChannelEvent[] = [];
-  const stop = await ctx.hub.listen((event) => {
+  const early: E[] = [];
+  const stop = await hub.listen((event) => {
     if (!wanted(event)) return;
-    if (live) channel.send(event.type, event);
+    if (live) channel.send(event.type, shown(event));
     else early.push(event);
   });
   try {
@@ -33,19 +40,19 @@ async function relay(
     throw e;
   }
   live = true;
-  for (const event of early) channel.send(event.type, event);
+  for (const event of early) channel.send(event.type, shown(event));
   return stop;
 }
 
 /** GET /api/jobs/:id/events. Throws (404) before streaming when the job does not exist. */
 export async function jobEventStream(ctx: Ctx, request: Request, jobId: string): Promise<Response> {
   await getJob(ctx, jobId);
-  return eventStream(request, (channel) => relay(ctx, channel, (e) => "jobId" in e && e.jobId === jobId, () => getJob(ctx, jobId)));
+  return eventStream(request, (channel) => relay(ctx.hub, channel, (e) => "jobId" in e && e.jobId === jobId, () => getJob(ctx, jobId)));
 }
 
 /** GET /api/events: every job's events; the snapshot lists the jobs queued or running. */
 export function allEventsStream(ctx: Ctx, request: Request): Response {
   return eventStream(request, (channel) =>
-    relay(ctx, channel, () => true, async () => ({ jobs: (await listJobs(ctx, { status: "queued,running", limit: "100" })).jobs })),
+    relay(ctx.hub, channel, () => true, async () => ({ jobs: (await listJobs(ctx, { status: "queued,running", limit: "100" })).jobs })),
   );
 }

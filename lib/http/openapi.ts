@@ -15,6 +15,7 @@ import {
   uploadSchema,
 } from "../jobs/schemas.ts";
 import { moveRequestSchema, priorityRequestSchema, queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
+import { installRequestSchema, installSchema, updateModelSchema } from "../model-library/install-schemas.ts";
 import { EVENT_TYPES, QUEUE_EVENT } from "../schemas/job-vocabulary.ts";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../webhooks/signature.ts";
 
@@ -69,6 +70,9 @@ export function openApiDocument(): Record<string, unknown> {
         JobList: jsonSchema(jobListSchema, "output"),
         Upload: jsonSchema(uploadSchema, "output"),
         Model: jsonSchema(modelSchema, "output"),
+        UpdateModelRequest: jsonSchema(updateModelSchema, "input"),
+        InstallRequest: jsonSchema(installRequestSchema, "input"),
+        Install: jsonSchema(installSchema, "output"),
         LoginRequest: jsonSchema(loginRequestSchema, "input"),
         Error: jsonSchema(errorSchema, "output"),
         QueueState: jsonSchema(queueStateSchema, "output"),
@@ -205,7 +209,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/api/uploads/{id}/file": {
         parameters: [idParam("upload")],
-        get: { summary: "The stored file (images normalised to PNG)", responses: { "200": binary(["image/png", "video/mp4", "video/webm", "video/quicktime"], "The file"), ...ranged, "404": error("No such upload") } },
+        get: { summary: "The stored file (images in their own format, re-encoded)", responses: { "200": binary(["image/png", "image/jpeg", "image/webp", "video/mp4", "video/webm", "video/quicktime"], "The file"), ...ranged, "404": error("No such upload") } },
       },
       "/api/uploads/{id}/thumbnail": {
         parameters: [idParam("upload")],
@@ -213,6 +217,52 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/api/models": {
         get: { summary: "Installed models", responses: { "200": { description: "The models", content: json({ type: "array", items: ref("Model") }) } } },
+      },
+      "/api/models/{name}": {
+        parameters: [{ name: "name", in: "path", required: true, description: "The model's name", schema: { type: "string" } }],
+        patch: {
+          summary: "Rename the model and/or make it the default",
+          requestBody: { required: true, content: json(ref("UpdateModelRequest")) },
+          responses: {
+            "200": { description: "The model after the change", content: json(ref("Model")) },
+            "400": error("A bad field"),
+            "404": error("No such model"),
+            "409": error("The new name is taken, or queued or running jobs use the model (rename)"),
+          },
+        },
+        delete: {
+          summary: "Delete the model's folder",
+          responses: { "204": { description: "Deleted" }, "404": error("No such model"), "409": error("Queued or running jobs use the model") },
+        },
+      },
+      "/api/model-installs": {
+        get: { summary: "Installs queued, running and finished in the last day, newest first", responses: { "200": { description: "{ installs: Install[] }" } } },
+        post: {
+          summary: "Install a model from a Hugging Face repo (HF_ENDPOINT, HF_TOKEN of the worker) or a path on the server; a worker downloads, checks and converts it",
+          requestBody: { required: true, content: json(ref("InstallRequest")) },
+          responses: {
+            "202": { description: "Queued (Location: the install)", content: json(ref("Install")) },
+            "400": error("A bad field, or source.path does not exist"),
+            "409": error("A model of that name is installed or being installed"),
+          },
+        },
+      },
+      "/api/model-installs/{id}": {
+        parameters: [idParam("install")],
+        get: { summary: "One install with its progress", responses: { "200": { description: "The install", content: json(ref("Install")) }, "404": error("No such install") } },
+      },
+      "/api/model-installs/{id}/cancel": {
+        parameters: [idParam("install")],
+        post: {
+          summary: "Cancel an install; nothing of it stays in the models folder",
+          responses: { "200": { description: "The install (canceled, or running until its worker stops)", content: json(ref("Install")) }, "404": error("No such install"), "409": error("It has already ended") },
+        },
+      },
+      "/api/model-installs/events": {
+        get: {
+          summary: 'Live installs: first "snapshot" ({ installs }), then "install" events ({ type, at, install }) carrying the whole install with its progress (bytes, rate, ETA)',
+          responses: { "200": { description: "Server-Sent Events", content: { "text/event-stream": { schema: { type: "string" } } } } },
+        },
       },
       "/api/login": {
         get: {

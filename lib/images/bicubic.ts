@@ -1,7 +1,7 @@
 /**
  * Bicubic resampling exactly as PyTorch's `F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)`
  * computes it (no antialiasing, also when shrinking), which is how Wan resizes images for CLIP and for the
- * image-to-video conditioning frame (reference §6.1 steps 3 and 5):
+ * image-to-video conditioning frame (official wan/modules/clip.py, CLIPModel.visual; official wan/image2video.py, WanI2V.generate):
  *   - source coordinate of output pixel i: (in/out)·(i + 0.5) − 0.5, not clamped (PyTorch's cubic path);
  *   - Keys' cubic convolution kernel with a = −0.75 on the 4 taps ⌊x⌋−1 … ⌊x⌋+2;
  *   - taps outside the image read the nearest edge pixel (index clamped);

@@ -3,7 +3,7 @@
  * and which part of the image lands where. Pure arithmetic, shared by the studio's crop preview and the
  * engine, so that what the user sees before submitting is exactly what the model receives.
  *
- * Output size (reference wan-2.1.md §6.1 step 2): the output keeps the image's aspect ratio within a pixel
+ * Output size (official wan/image2video.py, WanI2V.generate (output size from max_area)): the output keeps the image's aspect ratio within a pixel
  * budget `area`. The studio takes the budget from the selected size preset (832×480 → 399,360 pixels),
  * so an image-to-video request carries the preset's width and height, and this module derives the real
  * output size from them and the image. With a = h₀/w₀:
@@ -16,11 +16,12 @@
  * the difference: "crop" scales the image to cover the output and cuts the overflow equally from both
  * sides; "pad" scales it to fit inside and fills the rest (letterbox or pillarbox).
  */
+import type { ImageFit } from "../schemas/generation.ts";
 
 export type Size = { width: number; height: number };
 /** A rectangle in pixels; x/y are the top-left corner. */
 export type Rect = { x: number; y: number; width: number; height: number };
-export type ImageFit = "crop" | "pad";
+export type { ImageFit };
 
 /** Output sides are multiples of this (VAE stride 8 × DiT patch 2). */
 export const SIZE_MULTIPLE = 16;

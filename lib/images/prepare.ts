@@ -1,7 +1,7 @@
 /**
  * Turns an input image into what the engine needs: the frame at the output size (crop or pad exactly as the
  * studio's preview shows it, lib/images/fit.ts), and the original picture for the CLIP encoder, which the
- * official pipeline feeds the image before any resizing (reference §6.1 steps 1–3). EXIF orientation is
+ * official pipeline feeds the image before any resizing (official wan/image2video.py, WanI2V.generate; official wan/modules/clip.py, CLIPModel.visual). EXIF orientation is
  * applied and transparency flattened onto black, as PIL's `convert("RGB")` drops alpha in the official code.
  */
 import sharp from "sharp";
@@ -45,7 +45,7 @@ export async function uprightSize(file: string): Promise<Size> {
 /**
  * The first frame at `output` size from the full-resolution file: "crop" cuts the overflow equally from both
  * sides, "pad" letterboxes with black. Resampling is bicubic, as the official pipeline resizes the image
- * (§6.1 step 5). The placement is computed on the upright full-resolution size, exactly as the studio's
+ * (official wan/image2video.py, WanI2V.generate (the conditioning video)). The placement is computed on the upright full-resolution size, exactly as the studio's
  * preview computes it from the uploaded image.
  */
 export async function placeImage(file: string, output: Size, fit: ImageFit): Promise<RgbImage> {

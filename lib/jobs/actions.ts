@@ -36,21 +36,21 @@ async function stopJob(ctx: JobsContext, row: JobRow): Promise<boolean> {
     await ctx.queue.remove(row.id).catch(() => 0);
     const r = await ctx.db.job.updateMany({ where: { id: row.id, status: "queued" }, data: canceled });
     if (r.count) {
-      await publishCancel(ctx.redis, row.id);
+      await publishCancel(ctx.redis, ctx.redisPrefix, row.id);
       return true;
     }
   }
   const r = await ctx.db.job.updateMany({ where: { id: row.id, status: "running" }, data: canceled });
-  if (r.count) await publishCancel(ctx.redis, row.id);
+  if (r.count) await publishCancel(ctx.redis, ctx.redisPrefix, row.id);
   return r.count > 0;
 }
 
 export async function cancelJob(ctx: JobsContext, id: string): Promise<JobJson> {
   const row = await findJob(ctx, id);
   if (row.status === "succeeded" || row.status === "failed") {
-    throw new StudioError("conflict", `job ${id} already ${row.status}; there is nothing to cancel`);
+    throw new StudioError("conflict", `job ${id} already ${row.status}; there is nothing to cancel`, "id");
   }
-  if (await stopJob(ctx, row)) await publishEvent(ctx.redis, { type: "canceled", jobId: id });
+  if (await stopJob(ctx, row)) await publishEvent(ctx.redis, ctx.redisPrefix, { type: "canceled", jobId: id });
   return jobJson(await findJob(ctx, id));
 }
 
@@ -58,11 +58,11 @@ export async function cancelJob(ctx: JobsContext, id: string): Promise<JobJson> 
 export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
   const row = await findJob(ctx, id);
   if (row.status === "queued" || row.status === "running") {
-    throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`);
+    throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`, "id");
   }
   const params = JSON.parse(row.params) as Record<string, unknown>;
   if (row.kind !== "t2v" && !row.inputUploadId) {
-    throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`);
+    throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`, "id");
   }
   const body = {
     ...params,
@@ -83,5 +83,5 @@ export async function deleteJob(ctx: JobsContext, id: string): Promise<void> {
   await ctx.db.job.deleteMany({ where: { id } });
   // A worker still finishing it finds the row gone and removes anything it wrote after this.
   await ctx.storage.removeJobFiles(id);
-  await publishEvent(ctx.redis, { type: "deleted", jobId: id });
+  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: id });
 }

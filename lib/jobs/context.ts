@@ -10,6 +10,8 @@ export type JobsContext = {
   provider: DbProvider;
   /** For publishing events and cancels. */
   redis: Redis;
+  /** The studio's Redis namespace (REDIS_PREFIX): the queue, the event and cancel channels live under it. */
+  redisPrefix: string;
   queue: GenerateQueue;
   storage: Storage;
   modelsDir: string;

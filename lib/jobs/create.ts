@@ -5,27 +5,24 @@
  */
 import { StudioError } from "../errors.ts";
 import { recipeIssue } from "../engine/schedulers/distilled-recipes.ts";
-import { effectiveNegativePrompt } from "../engine/text/negative-prompt.ts";
+import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
-import { framesForSeconds } from "../schemas/generation.ts";
+import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema, type StoredParams } from "../schemas/generation.ts";
 import { DEFAULT_PRIORITY } from "../schemas/job-vocabulary.ts";
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
-import { defaultModel, loadModels, type InstalledModel } from "./models.ts";
-import { createJobRequestSchema, type CreateJobRequest, type JobJson, type StoredParams } from "./schemas.ts";
-
-/** Image-to-video fits the input by cropping its centre unless asked to pad. */
-export const DEFAULT_FIT = "crop";
-/** How far video-to-video moves away from the input when the request does not say (0 = copy, 1 = ignore). */
-export const DEFAULT_V2V_STRENGTH = 0.7;
+import { defaultModel, loadModels, type InstalledModel } from "./model-catalog.ts";
+import { createJobRequestSchema, type CreateJobRequest, type JobJson } from "./schemas.ts";
 
 async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {
   const models = await loadModels(ctx.modelsDir, ctx.log);
   if (requested === undefined) {
     const fallback = defaultModel(models);
-    if (!fallback) throw new StudioError("unprocessable", `no model is installed in ${ctx.modelsDir}`, "model");
+    // The folder stays out of the answer (it is a server path); the server's own log names it.
+    if (!fallback) ctx.log(`no model is installed in ${ctx.modelsDir}`);
+    if (!fallback) throw new StudioError("unprocessable", "no model is installed on this studio (install one: npm run models)", "model");
     return fallback;
   }
   const model = models.find((m) => m.name === requested);
@@ -53,13 +50,15 @@ function checkAgainstModel(req: CreateJobRequest, frames: number, model: Install
   if (recipe) throw new StudioError("unprocessable", recipe.message, recipe.field);
 }
 
+const withArticle = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
+
 async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<string | null> {
   const wanted = req.kind === "i2v" ? { id: req.imageUploadId, kind: "image", field: "imageUploadId" } : req.kind === "v2v" ? { id: req.videoUploadId, kind: "video", field: "videoUploadId" } : undefined;
   if (!wanted?.id) return null;
   const upload = await ctx.db.upload.findUnique({ where: { id: wanted.id } });
   if (!upload) throw new StudioError("unprocessable", `no upload ${wanted.id}`, wanted.field);
   if (upload.kind !== wanted.kind) {
-    throw new StudioError("unprocessable", `upload ${wanted.id} is a ${upload.kind}, ${req.kind} needs a ${wanted.kind}`, wanted.field);
+    throw new StudioError("unprocessable", `upload ${wanted.id} is ${withArticle(upload.kind)}; ${req.kind} needs ${withArticle(wanted.kind)}`, wanted.field);
   }
   return upload.id;
 }
@@ -75,7 +74,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   }
   const priority = req.priority ?? DEFAULT_PRIORITY;
 
-  const params: StoredParams = {
+  const params: StoredParams = storedParamsSchema.parse({
     prompt: req.prompt,
     ...(req.negativePrompt !== undefined ? { negativePrompt: req.negativePrompt } : {}),
     width: req.width,
@@ -91,8 +90,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     speed: req.speed,
     ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
     ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
-  };
-  const mode = req.kind === "i2v" && model.manifest.variant === "i2v" ? "i2v" : "t2v";
+  });
 
   const row = await ctx.db.job.create({
     data: {
@@ -100,7 +98,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
       kind: req.kind,
       status: "queued",
       prompt: req.prompt,
-      negativePrompt: effectiveNegativePrompt(req.negativePrompt, mode),
+      negativePrompt: negativePromptFor(req.negativePrompt, model.manifest.variant, req.kind),
       params: JSON.stringify(params),
       seed: req.seed !== undefined ? BigInt(req.seed) : null,
       model: model.name,
@@ -112,7 +110,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   });
   const job = jobJson(row);
   // Announced before it is on the queue, so no client can see "started" before "queued".
-  await publishEvent(ctx.redis, { type: "queued", jobId: row.id, job }).catch((e) =>
+  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "queued", jobId: row.id, job }).catch((e) =>
     ctx.log(`publishing queued for ${row.id} failed: ${(e as Error).message}`),
   );
   try {
@@ -120,8 +118,9 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   } catch (e) {
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });
-    await publishEvent(ctx.redis, { type: "deleted", jobId: row.id }).catch(() => {});
-    throw new StudioError("unavailable", `the job queue is unavailable: ${(e as Error).message}`);
+    await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: row.id }).catch(() => {});
+    ctx.log(`enqueueing ${row.id} failed: ${(e as Error).message}`);
+    throw new StudioError("unavailable", "the job queue is unavailable (is Redis running?)");
   }
   return job;
 }

@@ -4,6 +4,7 @@
  * succeeded; the preview as soon as the worker has published one).
  */
 import type { JobRow, UploadRow } from "../db/client.ts";
+import { withoutServerPaths } from "../errors.ts";
 import { overallProgress } from "./progress.ts";
 import type { JobPriority } from "../schemas/job-vocabulary.ts";
 import type { JobJson, JobKind, JobStatus, UploadJson } from "./schemas.ts";
@@ -32,12 +33,14 @@ export function jobJson(row: JobRow): JobJson {
     seed: row.seed === null ? null : Number(row.seed),
     model: row.model,
     inputUploadId: row.inputUploadId,
-    phase: row.phase,
-    step: row.step,
+    // The row keeps the last progress the worker wrote (e.g. decode 2/3); a finished job is past all phases.
+    phase: succeeded ? null : row.phase,
+    step: succeeded ? row.totalSteps : row.step,
     totalSteps: row.totalSteps,
     progress: overallProgress(row.status, row.phase, row.step, row.totalSteps),
     etaS: row.status === "running" ? row.etaS : null,
-    error: row.error,
+    // The engine's and ffmpeg's words, less the server paths they name.
+    error: row.error === null ? null : withoutServerPaths(row.error),
     timings: parseObject<Record<string, number>>(row.timings),
     attempts: row.attempts,
     createdAt: row.createdAt.toISOString(),

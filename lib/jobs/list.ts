@@ -5,11 +5,15 @@
  */
 import { StudioError } from "../errors.ts";
 import type { JobRow } from "../db/client.ts";
+import { isValidId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
 import { listJobsQuerySchema, type JobList } from "./schemas.ts";
 
 type Position = { createdAt: Date; id: string };
+
+/** The last millisecond of the year 9999: creation times past it (or before 1970) are no job's. */
+const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export function encodeCursor(row: Position): string {
   return Buffer.from(JSON.stringify([row.createdAt.getTime(), row.id])).toString("base64url");
@@ -18,7 +22,7 @@ export function encodeCursor(row: Position): string {
 export function decodeCursor(cursor: string): Position {
   try {
     const [ms, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (typeof ms === "number" && Number.isFinite(ms) && typeof id === "string" && id.length <= 64) {
+    if (typeof ms === "number" && Number.isInteger(ms) && ms >= 0 && ms <= LATEST_TIME_MS && isValidId(id)) {
       return { createdAt: new Date(ms), id };
     }
   } catch {

@@ -3,7 +3,9 @@
  * phase. The phases take very different shares of a run (denoising dominates; decoding is the only other
  * long part), so each gets a fixed slice and the bar moves steadily instead of jumping at phase changes.
  */
-const PHASE_SLICES: Record<string, [number, number]> = {
+import type { GenerationPhase } from "../schemas/job-vocabulary.ts";
+
+const PHASE_SLICES: Record<GenerationPhase, [number, number]> = {
   load: [0, 0.05],
   text: [0.05, 0.08],
   input: [0.08, 0.15],
@@ -13,7 +15,7 @@ const PHASE_SLICES: Record<string, [number, number]> = {
 
 export function overallProgress(status: string, phase: string | null, step: number, total: number): number {
   if (status === "succeeded") return 1;
-  const slice = phase ? PHASE_SLICES[phase] : undefined;
+  const slice = phase ? PHASE_SLICES[phase as GenerationPhase] : undefined;
   if (!slice) return 0;
   const within = total > 0 ? Math.min(1, Math.max(0, step / total)) : 0;
   return slice[0] + (slice[1] - slice[0]) * within;

@@ -15,7 +15,7 @@ export type MoveDirection = "up" | "down";
 
 async function announce(ctx: JobsContext): Promise<QueueState> {
   const state = await queueState(ctx.queue);
-  await publishQueueState(ctx.redis, state).catch((e) => ctx.log(`publishing the queue state failed: ${(e as Error).message}`));
+  await publishQueueState(ctx.redis, ctx.redisPrefix, state).catch((e) => ctx.log(`publishing the queue state failed: ${(e as Error).message}`));
   return state;
 }
 

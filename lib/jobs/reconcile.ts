@@ -17,8 +17,8 @@ import type { JobPriority } from "../schemas/job-vocabulary.ts";
 export type Reconciliation = { requeued: string[]; failed: string[] };
 
 export type ReconcileOptions = {
-  /** Publishes "failed" events for the jobs it marks failed, so open pages update. */
-  redis?: Redis;
+  /** Where to publish "failed" events for the jobs it marks failed, so open pages update. */
+  events?: { redis: Redis; prefix: string };
   log?: (line: string) => void;
 };
 
@@ -53,7 +53,7 @@ export async function reconcileQueue(db: Db, queue: GenerateQueue, opts: Reconci
       });
       if (r.count) {
         result.failed.push(row.id);
-        if (opts.redis) await publishEvent(opts.redis, { type: "failed", jobId: row.id, error }).catch(() => {});
+        if (opts.events) await publishEvent(opts.events.redis, opts.events.prefix, { type: "failed", jobId: row.id, error }).catch(() => {});
       }
     }
   }

@@ -4,11 +4,12 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { DISTILLED_RECIPES, generationParamsSchema, IMAGE_FIT, MAX_PROMPT_CHARS, SOLVERS } from "../schemas/generation.ts";
+import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
 import { JOB_KINDS, JOB_PRIORITIES, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { webhookUrlSchema } from "../webhooks/url.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
+import { PRECISIONS } from "../../models/nn.ts";
 
 export type { JobKind, JobStatus } from "../schemas/job-vocabulary.ts";
 
@@ -33,13 +34,9 @@ export const createJobRequestSchema = generationParamsSchema
       .max(MAX_SECONDS, `seconds must be at most ${MAX_SECONDS}`)
       .optional(),
     imageUploadId: idField("imageUploadId").optional(),
-    fit: z.enum(IMAGE_FIT, { error: `fit must be one of ${IMAGE_FIT.join(", ")}` }).optional(),
+    fit: fitSchema.optional(),
     videoUploadId: idField("videoUploadId").optional(),
-    strength: z
-      .number({ error: "strength must be a number" })
-      .min(0, "strength must be between 0 and 1")
-      .max(1, "strength must be between 0 and 1")
-      .optional(),
+    strength: strengthSchema.optional(),
     /** The band it waits in (default normal); changeable while it waits (POST /api/jobs/:id/priority). */
     priority: z.enum(JOB_PRIORITIES, { error: `priority must be one of ${JOB_PRIORITIES.join(", ")}` }).optional(),
     /** Called (signed POST) when the job ends, besides the global WEBHOOK_URL. */
@@ -61,8 +58,7 @@ export const createJobRequestSchema = generationParamsSchema
 export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
 export type CreateJobInput = z.input<typeof createJobRequestSchema>;
 
-/** What a job row stores in `params`: the validated generation parameters plus the kind's own fields. */
-export type StoredParams = z.infer<typeof generationParamsSchema> & { fit?: "crop" | "pad"; strength?: number };
+export type { StoredParams } from "../schemas/generation.ts";
 
 const statusList = z
   .string()
@@ -81,7 +77,7 @@ export const listJobsQuerySchema = z.object({
   status: statusList.optional(),
   kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).optional(),
   /** Case-insensitive substring of the prompt. */
-  q: z.string().trim().max(MAX_PROMPT_CHARS, `q must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
+  q: textField("q").trim().max(MAX_PROMPT_CHARS, `q must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
 });
 export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
 
@@ -154,6 +150,12 @@ export const modelSchema = z.object({
   imageToVideo: z.enum(["first-frame", "clip-conditioning"]),
   /** True for the studio's default model (used when a request names none). */
   default: z.boolean(),
+  /** The DiT's weights precision (null for a folder without components). */
+  precision: z.enum(PRECISIONS).nullable(),
+  sizeBytes: z.number().int(),
+  /** Where it was installed from: `hf://<repo>@<revision>` or the converted path. */
+  source: z.string(),
+  installedAt: z.string(),
   /** A few-step distilled model's recipe (its defaults already use it): the studio's "Fast (N steps)" preset. */
   recipe: z
     .object({ name: z.enum(DISTILLED_RECIPES), label: z.string(), solver: z.enum(SOLVERS), steps: z.number().int(), guidance: z.number() })

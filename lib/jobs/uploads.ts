@@ -1,12 +1,12 @@
 /**
  * Upload intake for image-to-video and video-to-video. Nothing a client claims is trusted: the format
  * comes from the file's first bytes, images are decoded by sharp (pixel cap, EXIF orientation applied,
- * stored re-encoded as PNG so the engine reads one known format), videos are probed by ffprobe with
+ * re-encoded in their own format so no metadata is kept and a photo stays photo-sized), videos are probed by ffprobe with
  * every frame counted (headers can lie) and must fit the limits before anything else reads them. The
  * stored names are generated; the client's file name is kept for display only.
  */
 import { rename, rm, writeFile } from "node:fs/promises";
-import sharp, { type Metadata, type OutputInfo } from "sharp";
+import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { notFound, StudioError } from "../errors.ts";
 import type { Db, UploadRow } from "../db/client.ts";
 import { isValidId, newId } from "../storage/ids.ts";
@@ -77,17 +77,35 @@ export async function intakeUpload(ctx: { db: Db; storage: Storage }, file: Uplo
   await ctx.storage.ensureUploadsDir();
   const id = newId();
   const originalName = displayName(file.name);
-  const row = sniffed.kind === "image" ? await intakeImage(ctx, id, file.data, originalName) : await intakeVideo(ctx, id, file.data, originalName, sniffed);
+  const row = sniffed.kind === "image" ? await intakeImage(ctx, id, file.data, originalName, sniffed.format) : await intakeVideo(ctx, id, file.data, originalName, sniffed);
   return uploadJson(row);
 }
 
-async function intakeImage(ctx: { db: Db; storage: Storage }, id: string, data: Uint8Array, originalName: string): Promise<UploadRow> {
+/**
+ * How a stored image is written: in the format it came in. A PNG stays lossless; a JPEG or WebP photo is
+ * encoded once more at a quality the model cannot tell apart (it sees the picture at ≤ 832 px, and
+ * camera JPEGs already subsample colour 4:2:0), because a large photo stored as PNG grows about tenfold.
+ */
+const STORED_IMAGE = {
+  png: { ext: "png", mime: "image/png", encode: (image: Sharp) => image.png() },
+  jpeg: { ext: "jpg", mime: "image/jpeg", encode: (image: Sharp) => image.jpeg({ quality: 92, mozjpeg: true }) },
+  webp: { ext: "webp", mime: "image/webp", encode: (image: Sharp) => image.webp({ quality: 92 }) },
+} as const;
+
+async function intakeImage(
+  ctx: { db: Db; storage: Storage },
+  id: string,
+  data: Uint8Array,
+  originalName: string,
+  format: keyof typeof STORED_IMAGE,
+): Promise<UploadRow> {
   const { storage } = ctx;
   let meta: Metadata;
   try {
-    meta = await sharp(data).metadata();
-  } catch (e) {
-    throw new StudioError("invalid_request", `the image cannot be read: ${(e as Error).message}`, "file");
+    // The header only, whatever size it claims: the pixel cap below answers an oversized one with 422.
+    meta = await sharp(data, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new StudioError("invalid_request", `the ${format.toUpperCase()} image is damaged: its header cannot be read`, "file");
   }
   const pixels = (meta.width ?? 0) * (meta.height ?? 0);
   if (pixels > UPLOAD_LIMITS.maxImagePixels) {
@@ -97,34 +115,34 @@ async function intakeImage(ctx: { db: Db; storage: Storage }, id: string, data: 
       "file",
     );
   }
-  let png: Buffer;
+  const stored = STORED_IMAGE[format];
+  let image: Buffer;
   let info: OutputInfo;
   try {
     // The default failOn ("warning") is sharp's advice for untrusted input: truncated or corrupt
     // images are refused rather than half decoded. Transparency is flattened onto white: the model
     // sees RGB only.
-    ({ data: png, info } = await sharp(data, { limitInputPixels: UPLOAD_LIMITS.maxImagePixels, autoOrient: true })
-      .flatten({ background: "#ffffff" })
-      .toColourspace("srgb")
-      .png()
+    ({ data: image, info } = await stored
+      .encode(sharp(data, { limitInputPixels: UPLOAD_LIMITS.maxImagePixels, autoOrient: true }).flatten({ background: "#ffffff" }).toColourspace("srgb"))
       .toBuffer({ resolveWithObject: true }));
-  } catch (e) {
-    throw new StudioError("invalid_request", `the image cannot be decoded: ${(e as Error).message}`, "file");
+  } catch {
+    // libvips' own words ("vipspng: libpng read error") name its internals, not the problem.
+    throw new StudioError("invalid_request", `the ${format.toUpperCase()} image is damaged or cut short: it cannot be decoded`, "file");
   }
-  const fileName = storage.uploadFileName(id, "png");
+  const fileName = storage.uploadFileName(id, stored.ext);
   const thumbName = storage.uploadThumbName(id);
-  const thumb = await sharp(png)
+  const thumb = await sharp(image)
     .resize({ width: UPLOAD_LIMITS.thumbnailSide, height: UPLOAD_LIMITS.thumbnailSide, fit: "inside", withoutEnlargement: true })
     .jpeg({ quality: 80, mozjpeg: true })
     .toBuffer();
-  await writeFileAtomically(storage.uploadPath(id, fileName), png);
+  await writeFileAtomically(storage.uploadPath(id, fileName), image);
   await writeFileAtomically(storage.uploadPath(id, thumbName), thumb);
   return await record(ctx, {
     id,
     kind: "image",
-    mime: "image/png",
+    mime: stored.mime,
     originalName,
-    bytes: png.length,
+    bytes: image.length,
     width: info.width,
     height: info.height,
     file: fileName,
@@ -150,16 +168,17 @@ async function intakeVideo(
     let probe: VideoProbe;
     try {
       probe = await probeVideo(temporary, { countFrames: true });
-    } catch (e) {
-      throw new StudioError("invalid_request", `the video cannot be read: ${(e as Error).message.split("\n")[0]}`, "file");
+    } catch {
+      // ffprobe's words name the temporary file on the server, so they stay out of the answer.
+      throw new StudioError("invalid_request", "the video cannot be read: it is damaged, cut short or has no video track", "file");
     }
     checkVideoLimits(probe);
     const size = fitInside(probe.width, probe.height, UPLOAD_LIMITS.thumbnailSide);
     let first: Uint8Array | undefined;
     try {
       for await (const frame of decodeVideoFrames(temporary, { ...size, maxFrames: 1 })) first = frame;
-    } catch (e) {
-      throw new StudioError("invalid_request", `the video cannot be decoded: ${(e as Error).message.split("\n")[0]}`, "file");
+    } catch {
+      throw new StudioError("invalid_request", "the video cannot be decoded: its frames are damaged", "file");
     }
     if (!first) throw new StudioError("invalid_request", "the video has no frame that can be decoded", "file");
     await writePoster(first, size.width, size.height, storage.uploadPath(id, thumbName), { format: "jpeg" });

@@ -51,15 +51,18 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
   const processor = await createJobProcessor({
     db,
     redis,
+    redisPrefix: cfg.redisPrefix,
     storage: createStorage(cfg.dataDir),
     runGeneration: opts.runGeneration,
     workerId: info.id,
     log,
   });
-  const queue = createGenerateQueue(redis);
-  await reconcileQueue(db, queue, { redis, log });
+  const queue = createGenerateQueue(redis, cfg.redisPrefix);
+  const events = { redis, prefix: cfg.redisPrefix };
+  await reconcileQueue(db, queue, { events, log });
   const worker = createGenerateWorker({
     connection: createRedis(cfg.redisUrl, "worker-queue"),
+    prefix: cfg.redisPrefix,
     processor: processor.process,
     concurrency: cfg.workerConcurrency,
     lockMs: cfg.lockMs,
@@ -68,6 +71,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
   worker.on("error", (e) => log(`queue error: ${e.message}`));
   const webhooks = startWebhookWorker({
     connection: createRedis(cfg.redisUrl, "worker-webhooks"),
+    prefix: cfg.redisPrefix,
     db,
     settings: { url: cfg.webhookUrl, secret: cfg.webhookSecret },
     log,
@@ -75,15 +79,15 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
 
   const beat = () => {
     info.busy = processor.running().length > 0;
-    void announceWorker(redis, info).catch(() => {});
+    void announceWorker(redis, cfg.redisPrefix, info).catch(() => {});
   };
-  await announceWorker(redis, info);
+  await announceWorker(redis, cfg.redisPrefix, info);
   const heartbeat = setInterval(beat, HEARTBEAT_MS);
   worker.on("active", beat);
   worker.on("completed", beat);
   worker.on("failed", beat);
   const reconciler = setInterval(
-    () => void reconcileQueue(db, queue, { redis, log }).catch((e) => log(`reconcile failed: ${(e as Error).message}`)),
+    () => void reconcileQueue(db, queue, { events, log }).catch((e) => log(`reconcile failed: ${(e as Error).message}`)),
     RECONCILE_MS,
   );
   log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency})`);
@@ -98,7 +102,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
         await worker.close(true).catch(() => {});
         await webhooks.close().catch(() => {});
         await processor.close().catch(() => {});
-        await retireWorker(redis, info.id).catch(() => {});
+        await retireWorker(redis, cfg.redisPrefix, info.id).catch(() => {});
         await queue.close().catch(() => {});
         await db.$disconnect().catch(() => {});
         redis.disconnect();

@@ -4,23 +4,19 @@
  * reaches jobs inside the calling process.)
  */
 import type { Redis } from "ioredis";
+import { redisName } from "../redis/namespace.ts";
+import { subscribeChannel } from "../redis/subscribe.ts";
 import { isValidId } from "../storage/ids.ts";
 
-export const CANCEL_CHANNEL = "studio:cancel";
+const cancelChannel = (prefix: string) => redisName(prefix, "cancel");
 
-export async function publishCancel(redis: Redis, jobId: string): Promise<void> {
-  await redis.publish(CANCEL_CHANNEL, JSON.stringify({ jobId }));
+export async function publishCancel(redis: Redis, prefix: string, jobId: string): Promise<void> {
+  await redis.publish(cancelChannel(prefix), JSON.stringify({ jobId }));
 }
 
-/**
- * Listens on a connection of its own (a subscribed connection can do nothing else); resolves once the
- * subscription is active and returns the function that ends it.
- */
-export async function subscribeCancel(redis: Redis, onCancel: (jobId: string) => void): Promise<() => Promise<void>> {
-  const subscriber = redis.duplicate();
-  subscriber.on("error", () => {});
-  subscriber.on("message", (channel: string, message: string) => {
-    if (channel !== CANCEL_CHANNEL) return;
+/** Calls `onCancel` with every job id published on the studio's cancel channel. */
+export function subscribeCancel(redis: Redis, prefix: string, onCancel: (jobId: string) => void): Promise<() => Promise<void>> {
+  return subscribeChannel(redis, cancelChannel(prefix), (message) => {
     try {
       const { jobId } = JSON.parse(message) as { jobId?: unknown };
       if (isValidId(jobId)) onCancel(jobId);
@@ -28,8 +24,4 @@ export async function subscribeCancel(redis: Redis, onCancel: (jobId: string) =>
       // not ours
     }
   });
-  await subscriber.subscribe(CANCEL_CHANNEL);
-  return async () => {
-    await subscriber.quit().catch(() => subscriber.disconnect());
-  };
 }

@@ -8,19 +8,27 @@ import { subscribeChannelEvents, type ChannelEvent } from "./events.ts";
 
 export type EventListener = (event: ChannelEvent) => void;
 
-export type EventHub = {
+export type Hub<E> = {
   /** Resolves once events are flowing, with the function that removes the listener. */
-  listen(listener: EventListener): Promise<() => void>;
+  listen(listener: (event: E) => void): Promise<() => void>;
   /** Listeners currently registered (streams open in this process). */
   readonly size: number;
   close(): Promise<void>;
 };
 
-export function createEventHub(redis: Redis, log: (line: string) => void = () => {}): EventHub {
-  const listeners = new Set<EventListener>();
+/** The jobs' events and the queue's ("queue"). */
+export type EventHub = Hub<ChannelEvent>;
+
+export function createEventHub(redis: Redis, prefix: string, log: (line: string) => void = () => {}): EventHub {
+  return createHub((onEvent) => subscribeChannelEvents(redis, prefix, onEvent), log);
+}
+
+/** A hub over any subscription (the jobs' events above; model installs use it for theirs). */
+export function createHub<E>(subscribe: (onEvent: (event: E) => void) => Promise<() => Promise<void>>, log: (line: string) => void = () => {}): Hub<E> {
+  const listeners = new Set<(event: E) => void>();
   let subscription: Promise<() => Promise<void>> | undefined;
 
-  const dispatch = (event: ChannelEvent) => {
+  const dispatch = (event: E) => {
     for (const listener of [...listeners]) {
       try {
         listener(event);
@@ -33,7 +41,7 @@ export function createEventHub(redis: Redis, log: (line: string) => void = () =>
   return {
     async listen(listener) {
       listeners.add(listener);
-      subscription ??= subscribeChannelEvents(redis, dispatch);
+      subscription ??= subscribe(dispatch);
       try {
         await subscription;
       } catch (e) {

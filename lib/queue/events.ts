@@ -7,11 +7,13 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { END_STATUSES, EVENT_TYPES, QUEUE_EVENT, type EndStatus, type EventType } from "../schemas/job-vocabulary.ts";
+import { redisName } from "../redis/namespace.ts";
+import { subscribeChannel } from "../redis/subscribe.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
 import { enqueueWebhook } from "../webhooks/queue.ts";
 import type { QueueState } from "./queue-order.ts";
 
-export const EVENTS_CHANNEL = "studio:events";
+const eventsChannel = (prefix: string) => redisName(prefix, "events");
 
 
 export type ProgressPayload = {
@@ -58,19 +60,20 @@ const queueEventSchema = z.looseObject({ type: z.literal(QUEUE_EVENT), at: z.str
 const isEnd = (type: EventType): type is EndStatus => (END_STATUSES as readonly string[]).includes(type);
 
 /**
- * Every job's end passes through here exactly once (its producer publishes "succeeded", "failed" or
- * "canceled" only when its conditional update changed the row), so this is where its webhook is queued.
+ * `prefix`: the studio's Redis namespace (REDIS_PREFIX). Every job's end passes through here exactly
+ * once (its producer publishes "succeeded", "failed" or "canceled" only when its conditional update
+ * changed the row), so this is where its webhook is queued.
  */
-export async function publishEvent(redis: Redis, event: StudioEventInput): Promise<StudioEvent> {
+export async function publishEvent(redis: Redis, prefix: string, event: StudioEventInput): Promise<StudioEvent> {
   const stamped = { ...event, at: new Date().toISOString() } as StudioEvent;
-  await redis.publish(EVENTS_CHANNEL, JSON.stringify(stamped));
-  if (isEnd(stamped.type)) await enqueueWebhook(redis, stamped.jobId, stamped.type);
+  await redis.publish(eventsChannel(prefix), JSON.stringify(stamped));
+  if (isEnd(stamped.type)) await enqueueWebhook(redis, prefix, stamped.jobId, stamped.type);
   return stamped;
 }
 
-export async function publishQueueState(redis: Redis, state: QueueState): Promise<QueueEvent> {
+export async function publishQueueState(redis: Redis, prefix: string, state: QueueState): Promise<QueueEvent> {
   const stamped: QueueEvent = { type: QUEUE_EVENT, at: new Date().toISOString(), ...state };
-  await redis.publish(EVENTS_CHANNEL, JSON.stringify(stamped));
+  await redis.publish(eventsChannel(prefix), JSON.stringify(stamped));
   return stamped;
 }
 
@@ -94,23 +97,16 @@ export function parseEvent(message: string): StudioEvent | undefined {
 }
 
 /** Job events only; subscribeChannelEvents has the queue's too. */
-export function subscribeEvents(redis: Redis, onEvent: (event: StudioEvent) => void): Promise<() => Promise<void>> {
-  return subscribeChannelEvents(redis, (event) => {
+export function subscribeEvents(redis: Redis, prefix: string, onEvent: (event: StudioEvent) => void): Promise<() => Promise<void>> {
+  return subscribeChannelEvents(redis, prefix, (event) => {
     if (event.type !== QUEUE_EVENT) onEvent(event);
   });
 }
 
 /** Subscribes on a connection of its own; resolves once listening, with the function that stops it. */
-export async function subscribeChannelEvents(redis: Redis, onEvent: (event: ChannelEvent) => void): Promise<() => Promise<void>> {
-  const subscriber = redis.duplicate();
-  subscriber.on("error", () => {});
-  subscriber.on("message", (channel: string, message: string) => {
-    if (channel !== EVENTS_CHANNEL) return;
+export function subscribeChannelEvents(redis: Redis, prefix: string, onEvent: (event: ChannelEvent) => void): Promise<() => Promise<void>> {
+  return subscribeChannel(redis, eventsChannel(prefix), (message) => {
     const event = parseChannelEvent(message);
     if (event) onEvent(event);
   });
-  await subscriber.subscribe(EVENTS_CHANNEL);
-  return async () => {
-    await subscriber.quit().catch(() => subscriber.disconnect());
-  };
 }

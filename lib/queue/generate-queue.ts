@@ -31,8 +31,9 @@ export function workerTiming(lockMs: number) {
 
 export type GenerateQueue = Queue<GenerateJobData>;
 
-export function createGenerateQueue(connection: Redis): GenerateQueue {
-  return new Queue<GenerateJobData>(GENERATE_QUEUE, { connection });
+/** `prefix`: the studio's Redis namespace (REDIS_PREFIX); BullMQ keeps every queue key under it. */
+export function createGenerateQueue(connection: Redis, prefix: string): GenerateQueue {
+  return new Queue<GenerateJobData>(GENERATE_QUEUE, { connection, prefix });
 }
 
 /**
@@ -54,6 +55,8 @@ export async function enqueueGeneration(queue: GenerateQueue, jobId: string, pri
 export type GenerateWorkerOptions = {
   /** A connection of its own: BullMQ blocks on it while waiting for jobs. */
   connection: Redis;
+  /** The studio's Redis namespace: the same as its producers'. */
+  prefix: string;
   processor: Processor<GenerateJobData, void>;
   concurrency: number;
   lockMs: number;
@@ -64,6 +67,7 @@ export type GenerateWorkerOptions = {
 export function createGenerateWorker(opts: GenerateWorkerOptions): Worker<GenerateJobData, void> {
   return new Worker<GenerateJobData, void>(GENERATE_QUEUE, opts.processor, {
     connection: opts.connection,
+    prefix: opts.prefix,
     concurrency: opts.concurrency,
     name: opts.name,
     ...workerTiming(opts.lockMs),

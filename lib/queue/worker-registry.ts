@@ -4,8 +4,9 @@
  */
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { redisName } from "../redis/namespace.ts";
 
-const PREFIX = "studio:workers:";
+const workerKey = (prefix: string, id: string) => redisName(prefix, "workers", id);
 export const HEARTBEAT_MS = 5_000;
 const TTL_S = 15;
 
@@ -35,19 +36,19 @@ export const workerInfoSchema = z.object({
 });
 export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 
-export async function announceWorker(redis: Redis, info: WorkerInfo): Promise<void> {
-  await redis.set(PREFIX + info.id, JSON.stringify(info), "EX", TTL_S);
+export async function announceWorker(redis: Redis, prefix: string, info: WorkerInfo): Promise<void> {
+  await redis.set(workerKey(prefix, info.id), JSON.stringify(info), "EX", TTL_S);
 }
 
-export async function retireWorker(redis: Redis, id: string): Promise<void> {
-  await redis.del(PREFIX + id);
+export async function retireWorker(redis: Redis, prefix: string, id: string): Promise<void> {
+  await redis.del(workerKey(prefix, id));
 }
 
-export async function listWorkers(redis: Redis): Promise<WorkerInfo[]> {
+export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerInfo[]> {
   const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", PREFIX + "*", "COUNT", 100);
+    const [next, batch] = await redis.scan(cursor, "MATCH", workerKey(prefix, "*"), "COUNT", 100);
     keys.push(...batch);
     cursor = next;
   } while (cursor !== "0");

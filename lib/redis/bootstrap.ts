@@ -2,6 +2,11 @@
  * Finds a Redis for the studio: the one at REDIS_URL when it answers; otherwise, for a loopback URL and
  * when `redis-server` is installed, a private Redis started on that URL's port with its data (AOF) under
  * DATA_DIR/redis, so queued jobs survive a restart. When neither works, it says how to get Redis.
+ *
+ * A private Redis belongs to its data folder alone, so every key outside the studio's namespace there is
+ * a leftover (an older REDIS_PREFIX, or the default prefix of the folder before it was moved): it is
+ * deleted at start. Jobs still open in the database are put back on the queue by the worker's
+ * reconciliation, so nothing the studio needs is lost.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdirSync } from "node:fs";
@@ -73,6 +78,8 @@ export type EnsureRedisOptions = {
   log?: (line: string) => void;
   /** Override for tests; defaults to `redis-server` on PATH. */
   redisServerPath?: string | null;
+  /** The studio's Redis namespace: on a private server, keys outside it are deleted at start. */
+  prefix?: string;
 };
 
 export async function ensureRedis(opts: EnsureRedisOptions): Promise<RedisHandle> {
@@ -116,6 +123,10 @@ export async function ensureRedis(opts: EnsureRedisOptions): Promise<RedisHandle
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (await pingRedis(opts.url, 500)) {
+      if (opts.prefix !== undefined) {
+        const dropped = await deleteKeysOutside(opts.url, opts.prefix);
+        if (dropped) log(`Redis: deleted ${dropped} key(s) outside the namespace ${opts.prefix}`);
+      }
       return { url: opts.url, private: true, stop: () => stopServer(child, exited, opts.url) };
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -124,6 +135,26 @@ export async function ensureRedis(opts: EnsureRedisOptions): Promise<RedisHandle
   throw new RedisUnavailableError(
     `The private redis-server did not start on port ${port}: ${stderr.trim() || `see ${path.join(dir, "redis.log")}`}`,
   );
+}
+
+/** Deletes every key of the URL's database that does not start with `prefix:`; returns how many. */
+export async function deleteKeysOutside(url: string, prefix: string): Promise<number> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    let dropped = 0;
+    let cursor = "0";
+    do {
+      const [next, keys] = await client.scan(cursor, "COUNT", 1000);
+      const foreign = keys.filter((k) => !k.startsWith(`${prefix}:`));
+      if (foreign.length) dropped += await client.unlink(...foreign);
+      cursor = next;
+    } while (cursor !== "0");
+    return dropped;
+  } finally {
+    client.disconnect();
+  }
 }
 
 async function stopServer(child: ChildProcess, exited: Promise<number | null>, url: string): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The words jobs are described in — kinds, statuses and event types — in one module with no imports, so the
+ * The words jobs are described in — kinds, statuses, phases and event types — in one module with no imports, so the
  * server's schemas (lib/jobs/schemas.ts), the event channel (lib/queue/events.ts) and the browser
  * (lib/ui/api-types.ts) all use the same lists.
  */
@@ -18,6 +18,10 @@ export function isActive(status: JobStatus): boolean {
 export function isFinal(status: JobStatus): boolean {
   return !isActive(status);
 }
+
+/** What a running generation is doing: load → text → input (an image or video to encode) → denoise → decode. */
+export const GENERATION_PHASES = ["load", "text", "input", "denoise", "decode"] as const;
+export type GenerationPhase = (typeof GENERATION_PHASES)[number];
 
 export const EVENT_TYPES = ["queued", "started", "progress", "preview", "succeeded", "failed", "canceled", "deleted"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

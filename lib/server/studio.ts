@@ -3,6 +3,7 @@
  * producer and one event subscription for all requests (kept on globalThis so Next's dev reloads reuse
  * them instead of opening new connections).
  */
+import "server-only";
 import { config } from "../config.ts";
 import { db } from "../db/client.ts";
 import { databaseProvider } from "../db/provider.ts";
@@ -24,12 +25,13 @@ export function studio(): Studio {
       db: db(),
       provider: databaseProvider(cfg.databaseUrl),
       redis: redis(),
-      queue: createGenerateQueue(redis()),
+      redisPrefix: cfg.redisPrefix,
+      queue: createGenerateQueue(redis(), cfg.redisPrefix),
       storage: createStorage(cfg.dataDir),
       modelsDir: cfg.modelsDir,
       log,
       acceptsJobWebhooks: Boolean(cfg.webhookSecret),
-      hub: createEventHub(redis(), log),
+      hub: createEventHub(redis(), cfg.redisPrefix, log),
     };
   }
   return globalForStudio.studio;

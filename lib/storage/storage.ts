@@ -16,7 +16,7 @@ export const JOB_FILES = { video: "video.mp4", poster: "poster.jpg", preview: "p
 /** A plain file name the studio generated: no folder, no leading dot (temporary files start with one). */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 
-export const UPLOAD_EXTENSIONS = ["png", "mp4", "webm", "mov"] as const;
+export const UPLOAD_EXTENSIONS = ["png", "jpg", "webp", "mp4", "webm", "mov"] as const;
 export type UploadExtension = (typeof UPLOAD_EXTENSIONS)[number];
 
 export class InvalidPathError extends Error {

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
 import type { queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
+import type { InstallJson } from "../model-library/install-schemas.ts";
 export {
   EVENT_TYPES,
   isActive,
@@ -27,6 +28,8 @@ export type UploadView = UploadJson;
 /** GET /api/queue, and the payload of the "queue" event. */
 export type QueueState = z.infer<typeof queueStateSchema>;
 export type WebhookDeliveries = z.infer<typeof webhookDeliveriesSchema>;
+/** A model install (POST /api/model-installs) with its live progress. */
+export type InstallView = InstallJson;
 
 /** The model a form starts with: the studio's default, else the first. */
 export function initialModel(models: ModelView[]): ModelView | undefined {

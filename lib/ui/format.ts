@@ -2,7 +2,8 @@
  * Human labels for what the studio shows: aspect ratios, durations, ETAs, timings, dates. Pure functions,
  * used by server and client components alike, so the same number always reads the same way.
  */
-import { framesForSeconds } from "../schemas/generation.ts";
+import { framesForSeconds, validFramesWithin, videoFrameCount, type ImageFit, type Solver, type Speed } from "../schemas/generation.ts";
+import type { GenerationPhase } from "../schemas/job-vocabulary.ts";
 
 /** Ratios people recognise; a size is named after the nearest one when it is close enough. */
 const COMMON_RATIOS: [number, number][] = [
@@ -77,12 +78,40 @@ export function durationChoices(fps: number, maxFrames: number): { frames: numbe
   return out;
 }
 
-/** The valid frame count for a typed duration, kept within 1…maxFrames. */
-export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number {
-  if (!Number.isFinite(seconds) || seconds <= 0) return 1;
+/** The shortest clip the duration field offers (its slider starts here): one step of the VAE past a still. */
+export const MIN_CLIP_FRAMES = 5;
+
+/**
+ * The valid frame count for a typed duration, kept within MIN_CLIP_FRAMES…maxFrames; null when the text
+ * is not a duration at all (not a number, zero or negative), which the field reports instead of quietly
+ * making a one-frame still of it.
+ */
+export function snapSecondsToFrames(seconds: number, fps: number, maxFrames: number): number | null {
+  if (!Number.isFinite(seconds) || seconds <= 0) return null;
   const frames = framesForSeconds(seconds, fps);
-  const maxValid = maxFrames - ((maxFrames - 1) % 4);
-  return Math.min(frames, maxValid);
+  return Math.min(Math.max(MIN_CLIP_FRAMES, frames), validFramesWithin(maxFrames));
+}
+
+/** Execution providers as people name the hardware (ONNX Runtime's names otherwise). */
+const DEVICE_NAMES: Record<string, string> = { cuda: "an NVIDIA GPU", webgpu: "the GPU (WebGPU)", cpu: "the CPU" };
+
+/**
+ * Where the studio's live workers run the model, from /api/health's providers (each worker's first one is
+ * what it runs on; CPU is only every worker's fallback): "the CPU", "an NVIDIA GPU", both, or null when
+ * no worker is running.
+ */
+export function renderDevice(workers: { executionProviders: string[] }[]): string | null {
+  const devices = [...new Set(workers.map((w) => w.executionProviders[0]).filter(Boolean))];
+  if (devices.length === 0) return null;
+  return devices.map((d) => DEVICE_NAMES[d] ?? d).join(" and ");
+}
+
+/**
+ * Output frames decoded after `latentFrames` of the causal VAE's latent frames: the first latent frame
+ * gives one frame, every later one four (docs/model-notes.md#latent-normalisation-and-the-frame-rule), so 3 latent frames are 9 video frames.
+ */
+export function decodedFrames(latentFrames: number): number {
+  return latentFrames <= 0 ? 0 : videoFrameCount(latentFrames);
 }
 
 /**
@@ -128,21 +157,52 @@ export function relativeTime(iso: string | Date, now: Date = new Date()): string
   return then.toISOString().slice(0, 10);
 }
 
-/** Phase names as the job page shows them. */
-export const PHASE_LABELS: Record<string, string> = {
+/** Phase names as the job page shows them while a job runs. */
+export const PHASE_LABELS: Record<GenerationPhase | "queued", string> = {
   queued: "Waiting in queue",
   load: "Loading the model",
   text: "Encoding the prompt",
   input: "Encoding the input",
   denoise: "Denoising",
   decode: "Decoding frames",
-  mux: "Writing the MP4",
 };
+
+/** Phase names in the timings table. */
+export const PHASE_SHORT_LABELS: Record<GenerationPhase, string> = {
+  load: "Load",
+  text: "Prompt",
+  input: "Input",
+  denoise: "Denoise",
+  decode: "Decode",
+};
+
+function labelOf(labels: Record<string, string>, phase: string): string {
+  return labels[phase] ?? phase.charAt(0).toUpperCase() + phase.slice(1);
+}
 
 export function phaseLabel(phase: string | null | undefined): string {
   if (!phase) return "Starting";
-  return PHASE_LABELS[phase] ?? phase.charAt(0).toUpperCase() + phase.slice(1);
+  return labelOf(PHASE_LABELS, phase);
 }
+
+export function phaseShortLabel(phase: string): string {
+  return labelOf(PHASE_SHORT_LABELS, phase);
+}
+
+/** The samplers as the form and the job page name them. */
+export const SOLVER_LABELS: Record<Solver, { name: string; note: string }> = {
+  unipc: { name: "UniPC", note: "Wan's default" },
+  dpmpp: { name: "DPM++", note: "2nd order" },
+  euler: { name: "Euler", note: "1st order" },
+  rcm: { name: "rCM", note: "distilled, 1–4 steps" },
+};
+
+/** Step caching (lib/engine/step-cache.ts); the speed-ups are TeaCache4Wan2.1's published 1.3B figures. */
+export const SPEED_LABELS: Record<Speed, { name: string; note: string }> = {
+  exact: { name: "Exact", note: "every step" },
+  fast: { name: "Fast", note: "~1.5× quicker" },
+  faster: { name: "Faster", note: "~2× quicker" },
+};
 
 /** The first line of a prompt, shortened for cards and titles. */
 export function promptExcerpt(prompt: string, max = 80): string {
@@ -157,7 +217,7 @@ export function promptExcerpt(prompt: string, max = 80): string {
 export function fitSummary(
   input: { width: number; height: number },
   output: { width: number; height: number },
-  fit: "crop" | "pad",
+  fit: ImageFit,
 ): string {
   const scale =
     fit === "crop"
@@ -183,5 +243,6 @@ export function fitSummary(
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${formatDecimal(bytes / 1024)} KB`;
-  return `${formatDecimal(bytes / (1024 * 1024))} MB`;
+  if (bytes < 1024 ** 3) return `${formatDecimal(bytes / (1024 * 1024))} MB`;
+  return `${formatDecimal(bytes / 1024 ** 3, 2)} GB`;
 }

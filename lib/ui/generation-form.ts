@@ -5,12 +5,27 @@
  * and what is remembered in localStorage. Pure, so it is unit-tested without a browser.
  */
 import { z } from "zod";
-import { BASE_SOLVERS, generationParamsSchema, isValidFrameCount, SOLVERS, SPEEDS, type GenerationInput, type Speed } from "../schemas/generation.ts";
+import {
+  BASE_SOLVERS,
+  DEFAULT_FIT,
+  DEFAULT_V2V_STRENGTH,
+  fitSchema,
+  generationParamsSchema,
+  GRIDS,
+  isValidFrameCount,
+  SOLVERS,
+  SPEEDS,
+  strengthSchema,
+  validFramesWithin,
+  type GenerationInput,
+  type Grid,
+  type ImageFit,
+  type Solver,
+  type Speed,
+} from "../schemas/generation.ts";
 import type { JobKind, JobView, ModelView } from "./api-types.ts";
 
-export type Solver = (typeof SOLVERS)[number];
-export type Grid = "official" | "diffusers";
-export type Fit = "crop" | "pad";
+export type { Grid, Solver };
 
 /** Numeric inputs are kept as typed text, so a half-typed value can be shown with its error. */
 export type FormValues = {
@@ -35,7 +50,7 @@ export type FormValues = {
 /** Kind-specific inputs of image- and video-to-video. */
 export type InputValues = {
   imageUploadId?: string;
-  fit?: Fit;
+  fit?: ImageFit;
   videoUploadId?: string;
   strength?: number;
 };
@@ -82,8 +97,7 @@ export function defaultValues(model: ModelView): FormValues {
 
 /** The largest valid (4k+1) frame count a model offers. */
 export function maxValidFrames(model: ModelView): number {
-  const m = model.defaults.maxFrames;
-  return m - ((m - 1) % 4);
+  return validFramesWithin(model.defaults.maxFrames);
 }
 
 /**
@@ -178,13 +192,9 @@ export function formFieldFor(field: string | undefined): FormField {
 
 const inputSchema = z.object({
   imageUploadId: z.string({ error: "choose an image first" }).min(1, "choose an image first").optional(),
-  fit: z.enum(["crop", "pad"], { error: "fit must be crop or pad" }).optional(),
+  fit: fitSchema.optional(),
   videoUploadId: z.string({ error: "choose a video first" }).min(1, "choose a video first").optional(),
-  strength: z
-    .number({ error: "strength must be a number" })
-    .min(0, "strength must be between 0 and 1")
-    .max(1, "strength must be between 0 and 1")
-    .optional(),
+  strength: strengthSchema.optional(),
 });
 
 export type ValidationResult = { ok: true; body: Record<string, unknown> } | { ok: false; errors: FieldErrors };
@@ -220,11 +230,11 @@ export function validateForm(
   body.prompt = parsed.data.prompt;
   if (kind === "i2v") {
     body.imageUploadId = input.imageUploadId;
-    body.fit = input.fit ?? "crop";
+    body.fit = input.fit ?? DEFAULT_FIT;
   }
   if (kind === "v2v") {
     body.videoUploadId = input.videoUploadId;
-    body.strength = input.strength ?? 0.7;
+    body.strength = input.strength ?? DEFAULT_V2V_STRENGTH;
   }
   return { ok: true, body };
 }
@@ -235,7 +245,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 /**
  * The form values that reproduce a job ("reuse settings"): its prompt, its own negative prompt (or the
  * default when it used the default), its parameters, and the seed it actually used so the same video
- * comes out again; 🎲 clears it for a variation.
+ * comes out again; the die button clears it for a variation.
  */
 export function valuesFromJob(job: JobView): Partial<FormValues> & InputValues {
   const p = job.params ?? {};
@@ -283,7 +293,7 @@ const storedSchema = z
     guidance: z.string().max(20),
     shift: z.string().max(20),
     solver: z.enum(SOLVERS),
-    grid: z.enum(["official", "diffusers"]),
+    grid: z.enum(GRIDS),
     speed: z.enum(SPEEDS),
     seed: z.string().max(20),
   })

@@ -13,13 +13,16 @@
  * all decode the same colours. The official Wan script (imageio-ffmpeg) leaves the stream untagged.
  */
 import { stat, rename, rm } from "node:fs/promises";
+import path from "node:path";
 import { PassThrough } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import { temporarySiblingPath } from "./atomic-file.ts";
 import { FfmpegError, ffmpegPath, lastLines } from "./ffmpeg-tools.ts";
-import { validateMp4Metadata } from "./metadata.ts";
+import type { VideoSink } from "../engine/pipeline.ts";
+import { settingsToMp4Metadata, validateMp4Metadata } from "./metadata.ts";
+import { writePoster } from "./poster.ts";
 
-/** Wan 2.1 generates at 16 fps (reference §3.4, `sample_fps`). */
+/** Wan 2.1 generates at 16 fps (docs/model-notes.md#latent-normalisation-and-the-frame-rule, `sample_fps`). */
 export const WAN_FPS = 16;
 
 export const X264_PRESETS = [
@@ -266,6 +269,40 @@ export function createMp4Encoder(options: Mp4EncoderOptions): Mp4Encoder {
       command.kill("SIGKILL");
       await done.catch(() => {});
       await removeTemporary();
+    },
+  };
+}
+
+/**
+ * The engine's video sink (lib/engine/pipeline.ts `VideoSink`) for a job folder: the frames become
+ * `dir/video.mp4` with the generation settings embedded as tags, and the first frame `dir/poster.jpg`.
+ */
+export function mp4FileSink(dir: string): VideoSink {
+  const videoFile = path.join(dir, "video.mp4");
+  const posterFile = path.join(dir, "poster.jpg");
+  let encoder: Mp4Encoder | undefined;
+  let size = { width: 0, height: 0 };
+  let posterWritten = false;
+  return {
+    async open({ width, height, fps, settings }) {
+      size = { width, height };
+      encoder = createMp4Encoder({ file: videoFile, width, height, fps, metadata: settingsToMp4Metadata(settings) });
+    },
+    async write(rgb) {
+      if (!encoder) throw new Error("mp4FileSink: write before open");
+      if (!posterWritten) {
+        await writePoster(rgb, size.width, size.height, posterFile, { format: "jpeg" });
+        posterWritten = true;
+      }
+      await encoder.writeFrame(rgb);
+    },
+    async finish() {
+      if (!encoder) throw new Error("mp4FileSink: finish before open");
+      await encoder.finish();
+      return { videoFile, posterFile };
+    },
+    async abort() {
+      await encoder?.abort();
     },
   };
 }

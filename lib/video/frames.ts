@@ -1,6 +1,6 @@
 /**
  * From the VAE's output tensor to the bytes the encoder takes: a [3, T, H, W] float video in [-1, 1]
- * (channel-major, reference §3.4) → one rgb24 frame (H rows of W pixels of R, G, B bytes).
+ * (channel-major, docs/model-notes.md#latent-normalisation-and-the-frame-rule) → one rgb24 frame (H rows of W pixels of R, G, B bytes).
  *
  * The conversion follows the official Wan code exactly (WAN `wan/utils/utils.py` `cache_video`, which
  * `generate.py` uses to save every video):
@@ -67,7 +67,7 @@ export function videoFrameToRgb(video: Float32Array, dims: VideoDims, frameIndex
 
 /**
  * Every frame of one decoded chunk [3, t, H, W] (the VAE decodes 1 frame for the first latent, then
- * 4 per latent: reference §3.3), in order, ready for `Mp4Encoder.writeFrame`. A chunk is just a
+ * 4 per latent: official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode), in order, ready for `Mp4Encoder.writeFrame`. A chunk is just a
  * short video, so this is the same conversion frame by frame.
  */
 export function videoChunkToRgbFrames(chunk: Float32Array, dims: VideoDims): Uint8Array[] {

@@ -3,7 +3,7 @@
  *
  * How the model converter uses it: it encodes solid colour patches (a grid of colours over the RGB
  * cube, greys included) with the model's own VAE encoder, normalises the latent as generation does
- * (z = (μ − mean) / std, reference §3.4), and pairs each patch's latent vector (16 values, taken from
+ * (z = (μ − mean) / std, docs/model-notes.md#latent-normalisation-and-the-frame-rule), and pairs each patch's latent vector (16 values, taken from
  * the patch's interior, away from edges) with the patch colour in 0…255. The fitted map is stored
  * with the converted model, so previews match that model's VAE rather than a hand-copied table.
  *

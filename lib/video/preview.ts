@@ -1,16 +1,16 @@
 /**
  * Cheap previews while sampling: instead of running the VAE decoder (seconds per call), each latent
  * pixel's 16 channels are mapped to RGB by one affine map, rgb = W·z + b. Wan's latent is 8× smaller
- * than the video in each spatial direction (reference §3.4), so a preview is a blurry but faithful
+ * than the video in each spatial direction (docs/model-notes.md#latent-normalisation-and-the-frame-rule), so a preview is a blurry but faithful
  * thumbnail of where the sample is going, and costs 16·3 multiply-adds per latent pixel.
  *
  * The map is model-specific; `fitPreviewProjection` (preview-fit.ts) computes it from the model's own
- * VAE. It applies to the latent the sampler holds (the normalised z of §3.4), and its output is in
+ * VAE. It applies to the latent the sampler holds (the normalised z of docs/model-notes.md#latent-normalisation-and-the-frame-rule), and its output is in
  * 0…255 units.
  */
 import sharp from "sharp";
 
-/** Wan 2.1's VAE has z_dim 16 (reference §3.4). */
+/** Wan 2.1's VAE has z_dim 16 (docs/model-notes.md#latent-normalisation-and-the-frame-rule). */
 export const LATENT_CHANNELS = 16;
 
 /** rgb = weights · z + bias; `weights` is 3×16 row-major (row c holds output channel c), in 0…255 units. */
@@ -105,7 +105,7 @@ export type PreviewWebpOptions = {
   scale?: number;
   /** Size budget; quality and then scale drop until the WebP fits. */
   maxBytes?: number;
-  /** Delay per latent frame; one latent frame stands for 4 video frames (§3.4), 4/16 fps = 250 ms. */
+  /** Delay per latent frame; one latent frame stands for 4 video frames (docs/model-notes.md#latent-normalisation-and-the-frame-rule), 4/16 fps = 250 ms. */
   frameDelayMs?: number;
 };
 

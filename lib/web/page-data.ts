@@ -3,14 +3,17 @@
  * the history. They call the same services as the API routes (lib/jobs, through the web process's shared
  * studio context), so the first paint and the API never disagree, and no page waits on its own HTTP API.
  */
+import "server-only";
 import { cache } from "react";
 import { StudioError } from "../errors.ts";
 import { getJob } from "../jobs/actions.ts";
 import { listJobs } from "../jobs/list.ts";
-import { listModels } from "../jobs/models.ts";
+import { listModels } from "../jobs/model-catalog.ts";
+import { listWorkers } from "../queue/worker-registry.ts";
 import { studio } from "../server/studio.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";
+import { renderDevice } from "../ui/format.ts";
 
 export const GALLERY_PAGE_SIZE = 24;
 
@@ -65,4 +68,13 @@ export async function loadJobPage(filters: GalleryFilters, limit: number): Promi
   if (filters.status) query.status = filters.status;
   if (filters.kind) query.kind = filters.kind;
   return await listJobs(studio(), query);
+}
+
+/** What the live workers run on (see renderDevice); null when none is running or Redis does not answer. */
+export async function loadRenderDevice(): Promise<string | null> {
+  try {
+    return renderDevice(await listWorkers(studio().redis, studio().redisPrefix));
+  } catch {
+    return null;
+  }
 }

@@ -23,18 +23,21 @@ export const WEBHOOK_JOB_OPTIONS = {
 
 export type WebhookQueue = Queue<WebhookJobData>;
 
-export function createWebhookQueue(connection: Redis): WebhookQueue {
-  return new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection });
+/** `prefix`: the studio's Redis namespace (REDIS_PREFIX), as for the generation queue. */
+export function createWebhookQueue(connection: Redis, prefix: string): WebhookQueue {
+  return new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection, prefix });
 }
 
-/** One producer per connection: publishEvent is called with the connection its caller already has. */
-const producers = new WeakMap<Redis, WebhookQueue>();
+/** One producer per connection and namespace: publishEvent is called with the connection its caller already has. */
+const producers = new WeakMap<Redis, Map<string, WebhookQueue>>();
 
-export async function enqueueWebhook(redis: Redis, jobId: string, event: EndStatus): Promise<void> {
-  let queue = producers.get(redis);
+export async function enqueueWebhook(redis: Redis, prefix: string, jobId: string, event: EndStatus): Promise<void> {
+  const byPrefix = producers.get(redis) ?? new Map<string, WebhookQueue>();
+  producers.set(redis, byPrefix);
+  let queue = byPrefix.get(prefix);
   if (!queue) {
-    queue = createWebhookQueue(redis);
-    producers.set(redis, queue);
+    queue = createWebhookQueue(redis, prefix);
+    byPrefix.set(prefix, queue);
   }
   await queue.add(WEBHOOK_JOB, { jobId, event }, { ...WEBHOOK_JOB_OPTIONS, jobId: `${jobId}-${event}` });
 }

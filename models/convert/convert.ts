@@ -120,7 +120,7 @@ export async function convertModel(o: ConvertOptions): Promise<Manifest> {
 export function defaultsFor(dit: Pick<WanDiTConfig, "dim" | "modelType">, tiny: boolean): GenerationDefaults {
   if (tiny || dit.dim < 1536) return TINY_DEFAULTS;
   if (dit.modelType === "i2v") {
-    // Image-to-video at 480p: shift 3 (reference §5.1, §6.1 step 7; the Fun-InP example uses 50 steps, guidance 6).
+    // Image-to-video at 480p: shift 3 (official generate.py, _validate_args; the Fun-InP example uses 50 steps, guidance 6).
     return { ...WAN_1_3B_DEFAULTS, steps: dit.dim === 1536 ? 50 : 40, guidance: dit.dim === 1536 ? 6 : 5, shift: 3 };
   }
   if (dit.dim >= 5120) {

@@ -1,6 +1,6 @@
 /**
  * Converts the CLIP vision tower of an image-to-video model (official Wan `visual.*` or Hugging Face
- * `vision_model.*` layout) into `image_encoder.onnx` (reference §6.1 step 3).
+ * `vision_model.*` layout) into `image_encoder.onnx` (official wan/modules/clip.py, CLIPModel.visual).
  */
 import { buildClipVision, clipTokens, type ClipVisionConfig } from "../clip.ts";
 import { clipConfig, openClipWeights } from "../clip-checkpoint.ts";

@@ -44,7 +44,7 @@ export function describeKind(kind: ComponentKind): string {
   return KIND_LABEL[kind];
 }
 
-/** Recognises a component and its layout from tensor names (reference §2.1, §3.5, §4.3). */
+/** Recognises a component and its layout from tensor names (docs/model-notes.md#checkpoint-layouts). */
 export function recognise(names: string[]): { kind: ComponentKind; layout: Layout } | undefined {
   const has = (n: string) => names.includes(n);
   const stripped = names.map(stripComfyPrefix);
@@ -122,7 +122,7 @@ async function fromComponentFolder(dir: string, kindHint?: ComponentKind): Promi
   };
 }
 
-/** Official single files: a DiT may have the official `WanModel` config.json beside it (§2.1). */
+/** Official single files: a DiT may have the official `WanModel` config.json beside it (docs/model-notes.md#checkpoint-layouts). */
 async function fromSingleFile(file: string): Promise<ComponentSource> {
   const found = recognise(await tensorNames(file));
   if (!found) {

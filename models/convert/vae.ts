@@ -2,7 +2,7 @@
  * Converts a Wan VAE checkpoint (Diffusers `AutoencoderKLWan` or the official / ComfyUI file) into its six
  * streaming graphs (per side: first chunk, per-frame part, step; models/wan/vae.ts) sharing one data file.
  *
- * The VAE always runs in float32, as the official code does (reference §3.4 "Precision") and as Diffusers
+ * The VAE always runs in float32, as the official code does (docs/model-notes.md#numerics) and as Diffusers
  * recommends; a `--dtype fp16` conversion keeps it that way.
  */
 import type { Precision } from "../nn.ts";

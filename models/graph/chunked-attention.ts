@@ -5,8 +5,8 @@
  *
  * Why: ONNX Runtime's WebGPU provider (1.30) computes MultiHeadAttention inexactly at the head sizes Wan
  * uses (128 in the DiT: errors of 0.06–0.45 against the CPU on random inputs), it has no kernel for the
- * standard `Attention` op, while MatMul → Softmax → MatMul on it matches the CPU to 1e-6 (dependencies.md
- * §4, tests/engine/webgpu.test.ts). Chunking the queries keeps the score matrix of all heads from ever
+ * standard `Attention` op, while MatMul → Softmax → MatMul on it matches the CPU to 1e-6 (docs/gpu.md,
+ * tests/engine/webgpu.test.ts). Chunking the queries keeps the score matrix of all heads from ever
  * existing at once: at 480×832×81 (32,760 tokens, 12 heads, CFG batch 2) a whole one would take 103 GB in
  * float32, one of QUERY_CHUNKS chunks 0.8 GB.
  *

@@ -1,12 +1,12 @@
 /**
  * Reading Wan DiT checkpoints in either layout: tensor names (Diffusers → official, the names the model
  * definition uses) and the configuration (Diffusers config.json, official config.json, or inferred from
- * tensor shapes with 128-wide heads). Reference §2.
+ * tensor shapes with 128-wide heads). See docs/model-notes.md#checkpoint-layouts.
  */
 import type { WanDiTConfig } from "./dit.ts";
 
 /**
- * Diffusers name → official name: the inverse of Diffusers' converter (§2.3), applied as ordered rules.
+ * Diffusers name → official name: the inverse of Diffusers' converter (Diffusers scripts/convert_wan_to_diffusers.py, TRANSFORMER_KEYS_RENAME_DICT), applied as ordered rules.
  * The image key/value renames come first because their Diffusers names contain the generic ones.
  */
 const DIFFUSERS_TO_OFFICIAL: [RegExp, string][] = [
@@ -23,7 +23,7 @@ const DIFFUSERS_TO_OFFICIAL: [RegExp, string][] = [
   [/^scale_shift_table$/, "head.modulation"],
   [/^proj_out\./, "head.head."],
   [/^(blocks\.\d+)\.scale_shift_table$/, "$1.modulation"],
-  [/^(blocks\.\d+)\.norm2\./, "$1.norm3."], // the affine cross-attention norm (§2.3 "Why the swap")
+  [/^(blocks\.\d+)\.norm2\./, "$1.norm3."], // the affine cross-attention norm (Diffusers scripts/convert_wan_to_diffusers.py, TRANSFORMER_KEYS_RENAME_DICT (norm3 ↔ norm2))
   [/^(blocks\.\d+)\.ffn\.net\.0\.proj\./, "$1.ffn.0."],
   [/^(blocks\.\d+)\.ffn\.net\.2\./, "$1.ffn.2."],
   [/^(blocks\.\d+)\.attn2\.add_k_proj\./, "$1.cross_attn.k_img."],
@@ -46,7 +46,7 @@ export function ditKeyFromDiffusers(name: string): string {
 }
 
 /**
- * Official name → Diffusers name: Diffusers' converter rules (§2.3), written per name pattern. Used to write
+ * Official name → Diffusers name: Diffusers' converter rules (Diffusers scripts/convert_wan_to_diffusers.py, TRANSFORMER_KEYS_RENAME_DICT), written per name pattern. Used to write
  * Diffusers-layout checkpoints (the tiny test model).
  */
 const OFFICIAL_TO_DIFFUSERS: [RegExp, string][] = [
@@ -84,7 +84,7 @@ export function ditKeyToDiffusers(name: string): string {
   return name;
 }
 
-/** ComfyUI full checkpoints prefix every DiT key with this (§2.1). */
+/** ComfyUI full checkpoints prefix every DiT key with this (docs/model-notes.md#checkpoint-layouts). */
 export const COMFY_PREFIX = "model.diffusion_model.";
 /**
  * NVlabs' rCM checkpoints hold the official `WanModel` keys under `net.` (the inference script drops it:
@@ -96,12 +96,6 @@ export const RCM_PREFIX = "net.";
 export function stripComfyPrefix(name: string): string {
   for (const prefix of [COMFY_PREFIX, RCM_PREFIX]) if (name.startsWith(prefix)) return name.slice(prefix.length);
   return name;
-}
-
-/** True when tensor names are Diffusers-style (`condition_embedder.*`, `attn1`, `proj_out`). */
-export function isDiffusersDiT(names: Iterable<string>): boolean {
-  for (const n of names) if (n.startsWith("condition_embedder.") || /\.attn1\./.test(n)) return true;
-  return false;
 }
 
 type Json = Record<string, unknown>;
@@ -130,7 +124,7 @@ export function ditConfigFromOfficial(c: Json): WanDiTConfig {
   };
 }
 
-/** The Diffusers config.json for a DiT configuration (what Diffusers' converter writes, §2.3). */
+/** The Diffusers config.json for a DiT configuration (what Diffusers' converter writes, Diffusers scripts/convert_wan_to_diffusers.py, TRANSFORMER_KEYS_RENAME_DICT). */
 export function ditConfigToDiffusers(cfg: WanDiTConfig): Record<string, unknown> {
   return {
     _class_name: "WanTransformer3DModel",

@@ -1,15 +1,15 @@
 /**
- * The Wan 2.1 diffusion transformer (official `WanModel`), as an ONNX graph. Reference §1 (forward pass,
- * step by step), §1.4 (RoPE), §1.5 (precision). Module paths are the official checkpoint names, so
- * `blocks.3.self_attn.q` is where you expect it; Diffusers checkpoints are renamed on load (convert/dit-keys.ts).
+ * The Wan 2.1 diffusion transformer (official `WanModel`), as an ONNX graph. Official wan/modules/model.py, WanModel.forward (forward pass,
+ * step by step), official wan/modules/model.py, rope_apply and rope_params (RoPE); docs/model-notes.md#numerics (precision). Module paths are the official checkpoint names, so
+ * `blocks.3.self_attn.q` is where you expect it; Diffusers checkpoints are renamed on load (dit-checkpoint.ts).
  *
  * Graph inputs (B = batch; the engine batches the conditional and unconditional passes of CFG):
  *   x            [B, in_dim, F, H, W]   latent (image-to-video: noisy 16 + mask 4 + image latent 16 channels)
  *   t_sinusoid   [B, freq_dim]          timestep sinusoid, computed in float64 outside (rope.ts)
- *   context      [B, text_len, text_dim] umT5 output zero-padded to text_len (padded rows are attended, §1.3 item 9)
+ *   context      [B, text_len, text_dim] umT5 output zero-padded to text_len (padded rows are attended, official wan/modules/model.py, WanSelfAttention.forward and the cross-attention classes)
  *   rope_cos/sin [L, head_dim/2]        3-D RoPE tables for the L = F'·H'·W' tokens (rope.ts)
  *   clip_fea     [B, clip_tokens, image_dim]  image-to-video only: CLIP features (257 × 1280 for Wan's ViT-H/14,
- *                                       §1.3 item 7; symbolic, so smaller CLIPs such as the tiny model's 17 tokens work)
+ *                                       official wan/modules/model.py, MLPProj; symbolic, so smaller CLIPs such as the tiny model's 17 tokens work)
  * Output:
  *   out          [B, out_dim, F, H, W]  flow velocity, float32
  *
@@ -39,7 +39,7 @@ export type WanDiTConfig = {
   imageDim: number | null;
 };
 
-/** CLIP tokens of Wan's ViT-H/14 at 224 px: 16 × 16 patches + the class token (§6.1 step 3). The graph's dimension is symbolic. */
+/** CLIP tokens of Wan's ViT-H/14 at 224 px: 16 × 16 patches + the class token (official wan/modules/clip.py, CLIPModel.visual). The graph's dimension is symbolic. */
 export const CLIP_TOKENS = 257;
 
 export function headDim(cfg: WanDiTConfig): number {
@@ -57,7 +57,7 @@ type Conditioning = {
   ropeSin: Tensor;
 };
 
-/** The embedded inputs (§1.3 steps 2–7): what the blocks and the head start from. */
+/** The embedded inputs (official wan/modules/model.py, WanModel.forward): what the blocks and the head start from. */
 type Embeddings = {
   /** Patch tokens [B, L, D], frame-major. */
   tokens: Tensor;
@@ -86,7 +86,7 @@ export function buildWanDiT(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void
   g.output(headAndUnpatchify(g, p, cfg, tokens, embedded.e, grid), "out", outDims(cfg));
 }
 
-/** Stage 1 of 3: the embeddings (§1.3 steps 2–7) → tokens, e, e0, context, image_context (i2v). */
+/** Stage 1 of 3: the embeddings (official wan/modules/model.py, WanModel.forward) → tokens, e, e0, context, image_context (i2v). */
 export function buildWanDiTEmbedding(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
   const x = g.input("x", "float32", ["batch", cfg.inDim, "frames", "height", "width"]);
   const embedded = embed(g, p, cfg, x, patchGrid(g, cfg, x), embeddingInputs(g, cfg));
@@ -98,7 +98,7 @@ export function buildWanDiTEmbedding(g: GraphBuilder, p: Params, cfg: WanDiTConf
   if (embedded.imageContext) g.output(embedded.imageContext, "image_context", ["batch", "clip_tokens", D]);
 }
 
-/** Stage 2 of 3: the attention blocks (§1.3 steps 8–9): tokens → tokens_out. */
+/** Stage 2 of 3: the attention blocks (official wan/modules/model.py, WanModel.forward): tokens → tokens_out. */
 export function buildWanDiTBlocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
   const D = cfg.dim;
   const tokens = g.input("tokens", "float32", ["batch", "tokens", D]);
@@ -109,7 +109,7 @@ export function buildWanDiTBlocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig)
   g.output(blocks(g, p, cfg, tokens, { e0, context, imageContext, ...rope }), "tokens_out", ["batch", "tokens", D]);
 }
 
-/** Stage 3 of 3: the head and unpatchify (§1.3 steps 10–11): tokens, e and the patch grid [F', H', W'] → out. */
+/** Stage 3 of 3: the head and unpatchify (official wan/modules/model.py, Head.forward and WanModel.unpatchify): tokens, e and the patch grid [F', H', W'] → out. */
 export function buildWanDiTHead(g: GraphBuilder, p: Params, cfg: WanDiTConfig): void {
   const tokens = g.input("tokens", "float32", ["batch", "tokens", cfg.dim]);
   const e = g.input("e", "float32", ["batch", cfg.dim]);
@@ -143,7 +143,7 @@ function patchGrid(g: GraphBuilder, cfg: WanDiTConfig, x: Tensor): Grid {
   return [x.dim(2).div(g.int64s([pt])), x.dim(3).div(g.int64s([ph])), x.dim(4).div(g.int64s([pw]))];
 }
 
-/** §1.3 steps 2–7: patch, time, text and (i2v) image embeddings. */
+/** Official wan/modules/model.py, WanModel.forward: patch, time, text and (i2v) image embeddings. */
 function embed(
   g: GraphBuilder,
   p: Params,
@@ -153,10 +153,10 @@ function embed(
   inputs: { tSinusoid: Tensor; context: Tensor; clipFea: Tensor | null },
 ): Embeddings {
   const D = cfg.dim;
-  // §1.3 step 2: patch embedding, frame-major tokens [B, L, D].
+  // Official wan/modules/model.py, WanModel.forward (patch_embedding): patch embedding, frame-major tokens [B, L, D].
   const tokens = g.scope("patch_embedding", () => patchEmbedding(p.sub("patch_embedding"), x, cfg, grid));
 
-  // §1.3 steps 3–5: time MLP e and the shared projection e0 (fp32, as in the official code).
+  // Official wan/modules/model.py, WanModel.forward (time_embedding, time_projection): time MLP e and the shared projection e0 (fp32, as in the official code).
   const e = g.scope("time_embedding", () => {
     const te = p.sub("time_embedding");
     const h = te.sub(0).linear(inputs.tSinusoid, cfg.freqDim, D).silu();
@@ -164,20 +164,20 @@ function embed(
   });
   const e0 = g.scope("time_projection", () => p.sub("time_projection").sub(1).linear(e.silu(), D, 6 * D).reshape([0, 6, D]));
 
-  // §1.3 step 6: text embedding on the zero-padded context.
+  // Official wan/modules/model.py, WanModel.forward (text_embedding of the zero-padded context): text embedding on the zero-padded context.
   const context = g.scope("text_embedding", () => {
     const tp = p.sub("text_embedding");
     const h = tp.sub(0).linear(inputs.context, cfg.textDim, D, { half: true, out: tp.halfDtype }).gelu("tanh");
     return tp.sub(2).linear(h, D, D, { half: true });
   });
 
-  // §1.3 step 7: CLIP image tokens through the image projector (i2v).
+  // Official wan/modules/model.py, MLPProj: CLIP image tokens through the image projector (i2v).
   const clipFea = inputs.clipFea;
   const imageContext = clipFea ? g.scope("img_emb", () => imageProjector(p.sub("img_emb").sub("proj"), clipFea, cfg)) : null;
   return { tokens, e, e0, context, imageContext };
 }
 
-/** §1.3 steps 8–9: the attention blocks, one after another. */
+/** Official wan/modules/model.py, WanModel.forward: the attention blocks, one after another. */
 function blocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, cond: Conditioning): Tensor {
   for (let i = 0; i < cfg.numLayers; i++) {
     tokens = g.scope(`blocks.${i}`, () => attentionBlock(p.sub("blocks").sub(i), tokens, cond, cfg));
@@ -185,7 +185,7 @@ function blocks(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, c
   return tokens;
 }
 
-/** §1.3 steps 10–11: head and unpatchify. */
+/** Official wan/modules/model.py, Head.forward and WanModel.unpatchify: head and unpatchify. */
 function headAndUnpatchify(g: GraphBuilder, p: Params, cfg: WanDiTConfig, tokens: Tensor, e: Tensor, grid: Grid): Tensor {
   const out = g.scope("head", () => head(p.sub("head"), tokens, e, cfg));
   return g.scope("unpatchify", () => unpatchify(out, cfg, ...grid));
@@ -212,7 +212,7 @@ function patchEmbedding(p: Params, x: Tensor, cfg: WanDiTConfig, [gridF, gridH, 
   return y.cast("float32");
 }
 
-/** One `WanAttentionBlock` (§1.3 step 8). */
+/** One `WanAttentionBlock` (official wan/modules/model.py, WanAttentionBlock.forward). */
 function attentionBlock(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConfig): Tensor {
   const D = cfg.dim;
   // m = modulation + e0, six [B, 1, D] vectors: shift/scale/gate for self-attention, then for the FFN.
@@ -237,7 +237,7 @@ function modulate(x: Tensor, shift: Tensor, scale: Tensor): Tensor {
   return x.mul(scale.add(1)).add(shift);
 }
 
-/** q/k RMSNorm over all heads, 3-D RoPE on q and k, global attention (§1.3 step 9). */
+/** q/k RMSNorm over all heads, 3-D RoPE on q and k, global attention (official wan/modules/model.py, WanSelfAttention.forward and the cross-attention classes). */
 function selfAttention(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConfig): Tensor {
   const D = cfg.dim;
   const at = p.halfDtype;
@@ -251,7 +251,7 @@ function selfAttention(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConf
 }
 
 /**
- * Interleaved-pair rotation (§1.4): for pair j = (x[2j], x[2j+1]),
+ * Interleaved-pair rotation (official wan/modules/model.py, rope_apply and rope_params): for pair j = (x[2j], x[2j+1]),
  * out[2j] = x[2j]·cos − x[2j+1]·sin, out[2j+1] = x[2j]·sin + x[2j+1]·cos.
  */
 function applyRope(x: Tensor, cos: Tensor, sin: Tensor, cfg: WanDiTConfig): Tensor {
@@ -267,7 +267,7 @@ function applyRope(x: Tensor, cos: Tensor, sin: Tensor, cfg: WanDiTConfig): Tens
 
 /**
  * Text cross-attention; for image-to-video also the image branch with its own keys/values, whose output is
- * added before the output projection (§1.3 step 9).
+ * added before the output projection (official wan/modules/model.py, WanSelfAttention.forward and the cross-attention classes).
  */
 function crossAttention(p: Params, x: Tensor, cond: Conditioning, cfg: WanDiTConfig): Tensor {
   const D = cfg.dim;
@@ -290,7 +290,7 @@ function feedForward(p: Params, x: Tensor, cfg: WanDiTConfig): Tensor {
   return p.sub(2).linear(h, cfg.ffnDim, cfg.dim, { half: true });
 }
 
-/** `img_emb.proj`: LayerNorm(1280) → Linear → GELU (erf) → Linear → LayerNorm(D), LayerNorm eps 1e-5 (§1.3 step 7). */
+/** `img_emb.proj`: LayerNorm(1280) → Linear → GELU (erf) → Linear → LayerNorm(D), LayerNorm eps 1e-5 (official wan/modules/model.py, MLPProj). */
 function imageProjector(p: Params, clip: Tensor, cfg: WanDiTConfig): Tensor {
   const C = cfg.imageDim!;
   const h0 = layerNormAffine(p.sub(0), clip, C, 1e-5);
@@ -299,7 +299,7 @@ function imageProjector(p: Params, clip: Tensor, cfg: WanDiTConfig): Tensor {
   return layerNormAffine(p.sub(4), h3, cfg.dim, 1e-5);
 }
 
-/** Head: (shift, scale) = head.modulation + e (not e0), then LN, modulate, Linear — all fp32 (§1.3 step 10). */
+/** Head: (shift, scale) = head.modulation + e (not e0), then LN, modulate, Linear — all fp32 (official wan/modules/model.py, Head.forward). */
 function head(p: Params, x: Tensor, e: Tensor, cfg: WanDiTConfig): Tensor {
   const D = cfg.dim;
   const [pt, ph, pw] = cfg.patchSize;
@@ -309,7 +309,7 @@ function head(p: Params, x: Tensor, e: Tensor, cfg: WanDiTConfig): Tensor {
   return p.sub("head").linear(h, D, pt * ph * pw * cfg.outDim);
 }
 
-/** [B, L, pt·ph·pw·C] with C fastest → [B, C, F'·pt, H'·ph, W'·pw] (§1.3 step 11). */
+/** [B, L, pt·ph·pw·C] with C fastest → [B, C, F'·pt, H'·ph, W'·pw] (official wan/modules/model.py, WanModel.unpatchify). */
 function unpatchify(x: Tensor, cfg: WanDiTConfig, gridF: Tensor, gridH: Tensor, gridW: Tensor): Tensor {
   const [pt, ph, pw] = cfg.patchSize;
   const C = cfg.outDim;

@@ -1,9 +1,9 @@
 /**
  * Wan's 3-D rotary position embedding and timestep sinusoid, computed in float64 outside the graph (as the
- * official code does) and fed to the DiT as float32 inputs (reference §1.3 item 3, §1.4, §8 items 1–2).
+ * official code does) and fed to the DiT as float32 inputs (official wan/modules/model.py, sinusoidal_embedding_1d; official wan/modules/model.py, rope_apply and rope_params; docs/model-notes.md#onnx-notes).
  */
 
-/** Pairs per axis for a head of width d: frame gets d/2 − 2·⌊d/6⌋, height and width ⌊d/6⌋ each (§1.4). */
+/** Pairs per axis for a head of width d: frame gets d/2 − 2·⌊d/6⌋, height and width ⌊d/6⌋ each (official wan/modules/model.py, rope_apply and rope_params). */
 export function ropeAxisPairs(headDim: number): { frame: number; height: number; width: number } {
   const hw = Math.floor(headDim / 6);
   return { frame: headDim / 2 - 2 * hw, height: hw, width: hw };
@@ -52,7 +52,7 @@ function setAngle(cos: Float32Array, sin: Float32Array, i: number, angle: number
   sin[i] = Math.sin(angle);
 }
 
-/** The timestep sinusoid [cos(t·ω_k)…, sin(t·ω_k)…] with ω_k = 10000^(−k/half) — cos first (§1.3 item 3). */
+/** The timestep sinusoid [cos(t·ω_k)…, sin(t·ω_k)…] with ω_k = 10000^(−k/half) — cos first (official wan/modules/model.py, sinusoidal_embedding_1d). */
 export function timestepSinusoid(t: number, freqDim: number): Float32Array {
   const half = freqDim / 2;
   const out = new Float32Array(freqDim);

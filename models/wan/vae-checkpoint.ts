@@ -1,11 +1,11 @@
 /**
  * Reading Wan VAE checkpoints in either layout: tensor names (Diffusers `AutoencoderKLWan` ↔ official
- * `WanVAE_`, reference §3.5) and the configuration (Diffusers config.json, the official constructor
+ * `WanVAE_`, docs/model-notes.md#checkpoint-layouts) and the configuration (Diffusers config.json, the official constructor
  * arguments, or inferred from tensor shapes). The model definition (vae.ts) uses official names.
  */
 import { WAN21_LATENTS_MEAN, WAN21_LATENTS_STD, validateVaeConfig, type WanVaeConfig } from "./vae-layout.ts";
 
-/** Residual sub-modules: official `residual.{0,2,3,6}` / `shortcut` ↔ Diffusers names (§3.5). */
+/** Residual sub-modules: official `residual.{0,2,3,6}` / `shortcut` ↔ Diffusers names (docs/model-notes.md#checkpoint-layouts). */
 const RESIDUAL_PARTS: [string, string][] = [
   ["residual.0", "norm1"],
   ["residual.2", "conv1"],
@@ -16,7 +16,7 @@ const RESIDUAL_PARTS: [string, string][] = [
 const toOfficialPart = new Map(RESIDUAL_PARTS.map(([o, d]) => [d, o]));
 const toDiffusersPart = new Map(RESIDUAL_PARTS);
 
-/** Official entries per decoder stage: num_res_blocks + 1 residual blocks and one upsampler (§3.5). */
+/** Official entries per decoder stage: num_res_blocks + 1 residual blocks and one upsampler (docs/model-notes.md#checkpoint-layouts). */
 const decoderStride = (numResBlocks: number) => numResBlocks + 2;
 
 /**
@@ -118,7 +118,7 @@ export function vaeConfigFromDiffusers(c: Json): WanVaeConfig {
 /**
  * Official `WanVAE_` constructor arguments (`dim`, `z_dim`, `dim_mult`, …), either alone or as the
  * `WanVAE_` entry of a file that may also hold `WanVAE_wrapper` (`mean`, `std`); the statistics default to
- * the Wan 2.1 constants of §3.4, which the official `WanVAE` wrapper hard-codes.
+ * the Wan 2.1 constants of docs/model-notes.md#latent-normalisation-and-the-frame-rule, which the official `WanVAE` wrapper hard-codes.
  */
 export function vaeConfigFromOfficial(json: Json): WanVaeConfig {
   const c = (json.WanVAE_ as Json | undefined) ?? json;
@@ -141,7 +141,7 @@ export function vaeConfigFromOfficial(json: Json): WanVaeConfig {
  * Configuration from tensor shapes alone (official names), for a single file without a config: base dim
  * from `encoder.conv1.weight` [dim, 3, 3, 3, 3], z_dim from `conv2.weight` [z, z, 1, 1, 1], the stages from
  * the encoder's residual blocks (their output channels / dim) and resamplers (time_conv ⇒ temporal).
- * Latent mean/std are the Wan 2.1 constants (§3.4): checkpoints do not store them.
+ * Latent mean/std are the Wan 2.1 constants (docs/model-notes.md#latent-normalisation-and-the-frame-rule): checkpoints do not store them.
  */
 export function vaeConfigFromShapes(shape: (name: string) => number[] | undefined, names: string[]): WanVaeConfig {
   const need = (name: string) => {

@@ -116,7 +116,7 @@ export async function saveVaeGraphs(
   const saved: Partial<VaeGraphFiles> = {};
   try {
     for (const [name, g] of Object.entries(graphs) as [VaeGraphName, GraphBuilder][]) {
-      await saveGraph(g, { dir, file: files[name], data, onInitializer, docString: `Wan 2.1 VAE ${name} (streaming, reference §3.3)` });
+      await saveGraph(g, { dir, file: files[name], data, onInitializer, docString: `Wan 2.1 VAE ${name} (streaming, official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode)` });
       saved[name] = files[name];
     }
   } finally {

@@ -1,7 +1,7 @@
 /**
- * The Wan 2.1 causal 3-D VAE (official `WanVAE_`) as data: its configuration (reference §3.1), the stage
+ * The Wan 2.1 causal 3-D VAE (official `WanVAE_`) as data: its configuration (official wan/modules/vae.py, _video_vae), the stage
  * tables of `encoder.downsamples` / `decoder.upsamples`, the feature-cache slots in the official `feat_idx`
- * order (§3.3 slot table) with the per-frame split, and every parameter's name and shape. The graphs
+ * order (official wan/modules/vae.py, Encoder3d.forward and Decoder3d.forward (feat_idx order)) with the per-frame split, and every parameter's name and shape. The graphs
  * (vae.ts), the checkpoint reader (vae-checkpoint.ts), the converter and the tiny-model generator all read
  * the architecture from here, so they cannot disagree about it.
  */
@@ -15,7 +15,7 @@ export type WanVaeConfig = {
   latentsStd: number[];
 };
 
-/** Per-channel latent statistics of Wan 2.1 (§3.4; identical in WAN and Diffusers). */
+/** Per-channel latent statistics of Wan 2.1 (docs/model-notes.md#latent-normalisation-and-the-frame-rule; identical in WAN and Diffusers). */
 export const WAN21_LATENTS_MEAN = [
   -0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508, 0.4134, -0.0715, 0.5517, -0.3632, -0.1922,
   -0.9497, 0.2503, -0.2921,
@@ -25,7 +25,7 @@ export const WAN21_LATENTS_STD = [
   2.8251, 1.916,
 ];
 
-/** `WanVAE_(dim=96, z_dim=16, dim_mult=[1,2,4,4], num_res_blocks=2, temperal_downsample=[F,T,T])` (§3.1). */
+/** `WanVAE_(dim=96, z_dim=16, dim_mult=[1,2,4,4], num_res_blocks=2, temperal_downsample=[F,T,T])` (official wan/modules/vae.py, _video_vae). */
 export const WAN21_VAE_CONFIG: WanVaeConfig = {
   baseDim: 96,
   zDim: 16,
@@ -36,12 +36,12 @@ export const WAN21_VAE_CONFIG: WanVaeConfig = {
   latentsStd: WAN21_LATENTS_STD,
 };
 
-/** Frames per encoder chunk after the first frame, and per decoded latent frame after the first (§3.3). */
+/** Frames per encoder chunk after the first frame, and per decoded latent frame after the first (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
 export const VAE_CHUNK_FRAMES = 4;
-/** Frames every 3-tap temporal conv keeps (§3.3 `CACHE_T`). */
+/** Frames every 3-tap temporal conv keeps (official wan/modules/vae.py, CACHE_T). */
 export const CACHE_T = 2;
 
-/** Throws for configurations the official chunking does not cover (§3.1, §3.3). */
+/** Throws for configurations the official chunking does not cover (official wan/modules/vae.py, _video_vae; official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
 export function validateVaeConfig(cfg: WanVaeConfig): void {
   const problems: string[] = [];
   if (cfg.dimMult.length < 2) problems.push(`dim_mult needs at least 2 entries (got [${cfg.dimMult}])`);
@@ -62,7 +62,7 @@ export function vaeSpatialScale(cfg: WanVaeConfig): number {
   return 2 ** (cfg.dimMult.length - 1);
 }
 
-// --- the architecture as data: the §3.1 stage tables --------------------------------------------------------
+// --- the architecture as data: the official wan/modules/vae.py, Encoder3d and Decoder3d --------------------------------------------------------
 
 /** One entry of `encoder.downsamples` / `decoder.upsamples` (official nn.Sequential indices). */
 export type VaeLayer =
@@ -98,7 +98,7 @@ export function encoderLayers(cfg: WanVaeConfig): VaeLayer[] {
 
 /**
  * `decoder.upsamples`: per stage num_res_blocks + 1 residual blocks, then an upsampler except after the last.
- * Every upsampler's 2-D conv halves the channels, so stages after the first start from dims[i] / 2 (§3.1).
+ * Every upsampler's 2-D conv halves the channels, so stages after the first start from dims[i] / 2 (official wan/modules/vae.py, _video_vae).
  */
 export function decoderLayers(cfg: WanVaeConfig): VaeLayer[] {
   const dims = decoderDims(cfg);
@@ -149,7 +149,7 @@ export type VaeCacheSlot = {
   /** The module whose input the slot caches (official name). */
   module: string;
   channels: number;
-  /** Cached frames: 2, or 1 for the encoder's downsample3d slots (§3.3). */
+  /** Cached frames: 2, or 1 for the encoder's downsample3d slots (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). */
   frames: number;
   /** Spatial size relative to the graph's input: the video H×W (encoder, ≤ 1) or the latent h×w (decoder, ≥ 1). */
   scale: number;
@@ -161,7 +161,7 @@ export type VaeCacheSlot = {
 };
 
 /**
- * The cache slots in graph order — the official `feat_idx` order (§3.3 slot table): encoder 24 slots, decoder
+ * The cache slots in graph order — the official `feat_idx` order (official wan/modules/vae.py, Encoder3d.forward and Decoder3d.forward (feat_idx order)): encoder 24 slots, decoder
  * 32 for the Wan 2.1 configuration, of which encoder 0–8 and decoder 19–31 are per-frame. Cache memory per
  * slot = channels · frames · (scale·H) · (scale·W) floats.
  */
@@ -217,13 +217,13 @@ export function vaeCacheSlots(cfg: WanVaeConfig, side: "encoder" | "decoder"): V
 
 /**
  * Values held by all cache slots for a graph input of height × width (the video for the encoder, the latent
- * for the decoder); ×4 bytes in fp32. E.g. the decoder at a 60×104 latent (480×832): 944,286,720 (§3.3).
+ * for the decoder); ×4 bytes in fp32. E.g. the decoder at a 60×104 latent (480×832): 944,286,720 (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode).
  */
 export function vaeCacheValues(cfg: WanVaeConfig, side: "encoder" | "decoder", height: number, width: number): number {
   return vaeCacheSlots(cfg, side).reduce((a, s) => a + s.channels * s.frames * height * s.scale * width * s.scale, 0);
 }
 
-/** Every parameter the model reads, official names and shapes (194 tensors, 126,892,531 values for Wan 2.1, §3.1). */
+/** Every parameter the model reads, official names and shapes (194 tensors, 126,892,531 values for Wan 2.1, official wan/modules/vae.py, _video_vae). */
 export function vaeParameterShapes(cfg: WanVaeConfig): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const conv = (path: string, cout: number, cin: number, k: number[]) => {

@@ -1,6 +1,6 @@
 /**
  * Video operations for the Wan VAE graphs in one of two memory layouts, and THE temporal convolution
- * primitive (CausalConv3d's conv, reference §3.2) with its interchangeable implementations (§8 item 12).
+ * primitive (CausalConv3d's conv, official wan/modules/vae.py, CausalConv3d.forward) with its interchangeable implementations (docs/model-notes.md#onnx-notes).
  *
  * Layouts:
  *   ncthw  [1, C, T, H, W]  the official layout; used by the ONNX Conv 3-D variant.
@@ -10,7 +10,7 @@
  *
  * Conv variants (all exact; benchmarked in bench/vae.ts):
  *   conv3d   one ONNX Conv 3-D over the time-concatenated input.
- *   taps2d   Σ_k Conv2d(frames t−(kt−1)+k, W[:, :, k]): one 2-D conv per temporal tap, summed (§8 item 12).
+ *   taps2d   Σ_k Conv2d(frames t−(kt−1)+k, W[:, :, k]): one 2-D conv per temporal tap, summed (docs/model-notes.md#onnx-notes).
  *   stack2d  the same taps stacked along channels: one Conv2d over concat_k(frames t−(kt−1)+k) with the
  *            weight [Cout, kt·Cin, kh, kw] — the same multiply-adds as one conv, so one large GEMM.
  * Every variant skips taps that can only see the known-zero frames of an empty cache (first chunk).
@@ -100,7 +100,7 @@ export class VideoOps {
 
   /**
    * upsample3d's time_conv output [.., 2C, T, ..] → [.., C, 2T, ..]: channels [0, C) become frame 2i and
-   * [C, 2C) frame 2i+1 (§3.2).
+   * [C, 2C) frame 2i+1 (official wan/modules/vae.py, Resample.forward).
    */
   interleaveChannelHalvesInTime(v: Act): Act {
     const c = v.c / 2;
@@ -127,7 +127,7 @@ export class VideoOps {
   }
 
   /**
-   * RMS_norm (§3.2): γ ⊙ √C · x / max(‖x‖₂, 1e-12), the L2 norm over channels at every position — PyTorch's
+   * RMS_norm (official wan/modules/vae.py, RMS_norm): γ ⊙ √C · x / max(‖x‖₂, 1e-12), the L2 norm over channels at every position — PyTorch's
    * F.normalize; there is no ε inside a square root. γ is stored [C,1,1,1] (3-D) or [C,1,1] (2-D).
    */
   rmsNorm(p: Params, v: Act, images: boolean): Act {
@@ -230,7 +230,7 @@ export class VideoOps {
 
   /**
    * Nearest ×2 in height and width. The official `nearest-exact` and ONNX `nearest` with floor rounding of
-   * asymmetric coordinates pick the same source pixel for an exact 2× scale (§3.2, §8 item 5).
+   * asymmetric coordinates pick the same source pixel for an exact 2× scale (docs/model-notes.md#building-blocks; docs/model-notes.md#onnx-notes).
    */
   upsampleNearest2x(v: Act): Act {
     const scales = this.layout === "ncthw" ? [1, 1, 1, 2, 2] : [1, 1, 2, 2];
@@ -262,7 +262,7 @@ export class VideoOps {
 /**
  * A conv input seen as the time concatenation [lead, x] without building it unless needed: `lead` is the
  * cached frames (one tensor, or one per frame in the per-frame graphs), or (null) `leadFrames` zero frames
- * (an empty cache / causal padding, §3.2). Frame ranges that lie inside `x` are sliced from `x` directly,
+ * (an empty cache / causal padding, official wan/modules/vae.py, CausalConv3d.forward). Frame ranges that lie inside `x` are sliced from `x` directly,
  * so e.g. the current-frame tap costs no copy; the full input is one Concat however many parts.
  */
 export class TimeSeq {

@@ -1,19 +1,19 @@
 /**
- * The Wan 2.1 causal 3-D VAE (official `WanVAE_`) as streaming ONNX graphs. Reference §3.1 (configuration
- * and stage tables), §3.2 (building blocks), §3.3 (feature cache and the streaming recipe), §3.4
+ * The Wan 2.1 causal 3-D VAE (official `WanVAE_`) as streaming ONNX graphs. Official wan/modules/vae.py, _video_vae (configuration
+ * and stage tables), docs/model-notes.md#building-blocks (building blocks), official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode (feature cache and the streaming recipe); docs/model-notes.md#latent-normalisation-and-the-frame-rule
  * (normalisation). Module paths are the official checkpoint names (`decoder.upsamples.4.residual.2`);
  * Diffusers checkpoints are renamed on load (vae-checkpoint.ts). The architecture as data — configuration,
  * stage tables, cache slots, parameter shapes — is vae-layout.ts; this file builds the graphs from it.
  *
  * The official code runs the encoder on frame 0 and then on chunks of 4 frames, and the decoder on one latent
- * frame at a time, carrying a feature cache between calls (§3.3). Here the cache is explicit: every cached
+ * frame at a time, carrying a feature cache between calls (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). Here the cache is explicit: every cached
  * conv is a slot with `cache_in.<i>` inputs (all graphs but the first) and a `cache_out.<i>` output (all
  * graphs), numbered in the official `feat_idx` order of `vaeCacheSlots`. Two equivalences make one first
  * graph per side enough: a 1-frame cache c equals the 2-frame cache [0, c], and the sentinel 'Rep' equals a
- * zero cache (§3.3 "Streaming/ONNX recipe").
+ * zero cache (docs/model-notes.md#feature-cache).
  *
  * Per-frame split (memory). Chunking matters only at the temporal resamplers: every other layer is a causal
- * conv with a cache or a per-frame op, and for those "chunked processing equals one causal pass" (§3.3). So
+ * conv with a cache or a per-frame op, and for those "chunked processing equals one causal pass" (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). So
  * the high-resolution layers — in the encoder everything before the first downsample3d's `time_conv`, in the
  * decoder everything after the last upsample3d's `time_conv` — run ONE frame per call instead of four, in a
  * per-frame graph whose slots (`perFrame` in `vaeCacheSlots`: encoder 0–8, decoder 19–31 for Wan 2.1) carry
@@ -83,11 +83,8 @@ export type VaeGraphOptions = {
 };
 
 /**
- * Fastest on CPU in bench/vae.ts (real-size decoder, 9 frames of 240×416, ORT 1.30, 2 Zen 4 cores shared
- * with other jobs): stack2d 40–42 s (77–82 CPU-seconds), taps2d 42 s (81–89), conv3d 48 s (91–100). ORT runs
- * 2-D convs in its blocked NCHWc kernels; 3-D convs fall back to im2col + GEMM. Every variant passes the
- * parity tests. (Measured with the unsplit graphs; with the per-frame split stack2d decodes that in 38 s,
- * 75 CPU-seconds; taps2d in the per-frame graph needs as much memory there, 1.5 GB at 480×832, and 3% more time.)
+ * The fastest variant on CPU (ORT runs 2-D convs in its blocked NCHWc kernels, 3-D convs through im2col +
+ * GEMM); every variant passes the parity tests. Figures: bench/NOTES.md "VAE temporal convolution variant".
  */
 export const DEFAULT_VAE_CONV: VaeConvVariant = "stack2d";
 
@@ -182,12 +179,12 @@ function scaledDim(name: string, scale: number): string {
 /** What the blocks share while one graph is built. */
 type Ctx = { g: GraphBuilder; ops: VideoOps; mode: Mode; part: Part; slots: CacheSlots };
 
-// --- building blocks (§3.2) ------------------------------------------------------------------------------------
+// --- building blocks (docs/model-notes.md#building-blocks) ------------------------------------------------------------------------------------
 
 /**
  * CausalConv3d with a cache slot: the conv sees concat(cache or 2 zero frames, x) with no temporal padding,
  * and the slot then keeps the last 2 frames of that input — which is the official rule in every case
- * (x[-2:] when x has ≥ 2 frames, [previous last frame, x] or [0, x] when it has one, §3.3). A per-frame slot
+ * (x[-2:] when x has ≥ 2 frames, [previous last frame, x] or [0, x] when it has one, official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode). A per-frame slot
  * emits only x (one frame): the engine already holds the frame before it.
  */
 function causalConv(m: Ctx, p: Params, x: Act, cout: number, kernel: [number, number, number]): Act {
@@ -239,13 +236,13 @@ function head(m: Ctx, p: Params, x: Act, cout: number): Act {
   return causalConv(m, p.sub(2), y, cout, [3, 3, 3]);
 }
 
-/** Downsamplers' spatial half (§3.2): zero-pad right and bottom by 1, then a stride-2 3×3 conv per frame. */
+/** Downsamplers' spatial half (official wan/modules/vae.py, Resample.forward): zero-pad right and bottom by 1, then a stride-2 3×3 conv per frame. */
 function spatialDownsample(m: Ctx, p: Params, x: Act, dim: number): Act {
   return m.ops.frameConv(p.sub("resample").sub(1), x, { cout: dim, stride: 2, pads: [0, 0, 1, 1] });
 }
 
 /**
- * downsample3d's temporal half (§3.2, §3.3): `time_conv` (3×1×1, stride 2) over [last cached frame, x] halves
+ * downsample3d's temporal half (official wan/modules/vae.py, Resample.forward; official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode): `time_conv` (3×1×1, stride 2) over [last cached frame, x] halves
  * time, except on the first chunk, whose single frame is only cached.
  */
 function temporalDownsample(m: Ctx, p: Params, xd: Act, dim: number): Act {
@@ -260,7 +257,7 @@ function temporalDownsample(m: Ctx, p: Params, xd: Act, dim: number): Act {
 }
 
 /**
- * upsample3d's temporal half (§3.2, §3.3): the causal `time_conv` (C → 2C, channel halves interleaved in
+ * upsample3d's temporal half (official wan/modules/vae.py, Resample.forward; official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode): the causal `time_conv` (C → 2C, channel halves interleaved in
  * time) doubles time — skipped on the first latent, whose slot becomes 'Rep' ≡ zeros.
  */
 function temporalUpsample(m: Ctx, p: Params, x: Act, dim: number): Act {
@@ -272,13 +269,13 @@ function temporalUpsample(m: Ctx, p: Params, x: Act, dim: number): Act {
   return m.ops.interleaveChannelHalvesInTime(causalConv(m, p.sub("time_conv"), x, 2 * dim, [3, 1, 1]));
 }
 
-/** Upsamplers' spatial half (§3.2): nearest ×2 and a 3×3 conv C → C/2, per frame. */
+/** Upsamplers' spatial half (official wan/modules/vae.py, Resample.forward): nearest ×2 and a 3×3 conv C → C/2, per frame. */
 function spatialUpsample(m: Ctx, p: Params, x: Act, dim: number): Act {
   const up = m.ops.upsampleNearest2x(x);
   return m.ops.frameConv(p.sub("resample").sub(1), up, { cout: dim / 2, stride: 1, pads: [1, 1, 1, 1] });
 }
 
-/** Resample (§3.2): a downsampler's spatial then (downsample3d) temporal half; an upsampler's temporal (upsample3d) then spatial half. */
+/** Resample (official wan/modules/vae.py, Resample.forward): a downsampler's spatial then (downsample3d) temporal half; an upsampler's temporal (upsample3d) then spatial half. */
 function resample(m: Ctx, p: Params, x: Act, kind: "down2d" | "down3d" | "up2d" | "up3d", dim: number): Act {
   if (kind === "down2d" || kind === "down3d") {
     const xd = spatialDownsample(m, p, x, dim);
@@ -292,7 +289,7 @@ function layer(m: Ctx, p: Params, l: VaeLayer, x: Act): Act {
 }
 
 /**
- * Encoder3d (§3.1 encoder table): conv1, downsamples, middle, head → 2·z channels. The per-frame part ends
+ * Encoder3d (official wan/modules/vae.py, Encoder3d): conv1, downsamples, middle, head → 2·z channels. The per-frame part ends
  * inside the first downsample3d, after its spatial conv: only its `time_conv` mixes frames.
  */
 function encoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
@@ -314,7 +311,7 @@ function encoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
 }
 
 /**
- * Decoder3d (§3.1 decoder table): conv1, middle, upsamples, head → 3 channels. The per-frame part starts
+ * Decoder3d (official wan/modules/vae.py, Decoder3d): conv1, middle, upsamples, head → 3 channels. The per-frame part starts
  * inside the last upsample3d, after its `time_conv`: its spatial half (nearest ×2 + conv) is per frame, and
  * running it there keeps the step graph's largest tensors at half the resolution.
  */
@@ -337,7 +334,7 @@ function decoder(m: Ctx, p: Params, cfg: WanVaeConfig, x: Act): Act {
   return m.g.scope("head", () => head(m, p.sub("head"), x, 3));
 }
 
-// --- the graphs (§3.3) ------------------------------------------------------------------------------------
+// --- the graphs (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode) ------------------------------------------------------------------------------------
 
 function context(g: GraphBuilder, cfg: WanVaeConfig, side: "encoder" | "decoder", mode: Mode, opts: VaeGraphOptions): Ctx {
   validateVaeConfig(cfg);
@@ -378,7 +375,7 @@ function buildEncoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode,
   // The 1×1×1 quant conv (`conv1`) is per frame, so applying it per chunk equals applying it after concatenation.
   const moments = g.scope("conv1", () => m.ops.pointConv(p.sub("conv1"), out, 2 * cfg.zDim));
   const mu = m.ops.sliceChannels(moments, 0, cfg.zDim);
-  // §3.4: z = (μ − mean)/std, computed as the official code does: (μ − mean) · (1/std) with 1/std in float32.
+  // See docs/model-notes.md#latent-normalisation-and-the-frame-rule: z = (μ − mean)/std, computed as the official code does: (μ − mean) · (1/std) with 1/std in float32.
   const invStd = cfg.latentsStd.map((s) => Math.fround(1 / Math.fround(s)));
   const z = mu.x.sub(m.ops.channelConstant(cfg.latentsMean)).mul(m.ops.channelConstant(invStd));
   const latentDims: Dim[] = [1, cfg.zDim, 1, `height/${s}`, `width/${s}`];
@@ -400,7 +397,7 @@ function buildDecoder(g: GraphBuilder, p: Params, cfg: WanVaeConfig, mode: Mode,
   } else {
     const latent = g.input("latent", "float32", [1, cfg.zDim, 1, "height", "width"]);
     const z = m.ops.fromNCTHW(latent, cfg.zDim, 1);
-    // §3.4: μ = z·std + mean, computed as the official code does: z / (1/std) + mean with 1/std in float32.
+    // See docs/model-notes.md#latent-normalisation-and-the-frame-rule: μ = z·std + mean, computed as the official code does: z / (1/std) + mean with 1/std in float32.
     const invStd = cfg.latentsStd.map((s) => Math.fround(1 / Math.fround(s)));
     const mu: Act = { ...z, x: z.x.div(m.ops.channelConstant(invStd)).add(m.ops.channelConstant(cfg.latentsMean)) };
     x = g.scope("conv2", () => m.ops.pointConv(p.sub("conv2"), mu, cfg.zDim));

@@ -14,7 +14,7 @@ import { takeSseEvents } from "./helpers.ts";
 let ctx: TestJobsContext & { hub: EventHub };
 beforeAll(async () => {
   const base = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 11, prefix: "event-streams" });
-  ctx = { ...base, hub: createEventHub(base.redis) };
+  ctx = { ...base, hub: createEventHub(base.redis, base.redisPrefix) };
 });
 afterAll(async () => {
   await ctx?.hub.close();
@@ -50,8 +50,8 @@ describe("event streams", () => {
     expect((await nextEvents(allReader, 1))[0].event).toBe("snapshot");
     expect(ctx.hub.size).toBe(2);
 
-    await publishEvent(ctx.redis, { type: "canceled", jobId: other.id });
-    await publishEvent(ctx.redis, { type: "canceled", jobId: job.id });
+    await publishEvent(ctx.redis, ctx.redisPrefix, { type: "canceled", jobId: other.id });
+    await publishEvent(ctx.redis, ctx.redisPrefix, { type: "canceled", jobId: job.id });
     expect((await nextEvents(oneReader, 1)).map((e) => e.data.jobId)).toEqual([job.id]);
     expect((await nextEvents(allReader, 2)).map((e) => e.data.jobId)).toEqual([other.id, job.id]);
 

@@ -72,6 +72,7 @@ describe("POST /api/jobs", () => {
       solver: { solver: "ddim" },
       seed: { seed: -1 },
       grid: { grid: "karras" },
+      speed: { speed: "ludicrous" },
       kind: { kind: "t2i" },
       model: { model: "../etc" },
       seconds: { frames: undefined, seconds: 0 },

@@ -100,7 +100,8 @@ describe.skipIf(Boolean(unavailable))(`PostgreSQL (${serverUrl})`, () => {
     const modelsDir = path.join(dataDir, "models");
     await writeTestModel(modelsDir);
     db = createDb(databaseUrl);
-    ctx = { db, provider: "postgresql", redis, queue: createGenerateQueue(redis), storage: createStorage(dataDir), modelsDir, log: () => {} };
+    const redisPrefix = "pg-test";
+    ctx = { db, provider: "postgresql", redis, redisPrefix, queue: createGenerateQueue(redis, redisPrefix), storage: createStorage(dataDir), modelsDir, log: () => {} };
   });
   afterAll(async () => {
     await ctx?.queue.close();

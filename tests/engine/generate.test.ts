@@ -13,9 +13,10 @@ import { CanceledError } from "../../lib/engine/denoise.ts";
 import { loadModel, type LoadedModel } from "../../lib/engine/model.ts";
 import { WanPipeline, type GenerationProgress } from "../../lib/engine/pipeline.ts";
 import { resolveRuntime } from "../../lib/engine/runtime.ts";
-import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generateTinyModel } from "../../lib/model-library/tiny.ts";
 import { generationParamsSchema, type GenerationParams } from "../../lib/schemas/generation.ts";
 import { decodeVideoFrames } from "../../lib/video/decode.ts";
+import { mp4FileSink } from "../../lib/video/encoder.ts";
 import { readGenerationSettings } from "../../lib/video/metadata.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { tempDir } from "../helpers/fixtures.ts";
@@ -84,7 +85,7 @@ describe("npm run generate", () => {
     expect(fromVideo.settings).toMatchObject({ kind: "v2v", strength: 0.6 });
     expect((await probeVideo(v2v)).frames).toBe(9);
     await expect(cli(["--video", i2v, "--strength", "2", "--out", v2v])).rejects.toMatchObject({
-      stderr: expect.stringMatching(/--strength must be between 0 and 1/),
+      stderr: expect.stringMatching(/--strength: strength must be between 0 and 1/),
     });
   });
 
@@ -98,9 +99,9 @@ describe("the generation pipeline", () => {
   it("gives bit-identical frames for the same seed and settings, and different ones for another seed", async () => {
     const pipeline = new WanPipeline(model);
     const dirs = ["a", "b", "c"].map((d) => tempDir(`gen-${d}`));
-    await pipeline.generate(base, dirs[0]);
-    await pipeline.generate(base, dirs[1]);
-    await pipeline.generate({ ...base, seed: 1235 }, dirs[2]);
+    await pipeline.generate(base, mp4FileSink(dirs[0]));
+    await pipeline.generate(base, mp4FileSink(dirs[1]));
+    await pipeline.generate({ ...base, seed: 1235 }, mp4FileSink(dirs[2]));
     const [a, b, c] = await Promise.all(dirs.map((d) => frames(path.join(d, "video.mp4"), base.width, base.height)));
     expect(a).toHaveLength(9);
     expect(a.every((f, i) => f.equals(b[i]))).toBe(true);
@@ -109,7 +110,7 @@ describe("the generation pipeline", () => {
 
   it("draws and reports a seed when none is given", async () => {
     let reported: number | undefined;
-    const result = await new WanPipeline(model).generate({ ...base, seed: undefined }, tempDir("gen-random"), { onSeed: (s) => (reported = s) });
+    const result = await new WanPipeline(model).generate({ ...base, seed: undefined }, mp4FileSink(tempDir("gen-random")), { onSeed: (s) => (reported = s) });
     expect(Number.isInteger(reported)).toBe(true);
     expect(result.seed).toBe(reported);
     expect(result.settings.seed).toBe(reported);
@@ -118,7 +119,7 @@ describe("the generation pipeline", () => {
   it("reports phases in order with steps, ETA and previews", async () => {
     const events: GenerationProgress[] = [];
     const previews: { bytes: Uint8Array; step: number }[] = [];
-    const result = await new WanPipeline(model).generate(base, tempDir("gen-progress"), {
+    const result = await new WanPipeline(model).generate(base, mp4FileSink(tempDir("gen-progress")), {
       onProgress: (p) => events.push(p),
       onPreview: (bytes, step) => previews.push({ bytes, step }),
     });
@@ -137,7 +138,7 @@ describe("the generation pipeline", () => {
     const controller = new AbortController();
     const dir = tempDir("gen-cancel");
     let lastStep = 0;
-    const attempt = new WanPipeline(model).generate({ ...base, steps: 20 }, dir, {
+    const attempt = new WanPipeline(model).generate({ ...base, steps: 20 }, mp4FileSink(dir), {
       signal: controller.signal,
       onProgress: (p) => {
         if (p.phase === "denoise") lastStep = p.step;
@@ -152,7 +153,7 @@ describe("the generation pipeline", () => {
   it("stops between decode chunks when canceled during the decode", async () => {
     const controller = new AbortController();
     const dir = tempDir("gen-cancel-decode");
-    const attempt = new WanPipeline(model).generate({ ...base, frames: 17 }, dir, {
+    const attempt = new WanPipeline(model).generate({ ...base, frames: 17 }, mp4FileSink(dir), {
       signal: controller.signal,
       onProgress: (p) => {
         if (p.phase === "decode" && p.step === 2) controller.abort();
@@ -163,7 +164,7 @@ describe("the generation pipeline", () => {
   });
 
   it("skips the unconditional pass when guidance ≤ 1 (and still produces a video)", async () => {
-    const result = await new WanPipeline(model).generate({ ...base, guidance: 1 }, tempDir("gen-nocfg"));
+    const result = await new WanPipeline(model).generate({ ...base, guidance: 1 }, mp4FileSink(tempDir("gen-nocfg")));
     expect((await probeVideo(result.videoFile)).frames).toBe(9);
   });
 });

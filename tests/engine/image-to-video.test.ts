@@ -1,5 +1,5 @@
 /**
- * Image- and video-to-video in the engine (reference §6): the I2V conditioning tensors rebuilt from the
+ * Image- and video-to-video in the engine (official wan/image2video.py, WanI2V.generate): the I2V conditioning tensors rebuilt from the
  * goldens' image with the fixture's VAE, first-frame conditioning on a text-to-video model (the first decoded
  * frame is exactly the VAE reconstruction of the image), the 36-channel path on the tiny Fun-InP-style model,
  * video-to-video from a clip, and image preparation (EXIF, alpha, crop/pad, output size).
@@ -14,12 +14,13 @@ import { loadModel, type LoadedModel } from "../../lib/engine/model.ts";
 import { WanPipeline } from "../../lib/engine/pipeline.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { createScheduler } from "../../lib/engine/schedulers/create-scheduler.ts";
+import { negativePromptFor } from "../../lib/engine/text/negative-prompt.ts";
 import { createVaeSessions, decodeLatents, releaseVaeSessions } from "../../lib/engine/vae.ts";
 import { outputSizeForPreset } from "../../lib/images/fit.ts";
 import { prepareImage, rgbToTensor } from "../../lib/images/prepare.ts";
-import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generateTinyModel } from "../../lib/model-library/tiny.ts";
 import { generationParamsSchema } from "../../lib/schemas/generation.ts";
-import { createMp4Encoder } from "../../lib/video/encoder.ts";
+import { createMp4Encoder, mp4FileSink } from "../../lib/video/encoder.ts";
 import { readGenerationSettings } from "../../lib/video/metadata.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { convertModel } from "../../models/convert/convert.ts";
@@ -72,7 +73,7 @@ const base = generationParamsSchema.parse({
   seed: 5,
 });
 
-describe("image-to-video conditioning (§6.1 steps 4–6)", () => {
+describe("image-to-video conditioning (official wan/image2video.py, WanI2V.generate (mask, image latent, y))", () => {
   it("rebuilds the official mask, image latent and y from dit_i2v_image with the fixture's VAE", async () => {
     const model = path.join(work, "fixture-vae");
     await convertModel({ source: fixture("vae"), outDir: model, precision: "fp32" });
@@ -127,7 +128,7 @@ describe("first-frame conditioning on a text-to-video model", () => {
 
   it("runs an i2v job on the text-to-video model end to end at the size the studio previews", async () => {
     const out = tempDir("i2v-t2v-job");
-    const result = await new WanPipeline(t2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "pad" }, out);
+    const result = await new WanPipeline(t2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "pad" }, mp4FileSink(out));
     const expected = outputSizeForPreset({ width: 300, height: 200 }, { width: base.width, height: base.height });
     expect({ width: result.width, height: result.height }).toEqual(expected);
     expect(await probeVideo(result.videoFile)).toMatchObject({ ...expected, frames: 9 });
@@ -139,7 +140,7 @@ describe("the 36-channel image-to-video path (tiny Fun-InP-style model)", () => 
   it("encodes CLIP features and the mask/latent channels and generates", async () => {
     const out = tempDir("i2v-36ch-job");
     const phases: string[] = [];
-    const result = await new WanPipeline(i2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "crop" }, out, {
+    const result = await new WanPipeline(i2v).generate({ ...base, kind: "i2v", input: imageFile, fit: "crop" }, mp4FileSink(out), {
       onProgress: (p) => phases.push(p.phase),
     });
     expect([...new Set(phases)]).toEqual(["text", "input", "denoise", "decode"]);
@@ -148,20 +149,32 @@ describe("the 36-channel image-to-video path (tiny Fun-InP-style model)", () => 
   });
 
   it("refuses a text-only job on an image-to-video model with a clear message", async () => {
-    await expect(new WanPipeline(i2v).generate(base, tempDir("i2v-t2v"))).rejects.toThrow(/image-to-video model: give it an image/);
+    await expect(new WanPipeline(i2v).generate(base, mp4FileSink(tempDir("i2v-t2v")))).rejects.toThrow(/image-to-video model: give it an image/);
   });
 });
 
+/** A clip of `frames` patterned frames, written with the real encoder. */
+async function writeClip(name: string, width: number, height: number, frames: number): Promise<string> {
+  const clip = path.join(work, name);
+  const enc = createMp4Encoder({ file: clip, width, height, fps: 16 });
+  for (let i = 0; i < frames; i++) await enc.writeFrame(Uint8Array.from({ length: width * height * 3 }, (_, p) => (p * 7 + i * 31) & 255));
+  await enc.finish();
+  return clip;
+}
+
+/** An empty output folder for one job. */
+function jobFolder(name: string): string {
+  const out = tempDir(name);
+  mkdirSync(out, { recursive: true });
+  return out;
+}
+
 describe("video-to-video", () => {
   it("encodes the clip, starts at the strength's step and keeps the clip's aspect within the pixel budget", async () => {
-    const clip = path.join(work, "clip.mp4");
-    const enc = createMp4Encoder({ file: clip, width: 192, height: 112, fps: 16 });
-    for (let i = 0; i < 12; i++) await enc.writeFrame(Uint8Array.from({ length: 192 * 112 * 3 }, (_, p) => (p * 7 + i * 31) & 255));
-    await enc.finish();
-    const out = tempDir("v2v-job");
-    mkdirSync(out, { recursive: true });
+    const clip = await writeClip("clip.mp4", 192, 112, 12);
+    const out = jobFolder("v2v-job");
     const steps: number[] = [];
-    const result = await new WanPipeline(t2v).generate({ ...base, steps: 10, kind: "v2v", input: clip, strength: 0.6 }, out, {
+    const result = await new WanPipeline(t2v).generate({ ...base, steps: 10, kind: "v2v", input: clip, strength: 0.6 }, mp4FileSink(out), {
       onProgress: (p) => p.phase === "denoise" && steps.push(p.total),
     });
     expect(startStepForStrength(0.6, 10)).toBe(4);
@@ -170,6 +183,17 @@ describe("video-to-video", () => {
     expect(result.frames).toBe(9);
     expect({ width: result.width, height: result.height }).toEqual(outputSizeForPreset({ width: 192, height: 112 }, { width: 160, height: 96 }));
     expect(await readGenerationSettings(result.videoFile)).toMatchObject({ kind: "v2v", strength: 0.6, startStep: 4 });
+  });
+
+  it("on an image-to-video model, conditions on the first frame with the negative prompt the API stores", async () => {
+    const clip = await writeClip("clip-i2v.mp4", 160, 96, 5);
+    const result = await new WanPipeline(i2v).generate(
+      { ...base, steps: 4, frames: 5, kind: "v2v", input: clip, strength: 0.5 },
+      mp4FileSink(jobFolder("v2v-i2v-job")),
+    );
+    // What the CLI runs (no negative prompt given) is what POST /api/jobs stores for the same request.
+    expect(result.settings.negativePrompt).toBe(negativePromptFor(undefined, "i2v", "v2v"));
+    expect(result.settings.negativePrompt).toMatch(/^镜头晃动，色调艳丽/);
   });
 
   it("maps strength to the starting step (1 = from pure noise, always at least one step)", () => {

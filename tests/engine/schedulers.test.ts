@@ -52,7 +52,7 @@ describe("sigma / timestep grids", () => {
     for (const s of g.sigmas) expect(Math.fround(s)).toBe(s); // stored as float32
   });
 
-  it("official UniPC grid, N=50 s=5 (§5.2)", () => {
+  it("official UniPC grid, N=50 s=5 (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps)", () => {
     const g = officialUniPCGrid(50, 5);
     expect(g.timesteps.slice(0, 6)).toEqual([999, 995, 991, 987, 982, 978]);
     expect(g.timesteps.slice(-6)).toEqual([405, 356, 302, 241, 172, 92]);
@@ -60,20 +60,20 @@ describe("sigma / timestep grids", () => {
     expect(g.sigmas[49]).toBeCloseTo(0.092507, 6);
   });
 
-  it("official UniPC grid, N=50 s=8 (§5.2)", () => {
+  it("official UniPC grid, N=50 s=8 (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps)", () => {
     const g = officialUniPCGrid(50, 8);
     expect(g.timesteps.slice(0, 6)).toEqual([999, 997, 994, 991, 989, 986]);
     expect(g.timesteps.slice(-6)).toEqual([521, 470, 409, 337, 249, 140]);
     expect(g.sigmas[49]).toBeCloseTo(0.140228, 6);
   });
 
-  it("official UniPC grid, N=40 s=3 (§5.2)", () => {
+  it("official UniPC grid, N=40 s=3 (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps)", () => {
     const g = officialUniPCGrid(40, 3);
     expect(g.timesteps.slice(0, 6)).toEqual([999, 991, 982, 973, 963, 954]);
     expect(g.timesteps.slice(-6)).toEqual([345, 299, 249, 195, 136, 71]);
   });
 
-  it("official DPM++ grid, N=50 s=5: σ_0 = 1, t_0 = 1000 (§5.2)", () => {
+  it("official DPM++ grid, N=50 s=5: σ_0 = 1, t_0 = 1000 (official wan/utils/fm_solvers.py, get_sampling_sigmas)", () => {
     const g = officialDpmppGrid(50, 5);
     expect(g.sigmas[0]).toBe(1);
     expect(g.timesteps.slice(0, 6)).toEqual([1000, 995, 991, 987, 982, 978]);
@@ -81,7 +81,7 @@ describe("sigma / timestep grids", () => {
     expect(g.sigmas[50]).toBe(0);
   });
 
-  it("Diffusers flow grid, N=50 flow_shift 3 (§5.8)", () => {
+  it("Diffusers flow grid, N=50 flow_shift 3 (Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas))", () => {
     const g = diffusersFlowGrid(50, 3);
     expect(g.timesteps.slice(0, 4)).toEqual([999, 993, 986, 979]);
     expect(g.timesteps.slice(-4)).toEqual([208, 162, 113, 60]);

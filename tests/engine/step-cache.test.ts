@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { cpSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { mp4FileSink } from "../../lib/video/encoder.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareComponent, type Tensors } from "../../lib/engine/components.ts";
 import { denoise } from "../../lib/engine/denoise.ts";
@@ -20,7 +21,7 @@ import { createScheduler } from "../../lib/engine/schedulers/create-scheduler.ts
 import { magRatios, MagCache, MAGCACHE_WAN_1_3B_SETTINGS, WAN_1_3B_MAG_RATIOS } from "../../lib/engine/magcache.ts";
 import { SPEED_PRESETS, type StepCacheSettings } from "../../lib/engine/speed.ts";
 import { TeaCache, type TeaCacheMode } from "../../lib/engine/teacache.ts";
-import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generateTinyModel } from "../../lib/model-library/tiny.ts";
 import { generationParamsSchema } from "../../lib/schemas/generation.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { readManifest, writeManifest } from "../../models/manifest.ts";
@@ -251,11 +252,11 @@ describe("the speed setting in a generation", () => {
     const model = await loadModel(dir, runtime);
     try {
       const params = generationParamsSchema.parse({ prompt: "a kite", width: 96, height: 64, frames: 5, steps: 4, guidance: 5, shift: 5, solver: "unipc", seed: 5, speed: "faster" });
-      const result = await new WanPipeline(model).generate(params, tempDir("speed-gen"));
+      const result = await new WanPipeline(model).generate(params, mp4FileSink(tempDir("speed-gen")));
       expect(result.settings.speed).toBe("faster");
       expect(result.settings.stepCache).toBeUndefined();
       expect(result.ditCalls.calls).toBe(8);
-      const exact = await new WanPipeline(model).generate({ ...params, speed: "exact" }, tempDir("speed-gen-exact"));
+      const exact = await new WanPipeline(model).generate({ ...params, speed: "exact" }, mp4FileSink(tempDir("speed-gen-exact")));
       expect(exact.ditCalls).toEqual({ calls: 8, skipped: 0 });
     } finally {
       await model.release();

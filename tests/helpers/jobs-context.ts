@@ -6,6 +6,7 @@
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
+import { defaultRedisPrefix } from "../../lib/config.ts";
 import { createDb } from "../../lib/db/client.ts";
 import { migrateDatabase } from "../../lib/db/migrate.ts";
 import type { JobsContext } from "../../lib/jobs/context.ts";
@@ -45,12 +46,15 @@ export async function createTestJobsContext(opts: {
   const redisUrl = redisDbUrl(opts.redisUrl, opts.redisDb);
   const redis = createRedis(redisUrl, "test");
   await redis.flushdb();
-  const queue = createGenerateQueue(redis);
+  // The namespace the studio itself would use for this data folder.
+  const redisPrefix = defaultRedisPrefix(dataDir);
+  const queue = createGenerateQueue(redis, redisPrefix);
   const db = createDb(databaseUrl);
   return {
     db,
     provider: "sqlite",
     redis,
+    redisPrefix,
     queue,
     storage: createStorage(dataDir),
     modelsDir,

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { inject } from "vitest";
 import { MANIFEST_FILE, readManifest, TINY_DEFAULTS, writeManifest, type Manifest } from "../../models/manifest.ts";
-import { generateTinyModel, TINY_SOURCE_DIR } from "../../lib/models/tiny.ts";
+import { generateTinyModel, TINY_SOURCE_DIR } from "../../lib/model-library/tiny.ts";
 import { recipeDefaults } from "../../lib/engine/schedulers/distilled-recipes.ts";
 import type { DistilledRecipe } from "../../lib/schemas/generation.ts";
 

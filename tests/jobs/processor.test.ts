@@ -46,7 +46,7 @@ const cleanups: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 7, prefix: "jobs-processor", model: "tiny" });
   runtime = await resolveRuntime({ executionProviders: ["cpu"], threads: 0 });
-  stopEvents = await subscribeEvents(ctx.redis, (e) => events.push(e));
+  stopEvents = await subscribeEvents(ctx.redis, ctx.redisPrefix, (e) => events.push(e));
 });
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -70,6 +70,7 @@ async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?
   const processor = await createJobProcessor({
     db: opts.db ?? c.db,
     redis,
+    redisPrefix: c.redisPrefix,
     storage: c.storage,
     runGeneration: (job, context) => {
       runs.push(job.id);
@@ -79,7 +80,7 @@ async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?
     progressWriteMs: opts.progressWriteMs,
   });
   const connection = createRedis(c.redisUrl, `${id}-queue`);
-  const worker = createGenerateWorker({ connection, processor: processor.process, concurrency: opts.concurrency ?? 1, lockMs: LOCK_MS, name: id });
+  const worker = createGenerateWorker({ connection, prefix: c.redisPrefix, processor: processor.process, concurrency: opts.concurrency ?? 1, lockMs: LOCK_MS, name: id });
   worker.on("error", () => {});
   const w: TestWorker = {
     id,
@@ -362,7 +363,7 @@ describe("crash recovery", () => {
     const connection = createRedis(ctx.redisUrl, "giving-up");
     const bare = new Worker(GENERATE_QUEUE, async () => {
       throw new UnrecoverableError("job stalled more than allowable limit");
-    }, { connection, ...workerTiming(LOCK_MS) });
+    }, { connection, prefix: ctx.redisPrefix, ...workerTiming(LOCK_MS) });
     cleanups.push(async () => {
       await bare.close();
       connection.disconnect();
@@ -371,7 +372,7 @@ describe("crash recovery", () => {
     await waitFor("BullMQ to fail it", async () => ((await queued!.getState()) === "failed" ? true : undefined));
     expect((await row(job.id)).status).toBe("queued");
 
-    const result = await reconcileQueue(ctx.db, ctx.queue, { redis: ctx.redis });
+    const result = await reconcileQueue(ctx.db, ctx.queue, { events: { redis: ctx.redis, prefix: ctx.redisPrefix } });
     expect(result.failed).toEqual([job.id]);
     expect(await row(job.id)).toMatchObject({ status: "failed", error: "the queue gave up on this job: job stalled more than allowable limit" });
     await waitFor("the failed event", () => eventsOf(job.id).find((e) => e.type === "failed"));
@@ -396,7 +397,7 @@ describe("crash recovery", () => {
     await server.stop();
     server = await ensureRedis({ url, dataDir: redisDir });
     const redis = createRedis(c.redisUrl, "after-restart");
-    const queue = createGenerateQueue(redis);
+    const queue = createGenerateQueue(redis, c.redisPrefix);
     const c2: TestJobsContext = { ...c, redis, queue };
     cleanups.push(async () => {
       await queue.close();

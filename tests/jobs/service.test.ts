@@ -8,13 +8,15 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ZodError } from "zod";
 import { StudioError } from "../../lib/errors.ts";
-import { DEFAULT_NEGATIVE_PROMPT } from "../../lib/engine/text/negative-prompt.ts";
+import { DEFAULT_NEGATIVE_PROMPT, I2V_NEGATIVE_PREFIX, negativePromptFor } from "../../lib/engine/text/negative-prompt.ts";
 import { cancelJob, deleteJob, getJob, retryJob } from "../../lib/jobs/actions.ts";
 import { createJob } from "../../lib/jobs/create.ts";
 import { listJobs } from "../../lib/jobs/list.ts";
 import { jobSchema } from "../../lib/jobs/schemas.ts";
 import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
 import { GENERATE_JOB_OPTIONS } from "../../lib/queue/generate-queue.ts";
+import { newId } from "../../lib/storage/ids.ts";
+import { writeTestModel } from "../helpers/models.ts";
 import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
 
 let ctx: TestJobsContext;
@@ -23,7 +25,7 @@ let stopEvents: () => Promise<void>;
 
 beforeAll(async () => {
   ctx = await createTestJobsContext({ redisUrl: inject("redisUrl"), redisDb: 5, prefix: "jobs-service" });
-  stopEvents = await subscribeEvents(ctx.redis, (e) => events.push(e));
+  stopEvents = await subscribeEvents(ctx.redis, ctx.redisPrefix, (e) => events.push(e));
 });
 afterAll(async () => {
   await stopEvents?.();
@@ -86,6 +88,18 @@ describe("createJob", () => {
     expect(await fieldOf(createJob(ctx, tinyRequest({ frames: undefined })))).toMatchObject({ kind: "zod", field: "frames" });
     expect(await fieldOf(createJob(ctx, tinyRequest({ kind: "i2v" })))).toMatchObject({ kind: "zod", field: "imageUploadId" });
     expect(await fieldOf(createJob(ctx, tinyRequest({ strength: 0.5 })))).toMatchObject({ kind: "zod", field: "strength" });
+  });
+
+  it("gives video-to-video on an image-to-video model the negative prompt the engine (and so the CLI) would use", async () => {
+    await writeTestModel(ctx.modelsDir, "wan-tiny-i2v", { variant: "i2v" });
+    const upload = await ctx.db.upload.create({
+      data: { id: newId(), kind: "video", mime: "video/mp4", originalName: "clip.mp4", bytes: 1, width: 160, height: 96, frames: 9, fps: 16, file: "clip.mp4" },
+    });
+    const job = await createJob(ctx, tinyRequest({ kind: "v2v", model: "wan-tiny-i2v", videoUploadId: upload.id }));
+    // The CLI leaves the choice to the pipeline, which calls the same rule with the model's own variant.
+    expect(job.negativePrompt).toBe(negativePromptFor(undefined, "i2v", "v2v"));
+    expect(job.negativePrompt).toBe(I2V_NEGATIVE_PREFIX + DEFAULT_NEGATIVE_PROMPT);
+    expect((await createJob(ctx, tinyRequest({ model: "wan-tiny-i2v" }))).negativePrompt).toBe(DEFAULT_NEGATIVE_PROMPT);
   });
 
   it("answers 422 for what the model does not offer, and for missing or mismatched uploads", async () => {

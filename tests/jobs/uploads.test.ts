@@ -1,5 +1,5 @@
 /**
- * Upload intake with real files: images decoded by sharp (EXIF orientation applied, normalised to PNG,
+ * Upload intake with real files: images decoded by sharp (EXIF orientation applied, kept in their format,
  * pixel cap checked from the header before decoding), videos encoded by the studio's own encoder and
  * probed by ffprobe, and the files that must be refused.
  */
@@ -78,7 +78,7 @@ describe("image uploads", () => {
       .toBuffer();
     expect((await sharp(jpeg).metadata()).orientation).toBe(6);
     const upload = await intakeUpload(ctx, { data: jpeg, name: "photo.jpg" });
-    expect(upload).toMatchObject({ kind: "image", mime: "image/png", width: 30, height: 60 });
+    expect(upload).toMatchObject({ kind: "image", mime: "image/jpeg", width: 30, height: 60 });
     const row = await ctx.db.upload.findUniqueOrThrow({ where: { id: upload.id } });
     const { data, info } = await sharp(ctx.storage.uploadPath(upload.id, row.file)).raw().toBuffer({ resolveWithObject: true });
     const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
@@ -91,6 +91,27 @@ describe("image uploads", () => {
     expect(bottom[0]).toBeLessThan(60);
   });
 
+  it("keeps a large JPEG photo a JPEG of about its size, not a PNG ten times larger, and a WebP a WebP", async () => {
+    // Noise compresses like a detailed photo: the PNG of this picture is several times the JPEG.
+    const side = 2000;
+    const noise = Buffer.alloc(side * side * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const jpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).blur(1.2).jpeg({ quality: 90 }).toBuffer();
+    const upload = await intakeUpload(ctx, { data: jpeg, name: "photo.jpg" });
+    expect(upload).toMatchObject({ kind: "image", mime: "image/jpeg", width: side, height: side });
+    const row = await ctx.db.upload.findUniqueOrThrow({ where: { id: upload.id } });
+    expect(row.file).toBe(`${upload.id}.jpg`);
+    const stored = readFileSync(ctx.storage.uploadPath(upload.id, row.file));
+    expect((await sharp(stored).metadata()).format).toBe("jpeg");
+    expect(stored.length).toBeLessThan(jpeg.length * 1.2);
+    expect(upload.bytes).toBe(stored.length);
+
+    const webp = await sharp(noise.subarray(0, 64 * 48 * 3), { raw: { width: 64, height: 48, channels: 3 } }).webp().toBuffer();
+    const w = await intakeUpload(ctx, { data: webp, name: "x.webp" });
+    expect(w).toMatchObject({ kind: "image", mime: "image/webp", width: 64, height: 48 });
+    expect((await sharp(ctx.storage.uploadPath(w.id, `${w.id}.webp`)).metadata()).format).toBe("webp");
+  });
+
   it("refuses a file that is not an image or video (415), a truncated PNG (400) and an empty file (400)", async () => {
     const text = await refusal(Buffer.from("just some text, not a picture"));
     expect([text.status, text.field]).toEqual([415, "file"]);
@@ -98,6 +119,8 @@ describe("image uploads", () => {
     const truncated = await refusal(png.subarray(0, Math.floor(png.length / 2)));
     expect(truncated.status).toBe(400);
     expect(truncated.message).toMatch(/cannot be (read|decoded)/);
+    // libvips' own words ("vipspng: libpng read error") are no help to whoever sent the file.
+    expect(truncated.message).not.toMatch(/vips|libpng/);
     expect((await refusal(new Uint8Array(0))).status).toBe(400);
   });
 
@@ -137,11 +160,13 @@ describe("video uploads", () => {
     expect(readdirSync(ctx.storage.uploadsDir)).toHaveLength(before);
   });
 
-  it("refuses a file that only looks like an MP4 (400)", async () => {
+  it("refuses a file that only looks like an MP4 (400) without naming the server's temporary file", async () => {
     const fake = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from("ftypisom"), Buffer.alloc(2000, 7)]);
     expect(sniffMedia(fake)).toMatchObject({ kind: "video", ext: "mp4" });
     const e = await refusal(fake);
     expect(e.status).toBe(400);
+    expect(e.message).not.toContain(ctx.storage.uploadsDir);
+    expect(e.message).not.toContain(".partial");
     expect(readdirSync(ctx.storage.uploadsDir).some((f) => f.includes(".partial"))).toBe(false);
     expect(existsSync(ctx.storage.uploadsDir)).toBe(true);
   });

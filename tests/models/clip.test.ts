@@ -1,5 +1,5 @@
 /**
- * The CLIP image encoder of image-to-video (reference §6.1 step 3): the official preprocessing in TypeScript
+ * The CLIP image encoder of image-to-video (official wan/modules/clip.py, CLIPModel.visual): the official preprocessing in TypeScript
  * (PyTorch bicubic, CLIP mean/std) and the vision tower graph against the official Wan 2.1 goldens, from both
  * checkpoint layouts, through the converter; the name and tensor mapping between the layouts (fused q/k/v);
  * configs; the named errors a wrong checkpoint gets; and the tiny image-to-video model, whose DiT and CLIP run
@@ -17,7 +17,7 @@ import { DiTRunner } from "../../lib/engine/dit.ts";
 import { gaussianNoise } from "../../lib/engine/noise.ts";
 import { resolveRuntime, sessionOptions, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { resizeBicubic } from "../../lib/images/bicubic.ts";
-import { TINY_CLIP } from "../../lib/models/tiny.ts";
+import { TINY_CLIP } from "../../lib/model-library/tiny.ts";
 import { buildClipVision, CLIP_VIT_H_14, clipTokens } from "../../models/clip.ts";
 import {
   clipConfig,
@@ -87,7 +87,7 @@ async function debugSession(name: string, src: ComponentSource): Promise<ort.Inf
   return ort.InferenceSession.create(path.join(dir, "debug.onnx"), sessionOptions(runtime));
 }
 
-describe("CLIP preprocessing (§6.1 step 3: bicubic to S×S, [0, 1], CLIP mean/std)", () => {
+describe("CLIP preprocessing (official wan/modules/clip.py, CLIPModel.visual: bicubic to S×S, [0, 1], CLIP mean/std)", () => {
   it("turns clip_image [3, 40, 72] into clip_pixels [3, 56, 56] (max abs err ≤ 1e-4)", async () => {
     const pixels = clipPixels(await golden("clip_image"), 40, 72, 56);
     const err = maxAbsDiff(pixels, await golden("clip_pixels"));

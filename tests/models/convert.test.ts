@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tensors } from "../../lib/engine/components.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
-import { generateTinyModel } from "../../lib/models/tiny.ts";
+import { generateTinyModel } from "../../lib/model-library/tiny.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { readManifest } from "../../models/manifest.ts";
 import { SafetensorsFile, writeSafetensors } from "../../models/weights/safetensors.ts";

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiTRunner, type DiTCall } from "../../lib/engine/dit.ts";
 import { gaussianNoise } from "../../lib/engine/noise.ts";
 import { resolveRuntime } from "../../lib/engine/runtime.ts";
-import { TINY_DIT, writeTinyDiffusersPipeline } from "../../lib/models/tiny.ts";
+import { TINY_DIT, writeTinyDiffusersPipeline } from "../../lib/model-library/tiny.ts";
 import { convertModel } from "../../models/convert/convert.ts";
 import { readManifest } from "../../models/manifest.ts";
 import type { Precision } from "../../models/nn.ts";

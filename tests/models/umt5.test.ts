@@ -1,7 +1,7 @@
 /**
- * umT5 encoder parity with the official Wan 2.1 goldens (reference §4), from the HF/Diffusers folder and
- * from single files, run the way the engine runs it: real tokens only, no mask (§4.2 derived
- * simplification). Also the relative-position buckets (§4.1), config parsing, and the named errors a wrong
+ * umT5 encoder parity with the official Wan 2.1 goldens (official wan/modules/t5.py, umt5_xxl), from the HF/Diffusers folder and
+ * from single files, run the way the engine runs it: real tokens only, no mask (docs/model-notes.md#prompt-handling derived
+ * simplification). Also the relative-position buckets (official wan/modules/t5.py, T5RelativeEmbedding), config parsing, and the named errors a wrong
  * checkpoint gets.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -93,7 +93,7 @@ async function caseError(built: Built, c: number): Promise<{ err: number; scale:
   return { err: maxAbsDiff(out.hidden, ref), scale: maxAbs(ref) };
 }
 
-/** §4.1's table, written out independently of the formula: [from, to] distances (inclusive) → bucket. */
+/** The table of Official wan/modules/t5.py, T5RelativeEmbedding._relative_position_bucket, written out independently of the formula: [from, to] distances (inclusive) → bucket. */
 const TABLE_41: [number, number, number][] = [
   [0, 7, -1], // n itself
   [8, 11, 8], [12, 15, 9], [16, 22, 10], [23, 31, 11], [32, 45, 12], [46, 63, 13], [64, 90, 14], [91, Infinity, 15],
@@ -104,13 +104,13 @@ function tableBucket(rel: number): number {
   return (b < 0 ? n : b) + (rel > 0 ? 16 : 0);
 }
 
-describe("relative position buckets (§4.1)", () => {
+describe("relative position buckets (official wan/modules/t5.py, T5RelativeEmbedding)", () => {
   it("equal the official t5_rel_buckets [16, 16] exactly", async () => {
     expect(goldens.info("t5_rel_buckets").shape).toEqual([16, 16]);
     expect([...relativePositionBuckets(16)]).toEqual([...(await int64s("t5_rel_buckets"))]);
   });
 
-  it("follow the §4.1 table out to ±299, with rel = key − query and bucket 16 never produced", () => {
+  it("follow the official wan/modules/t5.py, T5RelativeEmbedding._relative_position_bucket out to ±299, with rel = key − query and bucket 16 never produced", () => {
     const L = 300;
     const b = relativePositionBuckets(L);
     const seen = new Set<number>();
@@ -159,7 +159,7 @@ describe("umT5 configuration", () => {
     }
   });
 
-  it("infers umT5-XXL from its shapes (§4.1, §4.3) and counts its 5,680,910,336 parameters", () => {
+  it("infers umT5-XXL from its shapes (official wan/modules/t5.py, T5Encoder; docs/model-notes.md#checkpoint-layouts) and counts its 5,680,910,336 parameters", () => {
     const shapes = new Map<string, number[]>([["shared.weight", [256_384, 4096]]]);
     for (let i = 0; i < 24; i++) {
       const b = `encoder.block.${i}.layer`;
@@ -200,7 +200,7 @@ describe("umT5 encoder graph vs the official goldens (real tokens only, no mask)
     });
   }
 
-  it("official-layout names (§4.3), the tied embed_tokens copy and ComfyUI's spiece_model tensor load to the same result", async () => {
+  it("official-layout names (docs/model-notes.md#checkpoint-layouts), the tied embed_tokens copy and ComfyUI's spiece_model tensor load to the same result", async () => {
     const keyMap = readJson(fixture("official", "key_map.json")).text_encoder as Record<string, string>; // official → HF
     const toOfficial = new Map(Object.entries(keyMap).map(([official, hf]) => [hf, official]));
     const src = await SafetensorsFile.open(SINGLE_FILE);

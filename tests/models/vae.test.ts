@@ -132,7 +132,7 @@ describe("Wan VAE: names, configuration, architecture", () => {
     expect(fromShapes.latentsMean).toEqual(WAN21_LATENTS_MEAN);
   });
 
-  it("lists exactly the checkpoint's tensors, and the real model's 194 tensors / 126,892,531 parameters (§3.1)", async () => {
+  it("lists exactly the checkpoint's tensors, and the real model's 194 tensors / 126,892,531 parameters (official wan/modules/vae.py, _video_vae)", async () => {
     const file = await SafetensorsFile.open(OFFICIAL_FILE);
     const stored = new Map([...file.tensors.values()].map((t) => [t.name, t.shape]));
     await file.close();
@@ -142,7 +142,7 @@ describe("Wan VAE: names, configuration, architecture", () => {
     expect([...real.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0)).toBe(126_892_531);
   });
 
-  it("has the cache slot layout of §3.3 (decoder 32 slots, encoder 24; 3.78 GB / 2.24 GB fp32 at 480×832)", () => {
+  it("has the cache slot layout of official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode (decoder 32 slots, encoder 24; 3.78 GB / 2.24 GB fp32 at 480×832)", () => {
     const dec = vaeCacheSlots(WAN21_VAE_CONFIG, "decoder");
     const enc = vaeCacheSlots(WAN21_VAE_CONFIG, "encoder");
     expect(dec).toHaveLength(32);
@@ -238,7 +238,7 @@ describe.each(["official", "diffusers"] as const)("Wan VAE from the %s layout, t
     expect(Math.max(...video.map(Math.abs))).toBeLessThanOrEqual(1); // clamped
   });
 
-  it("drops trailing frames beyond 4n+1 when encoding (§3.3)", async () => {
+  it("drops trailing frames beyond 4n+1 when encoding (official wan/modules/vae.py, WanVAE_.encode and WanVAE_.decode)", async () => {
     const [, T, H, W] = shapeOf("vae_encB_video"); // 5 frames
     const video = await golden("vae_encB_video");
     const longer = new Float32Array(3 * (T + 3) * H * W).map(() => Math.random() * 2 - 1);

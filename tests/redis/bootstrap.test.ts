@@ -54,6 +54,28 @@ describe("Redis bootstrap", () => {
     check.disconnect();
   });
 
+  it("deletes the keys outside the studio's namespace on a private Redis only", async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const dataDir = tempDir();
+    const first = await ensureRedis({ url, dataDir, prefix: "old" });
+    const client = new Redis(url);
+    await client.mset("old:generate:id", "1", "new:generate:id", "2", "new:workers:w", "3");
+    client.disconnect();
+    await first.stop();
+
+    // Restarted under another prefix (REDIS_PREFIX changed, or the data folder moved): only its keys stay.
+    const again = await ensureRedis({ url, dataDir, prefix: "new" });
+    handles.push(again);
+    const check = new Redis(url);
+    expect((await check.keys("*")).sort()).toEqual(["new:generate:id", "new:workers:w"]);
+
+    // A Redis the studio did not start is left alone.
+    const shared = await ensureRedis({ url, dataDir, prefix: "other" });
+    expect(shared.private).toBe(false);
+    expect((await check.keys("*")).sort()).toEqual(["new:generate:id", "new:workers:w"]);
+    check.disconnect();
+  });
+
   it("says how to get Redis when none answers and redis-server is not installed", async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const attempt = ensureRedis({ url, dataDir: tempDir(), redisServerPath: null });

@@ -13,6 +13,7 @@ import {
   promptExcerpt,
   relativeTime,
   snapSecondsToFrames,
+  decodedFrames,
 } from "../../lib/ui/format.ts";
 import { WAN_1_3B_DEFAULTS, TINY_DEFAULTS } from "../../models/manifest.ts";
 
@@ -57,8 +58,16 @@ describe("durations", () => {
     expect(snapSecondsToFrames(2, 16, 81)).toBe(33);
     expect(snapSecondsToFrames(10, 16, 81)).toBe(81);
     expect(snapSecondsToFrames(10, 16, 35)).toBe(33);
-    expect(snapSecondsToFrames(0, 16, 81)).toBe(1);
-    expect(snapSecondsToFrames(Number.NaN, 16, 81)).toBe(1);
+    // −3, 0 or "abc" typed in the box are no duration: refused, not turned into a one-frame still.
+    expect(snapSecondsToFrames(0, 16, 81)).toBeNull();
+    expect(snapSecondsToFrames(-3, 16, 81)).toBeNull();
+    expect(snapSecondsToFrames(Number("abc"), 16, 81)).toBeNull();
+    // A tiny positive duration is the shortest clip the slider offers.
+    expect(snapSecondsToFrames(0.01, 16, 81)).toBe(5);
+  });
+
+  it("counts decoding in video frames, not latent frames", () => {
+    expect([0, 1, 2, 3, 9, 21].map(decodedFrames)).toEqual([0, 1, 5, 9, 33, 81]);
   });
 
   it("formats ETAs and timings", () => {

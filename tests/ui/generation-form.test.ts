@@ -23,6 +23,10 @@ const wan: ModelView = {
   defaultNegativePrompt: DEFAULT_NEGATIVE_PROMPT,
   imageToVideo: "first-frame",
   default: true,
+  precision: "fp16",
+  sizeBytes: 0,
+  source: "hf://Wan-AI/Wan2.1-T2V-1.3B-Diffusers@main",
+  installedAt: "2026-01-01T00:00:00.000Z",
 };
 const tiny: ModelView = { ...wan, name: "tiny", tiny: true, defaults: TINY_DEFAULTS, default: false };
 
@@ -183,7 +187,7 @@ describe("default negative prompt display", () => {
     expect(defaultNegativeFor(wan, "t2v")).toBe(DEFAULT_NEGATIVE_PROMPT);
     expect(defaultNegativeFor(wan, "i2v")).toBe(DEFAULT_NEGATIVE_PROMPT);
     expect(defaultNegativeFor(i2vModel, "i2v")).toBe("镜头晃动，" + DEFAULT_NEGATIVE_PROMPT);
-    expect(defaultNegativeFor(i2vModel, "v2v")).toBe(DEFAULT_NEGATIVE_PROMPT);
+    expect(defaultNegativeFor(i2vModel, "v2v")).toBe("镜头晃动，" + DEFAULT_NEGATIVE_PROMPT);
     expect(englishRendering(DEFAULT_NEGATIVE_PROMPT)).toBe(DEFAULT_NEGATIVE_PROMPT_ENGLISH);
     expect(englishRendering(defaultNegativeFor(i2vModel, "i2v"))).toMatch(/^Camera shake, Bright tones/);
     expect(englishRendering("blurry")).toBeNull();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fitPlacement, MAX_SIDE, outputSizeForInput, outputSizeForPreset, presetArea } from "../../lib/images/fit.ts";
 
-/** The reference's formula written out literally (wan-2.1.md §6.1 step 2), as an independent check. */
+/** The reference's formula written out literally (official wan/image2video.py, WanI2V.generate (output size from max_area)), as an independent check. */
 function reference(w0: number, h0: number, area: number) {
   const a = h0 / w0;
   const latH = Math.round(Math.floor(Math.floor(Math.sqrt(area * a) / 8) / 2) * 2);

@@ -3,6 +3,7 @@ import { listJobs } from "@/lib/jobs/list";
 import { readJson } from "@/lib/http/body";
 import { handle } from "@/lib/http/errors";
 import { studio } from "@/lib/server/studio";
+import { otherMethods } from "@/lib/http/unrouted";
 
 export const dynamic = "force-dynamic";
 
@@ -15,3 +16,5 @@ export const POST = handle(async (request: Request) => {
   const job = await createJob(studio(), await readJson(request));
   return Response.json(job, { status: 201, headers: { Location: `/api/jobs/${job.id}` } });
 });
+
+export const { PUT, PATCH, DELETE } = otherMethods("GET", "POST");

@@ -4,6 +4,7 @@ import { cookieValue, isAuthorized, isHttps, safeEqual, SESSION_COOKIE, sessionC
 import { readJson } from "@/lib/http/body";
 import { handle } from "@/lib/http/errors";
 import { loginRequestSchema } from "@/lib/jobs/schemas";
+import { otherMethods } from "@/lib/http/unrouted";
 
 export const dynamic = "force-dynamic";
 
@@ -26,3 +27,5 @@ export const POST = handle(async (request: Request) => {
     { headers: { "Set-Cookie": sessionCookie(sessionValue(token), isHttps(request)) } },
   );
 });
+
+export const { PUT, PATCH, DELETE } = otherMethods("GET", "POST");

@@ -1,11 +1,12 @@
 /**
  * One entry point for the studio: pick a solver and a grid, get a scheduler.
  *
- * grid "official" is what the official Wan code uses for that solver: the UniPC grid (§5.2, σ_0 = shift(σ_max))
+ * grid "official" is what the official Wan code uses for that solver: the UniPC grid (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps, σ_0 = shift(σ_max))
  * for "unipc" and "euler", the DPM++ grid (σ_0 = 1, t_0 = 1000) for "dpmpp". grid "diffusers" is the Diffusers
- * `use_flow_sigmas` grid (§5.8) for any solver. "rcm" (rcm.ts) is the sampler of rCM-distilled checkpoints, on its
- * own fixed grid.
+ * `use_flow_sigmas` grid (Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas)) for any solver. "rcm"
+ * (rcm.ts) is the sampler of rCM-distilled checkpoints, on its own fixed grid.
  */
+import { SOLVERS, type Grid as GridName } from "../../schemas/generation.ts";
 import { FlowDpmppScheduler } from "./dpmpp.ts";
 import { FlowEulerScheduler } from "./euler.ts";
 import type { FlowScheduler, SolverName } from "./flow-scheduler.ts";
@@ -14,12 +15,12 @@ import { rcmGrid, RcmScheduler } from "./rcm.ts";
 import { diffusersFlowGrid, officialDpmppGrid, officialUniPCGrid, type FlowGrid } from "./sigmas.ts";
 import { FlowUniPCScheduler } from "./unipc.ts";
 
-export type GridName = "official" | "diffusers";
+export type { GridName };
 
 export type SchedulerOptions = {
   /** N, the number of sampling steps (model evaluations of a full run). */
   steps: number;
-  /** The timestep shift s (§5.1: 5.0 by default, 8–12 advised for the 1.3B). */
+  /** The timestep shift s (official generate.py, _validate_args: 5.0 by default, 8–12 advised for the 1.3B). */
   shift: number;
   grid?: GridName;
   /**
@@ -34,7 +35,6 @@ export type SchedulerOptions = {
   seed?: number;
 };
 
-export const SOLVERS: readonly SolverName[] = ["unipc", "dpmpp", "euler", "rcm"];
 
 /** The σ/timestep grid `createScheduler` would use for these settings. */
 export function gridFor(solver: SolverName, steps: number, shift: number, grid: GridName = "official"): FlowGrid {

@@ -1,5 +1,5 @@
 /**
- * FlowDPMSolverMultistepScheduler as Wan 2.1's `--sample_solver dpm++` runs it (reference §5.5): DPM-Solver++
+ * FlowDPMSolverMultistepScheduler as Wan 2.1's `--sample_solver dpm++` runs it (official wan/utils/fm_solvers.py, FlowDPMSolverMultistepScheduler): DPM-Solver++
  * (data prediction), multistep order 2 with the "midpoint" update, lower_order_final, final σ = 0, no corrector.
  *
  * With m_i = x_i − σ_i·v_i, α = 1 − σ, λ = ln α − ln σ and h = λ_{i+1} − λ_i:

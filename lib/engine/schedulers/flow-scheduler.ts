@@ -1,5 +1,5 @@
 /**
- * What every flow-matching scheduler shares (reference §5.3): the interpolation x_σ = (1 − σ)·x₀ + σ·ε, so
+ * What every flow-matching scheduler shares (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.convert_model_output): the interpolation x_σ = (1 − σ)·x₀ + σ·ε, so
  * α = 1 − σ; the DiT predicts the velocity v ≈ ε − x₀; the data prediction is m = x − σ·v; and the half
  * log-SNR λ(σ) = ln α − ln σ that the multistep solvers step in.
  *
@@ -9,10 +9,10 @@
  * only happens for grids of ~250+ steps and would skip a sigma there.
  */
 
+import type { Solver as SolverName } from "../../schemas/generation.ts";
 import type { FlowGrid } from "./sigmas.ts";
 
-/** The multistep solvers of the base model, and "rcm", the few-step sampler of rCM-distilled checkpoints (rcm.ts). */
-export type SolverName = "unipc" | "dpmpp" | "euler" | "rcm";
+export type { SolverName };
 
 export interface FlowScheduler {
   readonly solver: SolverName;
@@ -54,7 +54,7 @@ function checkGrid(sigmas: Float64Array, timesteps: number[]): void {
   }
 }
 
-/** m = x − σ·v (§5.3), rounded to float32 like the official scheduler's stored model outputs. */
+/** m = x − σ·v (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.convert_model_output), rounded to float32 like the official scheduler's stored model outputs. */
 export function dataPrediction(sample: Float32Array, velocity: Float32Array, sigma: number): Float32Array {
   const m = new Float32Array(sample.length);
   for (let j = 0; j < m.length; j++) m[j] = sample[j] - sigma * velocity[j];
@@ -89,7 +89,7 @@ export abstract class FlowSchedulerBase implements FlowScheduler {
     this.next = startStep;
   }
 
-  /** The official Wan grids start from x = ε at σ_0 ≈ 1 (reference §5.7). */
+  /** The official Wan grids start from x = ε at σ_0 ≈ 1 (official wan/text2video.py, WanT2V.generate (seeded noise)). */
   initialSample(noise: Float32Array): Float32Array {
     return noise;
   }

@@ -1,5 +1,5 @@
 /**
- * The forward (noising) process of flow matching (reference §5.3): x_σ = (1 − σ)·x₀ + σ·ε.
+ * The forward (noising) process of flow matching (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.convert_model_output): x_σ = (1 − σ)·x₀ + σ·ε.
  *
  * This is how a run starts part-way (image/video-to-video, "strength"): encode the input to a clean latent x₀,
  * pick a start step k, build the sample at σ_k with `forwardNoise(x0, noise, scheduler.sigmas[k])`, and run the

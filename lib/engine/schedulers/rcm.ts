@@ -9,7 +9,7 @@
  * (the script's `init_noise * t_steps[0]`), the DiT sees the timestep 1000·σ_i as a bfloat16 value (the script
  * casts it with the network's dtype, so 1000·0.98765 reaches the sinusoid as 988, not 987.65), and guidance
  * is off (one conditional call per step). Each step is a consistency jump to the data and back:
- *   x̂₀ = x_i − σ_i·v_i                                (the flow's data prediction, §5.3)
+ *   x̂₀ = x_i − σ_i·v_i                                (the flow's data prediction, official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.convert_model_output)
  *   x_{i+1} = (1 − σ_{i+1})·x̂₀ + σ_{i+1}·ε_{i+1}       (fresh noise at every step; the last step returns x̂₀)
  * The script draws ε_{i+1} from the same generator as the initial noise, right after it; here it is the
  * continuation of the seed's stream (lib/engine/noise.ts): values [(i+1)·n, (i+2)·n) for an n-value latent, so

@@ -1,5 +1,5 @@
 /**
- * Sigma / timestep grids for flow-matching sampling (reference §5.2 and §5.8).
+ * Sigma / timestep grids for flow-matching sampling (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps and Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas)).
  *
  * A grid is N+1 noise levels σ_0 > … > σ_{N−1} > σ_N = 0 and N integer timesteps t_i = trunc(σ_i·1000) that the
  * DiT receives. The official code builds the grid in float64 with numpy, truncates the timesteps from the float64
@@ -7,11 +7,11 @@
  * linspace arithmetic) so the timesteps are bit-exact and the sigmas equal the official float32 values.
  */
 
-/** `num_train_timesteps` of every Wan 2.1 scheduler (§5.1): t = σ·1000. */
+/** `num_train_timesteps` of every Wan 2.1 scheduler (official generate.py, _validate_args): t = σ·1000. */
 export const NUM_TRAIN_TIMESTEPS = 1000;
 
 /**
- * σ_max of the official UniPC grid (§5.2 step 1): the training grid is 1 − linspace(1, 1/1000, 1000) reversed,
+ * σ_max of the official UniPC grid (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps): the training grid is 1 − linspace(1, 1/1000, 1000) reversed,
  * stored as float32, so its first entry is float32(1 − 0.001) = 0.9990000128746033, not 0.999.
  */
 export const OFFICIAL_SIGMA_MAX = Math.fround(1 - 1 / NUM_TRAIN_TIMESTEPS);
@@ -46,14 +46,14 @@ export function numpyLinspace(start: number, stop: number, num: number): Float64
 }
 
 /**
- * The timestep shift σ ← s·σ / (1 + (s − 1)·σ) (§5.2 step 3), evaluated in the same order as the official
+ * The timestep shift σ ← s·σ / (1 + (s − 1)·σ) (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps), evaluated in the same order as the official
  * numpy expression `shift * sigmas / (1 + (shift - 1) * sigmas)`.
  */
 export function shiftSigma(sigma: number, shift: number): number {
   return (shift * sigma) / (1 + (shift - 1) * sigma);
 }
 
-/** t = int64(σ·1000): truncation toward zero, not rounding (§5.2 step 4: 999.8 → 999). */
+/** t = int64(σ·1000): truncation toward zero, not rounding (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps: 999.8 → 999). */
 export function sigmaToTimestep(sigma: number): number {
   return Math.trunc(sigma * NUM_TRAIN_TIMESTEPS);
 }
@@ -72,12 +72,12 @@ function finishGrid(shifted: Float64Array): FlowGrid {
     timesteps[i] = sigmaToTimestep(shifted[i]);
     sigmas[i] = Math.fround(shifted[i]);
   }
-  sigmas[n] = 0; // final_sigmas_type = "zero" (§5.2 step 5)
+  sigmas[n] = 0; // final_sigmas_type = "zero" (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps)
   return { sigmas, timesteps };
 }
 
 /**
- * The official UniPC grid (WAN `FlowUniPCMultistepScheduler.set_timesteps`, §5.2):
+ * The official UniPC grid (WAN `FlowUniPCMultistepScheduler.set_timesteps`, official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.set_timesteps):
  * σ_i = linspace(σ_max, 0, N+1)[i] for i < N, shifted, then σ_N = 0.
  * E.g. N = 10, s = 5 → t = 999, 978, 952, 920, 882, 833, 768, 681, 555, 356.
  */
@@ -88,7 +88,7 @@ export function officialUniPCGrid(steps: number, shift: number): FlowGrid {
 }
 
 /**
- * The official DPM++ grid (WAN `get_sampling_sigmas`, §5.2 last paragraph): σ_i = linspace(1, 0, N+1)[i] for
+ * The official DPM++ grid (WAN `get_sampling_sigmas`, official wan/utils/fm_solvers.py, get_sampling_sigmas): σ_i = linspace(1, 0, N+1)[i] for
  * i < N, shifted (σ_0 = 1 exactly, so t_0 = 1000), passed to the scheduler as explicit sigmas, σ_N = 0 appended.
  * The scheduler itself was built with shift 1, so the second shift it applies is the identity.
  */
@@ -99,7 +99,7 @@ export function officialDpmppGrid(steps: number, shift: number): FlowGrid {
 }
 
 /**
- * The Diffusers `UniPCMultistepScheduler` flow grid (`use_flow_sigmas`, §5.8): σ = linspace(1, 1/1000, N+1)[:−1],
+ * The Diffusers `UniPCMultistepScheduler` flow grid (`use_flow_sigmas`, Diffusers UniPCMultistepScheduler.set_timesteps (use_flow_sigmas)): σ = linspace(1, 1/1000, N+1)[:−1],
  * shifted with `flow_shift`, and σ_0 ← σ_0 − 1e-6 when it is within 1e-6 of 1 (Diffusers does this so that
  * log(α) = log(1 − σ) stays finite in the multistep updates). N = 50, flow_shift 3 → t = 999, 993, 986, 979 …
  * 208, 162, 113, 60.

@@ -1,9 +1,9 @@
 /**
- * FlowUniPCMultistepScheduler exactly as Wan 2.1 runs it (reference §5.4): solver order 2, B(h) = expm1(−h)
+ * FlowUniPCMultistepScheduler exactly as Wan 2.1 runs it (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler): solver order 2, B(h) = expm1(−h)
  * ("bh2"), data prediction (predict_x0), lower_order_final, and the UniC corrector on every step ≥ 1.
  *
  * Per step i, with x_i the sample handed in (the previous predictor's output):
- *   1. m_i = x_i − σ_i·v_i                                              (§5.3)
+ *   1. m_i = x_i − σ_i·v_i                                              (official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.convert_model_output)
  *   2. corrector, i ≥ 1: x̂_i from x̂_{i−1}, m_{i−1}, m_i (and m_{i−2} when the previous predictor was order 2)
  *   3. predictor of order q_i (1 on the first and the last step, else 2): x_{i+1} from x̂_i, m_i (and m_{i−1})
  *   4. keep m_i, x̂_i, q_i for the next step.
@@ -54,7 +54,7 @@ export class FlowUniPCScheduler extends FlowSchedulerBase {
     return next;
   }
 
-  /** §5.4 step 2: x̂_i from x̂_{i−1} with the UniC corrector of order p = q_{i−1}. */
+  /** Official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.multistep_uni_c_bh_update: x̂_i from x̂_{i−1} with the UniC corrector of order p = q_{i−1}. */
   private correct(i: number, m: Float32Array): Float32Array {
     const xHatPrev = this.xHatPrev!;
     const mPrev = this.mPrev!;
@@ -95,7 +95,7 @@ export class FlowUniPCScheduler extends FlowSchedulerBase {
     return out;
   }
 
-  /** §5.4 step 3: x_{i+1} from x̂_i with the UniP predictor of order q. */
+  /** Official wan/utils/fm_solvers_unipc.py, FlowUniPCMultistepScheduler.multistep_uni_p_bh_update: x_{i+1} from x̂_i with the UniP predictor of order q. */
   private predict(i: number, q: number, xHat: Float32Array, m: Float32Array): Float32Array {
     const σNext = this.sigmas[i + 1];
     const αNext = 1 - σNext;

@@ -1,6 +1,6 @@
 /**
  * Prompt cleaning exactly in the order of WAN's `clean='whitespace'` (wan/modules/tokenizers.py) and
- * Diffusers' `prompt_clean` (reference §4.2):
+ * Diffusers' `prompt_clean` (docs/model-notes.md#prompt-handling):
  *
  *   ftfy.fix_text → html.unescape → html.unescape → strip → collapse every whitespace run to " " → strip
  *

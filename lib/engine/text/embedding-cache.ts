@@ -1,7 +1,7 @@
 /**
  * A per-worker LRU cache of text-encoder outputs. Encoding a prompt with umT5-XXL costs a 5.7 B-parameter
- * forward pass (§4.1), and every classifier-free-guidance job also encodes a negative prompt — usually the
- * same default (§4.2) — so repeated texts should be encoded once.
+ * forward pass (official wan/modules/t5.py, T5Encoder), and every classifier-free-guidance job also encodes a negative prompt — usually the
+ * same default (docs/model-notes.md#prompt-handling) — so repeated texts should be encoded once.
  *
  * Keyed by (model id, cleaned text, text length): the model id separates encoders (and their precisions),
  * the text must already be cleaned so that variants differing only in whitespace or entities share an entry,

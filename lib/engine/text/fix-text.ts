@@ -1,6 +1,6 @@
 /**
  * A TypeScript stand-in for `ftfy.fix_text` with its default settings (ftfy 6.x), which WAN and Diffusers
- * run on every prompt before tokenising (reference §4.2). It keeps ftfy's order of steps, its
+ * run on every prompt before tokenising (docs/model-notes.md#prompt-handling). It keeps ftfy's order of steps, its
  * line-by-line processing and its repeat-until-stable loop:
  *
  *   unescape HTML (only if the text has no "<") → fix mojibake → C1 controls as Windows-1252 →

@@ -1,7 +1,7 @@
 /**
  * Undoing the commonest mojibake: UTF-8 bytes that some program decoded as Latin-1 or Windows-1252
  * ("cafÃ©" for "café", "â€œquotedâ€\u009d" for curly quotes). This is the part of ftfy's `fix_encoding`
- * that matters for prompts pasted from web pages and spreadsheets (reference §4.2: WAN runs ftfy on
+ * that matters for prompts pasted from web pages and spreadsheets (docs/model-notes.md#prompt-handling: WAN runs ftfy on
  * every prompt).
  *
  * Rule: a line is re-decoded only when every character maps back to a single byte (Latin-1, or ftfy's

@@ -1,5 +1,5 @@
 /**
- * The official default negative prompt (reference §4.2). WAN uses it whenever the user gives no negative
+ * The official default negative prompt (docs/model-notes.md#prompt-handling). WAN uses it whenever the user gives no negative
  * prompt; Diffusers uses "" instead. Copied from Wan's `wan/configs/shared_config.py`
  * (`sample_neg_prompt`, Wan-Video/Wan2.1 at 9737cba9): 137 characters, 403 UTF-8 bytes, 28 items
  * separated by the fullwidth comma "，".
@@ -9,10 +9,10 @@ export const DEFAULT_NEGATIVE_PROMPT =
   "JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，" +
   "形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走";
 
-/** Image-to-video prepends "camera shake" to the negative prompt (§4.2). */
+/** Image-to-video prepends "camera shake" to the negative prompt (docs/model-notes.md#prompt-handling). */
 export const I2V_NEGATIVE_PREFIX = "镜头晃动，";
 
-/** First-last-frame-to-video prepends "shot change" instead (§4.2). */
+/** First-last-frame-to-video prepends "shot change" instead (docs/model-notes.md#prompt-handling). */
 export const FLF2V_NEGATIVE_PREFIX = "镜头切换，";
 
 /**
@@ -35,4 +35,19 @@ export function effectiveNegativePrompt(userNegative: string | undefined, mode: 
   if (mode === "i2v") return I2V_NEGATIVE_PREFIX + DEFAULT_NEGATIVE_PROMPT;
   if (mode === "flf2v") return FLF2V_NEGATIVE_PREFIX + DEFAULT_NEGATIVE_PROMPT;
   return DEFAULT_NEGATIVE_PROMPT;
+}
+
+/**
+ * The one rule for which negative prompt a generation uses, for the API, the CLI and the studio form
+ * alike: the user's (unless ""), else Wan's default — with the image-to-video "camera shake" prefix
+ * whenever an image-to-video model runs its image-conditioned path, i.e. for image- and video-to-video
+ * on an i2v model (the video's first frame is its conditioning image). A t2v model animating an image
+ * holds it as a first frame and keeps the plain default, as does text-to-video on any model.
+ */
+export function negativePromptFor(
+  userNegative: string | undefined,
+  modelVariant: "t2v" | "i2v",
+  kind: "t2v" | "i2v" | "v2v",
+): string {
+  return effectiveNegativePrompt(userNegative, modelVariant === "i2v" && kind !== "t2v" ? "i2v" : "t2v");
 }

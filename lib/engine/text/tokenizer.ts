@@ -1,5 +1,5 @@
 /**
- * The umT5 prompt tokenizer (reference §4.2), driven by a Hugging Face `tokenizer.json` through
+ * The umT5 prompt tokenizer (docs/model-notes.md#prompt-handling), driven by a Hugging Face `tokenizer.json` through
  * `@huggingface/tokenizers` (pure JS: normalizer, Metaspace pre-tokenizer, Unigram model, post-processor).
  *
  * What this adds on top of the library is the part Transformers does around the Rust tokenizer when WAN
@@ -28,11 +28,11 @@ export type TokenizedPrompt = {
   ids: BigInt64Array;
   /** [textLen] 1 for real tokens (EOS included), 0 for padding. */
   mask: BigInt64Array;
-  /** Number of real tokens, EOS included (L_txt in §4.2). */
+  /** Number of real tokens, EOS included (L_txt in docs/model-notes.md#prompt-handling). */
   length: number;
 };
 
-/** Only the real tokens: what the encoder runs on under §4.2's "derived simplification". */
+/** Only the real tokens: what the encoder runs on under the derived simplification of docs/model-notes.md#prompt-handling. */
 export type UnpaddedPrompt = { ids: BigInt64Array; length: number };
 
 export interface PromptTokenizer {

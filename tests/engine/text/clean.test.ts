@@ -55,6 +55,9 @@ describe("HTML entities", () => {
     expect(unescapeHtml("&amp &lt3 &copy 2024")).toBe("& <3 © 2024"); // legacy names without ';'
     expect(unescapeHtml("&ampx &notin")).toBe("&x ¬in"); // longest legacy prefix
     expect(unescapeHtml("&hellip &hellip; &bogus; & alone")).toBe("&hellip … &bogus; & alone");
+    // The whole HTML5 table, as Python's html.unescape has it (expected values printed by Python 3).
+    expect(unescapeHtml("&NotEqualTilde; &fjlig; &eacute &nbsp; &notin; &Afr;")).toBe("\u2242\u0338 fj é \u00a0 ∉ \u{1d504}");
+    expect(unescapeHtml("&#65&#x42;&#X43 &#9999999999;")).toBe("ABC \ufffd");
   });
 
   it("ftfy's own pass needs ';' but accepts upper-cased Latin names", () => {

@@ -7,7 +7,7 @@ import { SafetensorsFile } from "../../../models/weights/safetensors.ts";
 const TEXT_LEN = 16; // the tiny T2V model's text length (fixtures README)
 const TEXT_DIM = 32;
 
-describe("context zero-padding (§1.3 item 6)", () => {
+describe("context zero-padding (official wan/modules/model.py, WanModel.forward (text_embedding of the zero-padded context))", () => {
   let goldens: SafetensorsFile;
   beforeAll(async () => {
     goldens = await SafetensorsFile.open(path.join(FIXTURES, "goldens.safetensors"));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../helpers/fixtures.ts";
 import { cleanPrompt } from "../../../lib/engine/text/clean.ts";
 import { DEFAULT_NEGATIVE_PROMPT } from "../../../lib/engine/text/negative-prompt.ts";
-import { tinyTokenizerJson, writeTinyTokenizer } from "../../../lib/engine/text/tiny-tokenizer.ts";
+import { tinyTokenizerJson, writeTinyTokenizer } from "../../../lib/model-library/tiny-tokenizer.ts";
 import { loadTokenizer, type PromptTokenizer } from "../../../lib/engine/text/tokenizer.ts";
 
 const TEXT_LEN = 16; // the tiny T2V model's text length
@@ -101,7 +101,7 @@ describe("tiny umT5-style tokenizer files", () => {
   });
 });
 
-describe("prompt tokenizer (umT5 behaviour, §4.2)", () => {
+describe("prompt tokenizer (umT5 behaviour, docs/model-notes.md#prompt-handling)", () => {
   it("appends EOS = 1 and pads with 0, with a mask of ones then zeros", () => {
     const plain = raw.encode("a cat", { add_special_tokens: false }).ids;
     const p = tok.encode("a cat", TEXT_LEN);

@@ -2,6 +2,7 @@ import { uploadFilePath } from "@/lib/jobs/files";
 import { serveFile } from "@/lib/http/files";
 import { handle } from "@/lib/http/errors";
 import { studio } from "@/lib/server/studio";
+import { otherMethods } from "@/lib/http/unrouted";
 
 export const dynamic = "force-dynamic";
 
@@ -9,3 +10,5 @@ export const GET = handle(async (request: Request, { params }: { params: Promise
   const file = await uploadFilePath(studio(), (await params).id, "file");
   return serveFile(request, file, { cacheControl: "private, max-age=3600" });
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -2,8 +2,8 @@
  * The built-in tiny model: random weights of the exact Wan 2.1 architecture at toy size (DiT, causal 3-D VAE,
  * umT5 and a small tokenizer of the same kind), written as a Diffusers-layout pipeline and converted with the
  * same converter real weights go through. It drives the tests and is the studio's out-of-the-box model.
- * With `i2v`, the pipeline is a Fun-InP-style image-to-video one (reference §6.2): a 36-channel DiT with the
- * image projector and image key/value branch, and a CLIP vision tower in Hugging Face layout (§6.1 step 3).
+ * With `i2v`, the pipeline is a Fun-InP-style image-to-video one (docs/model-notes.md#image-to-video): a 36-channel DiT with the
+ * image projector and image key/value branch, and a CLIP vision tower in Hugging Face layout (official wan/modules/clip.py, CLIPModel.visual).
  *
  * The tensor lists come from the model definitions themselves (built against a recorder), so the random
  * checkpoint always matches what the converter expects.
@@ -17,7 +17,7 @@ import { buildClipVision, type ClipVisionConfig } from "../../models/clip.ts";
 import { clipConfigToHF, clipTensorsToHF } from "../../models/clip-checkpoint.ts";
 import { Params } from "../../models/nn.ts";
 import { buildUMT5Encoder, type UMT5Config } from "../../models/umt5.ts";
-import { buildWanDiT, type WanDiTConfig } from "../../models/wan/dit.ts";
+import { buildWanDiT } from "../../models/wan/dit.ts";
 import { ditConfigToDiffusers, ditKeyToDiffusers } from "../../models/wan/dit-checkpoint.ts";
 import {
   buildVaeDecoderFirst,
@@ -25,72 +25,18 @@ import {
   buildVaeEncoderFirst,
   buildVaeEncoderStep,
 } from "../../models/wan/vae.ts";
-import { WAN21_VAE_CONFIG, type WanVaeConfig } from "../../models/wan/vae-layout.ts";
+import type { WanVaeConfig } from "../../models/wan/vae-layout.ts";
 import { vaeKeyToDiffusers } from "../../models/wan/vae-checkpoint.ts";
 import { RecordingWeights } from "../../models/weights/recording.ts";
 import { SafetensorsWriter, writeSafetensors } from "../../models/weights/safetensors.ts";
 import { CLIP_MEAN, CLIP_STD } from "../engine/clip.ts";
 import { gaussianNoise } from "../engine/noise.ts";
 import type { DistilledRecipe } from "../schemas/generation.ts";
-import { writeTinyTokenizer } from "../engine/text/tiny-tokenizer.ts";
-import { fitModelPreview } from "./preview-fit.ts";
+import { writeTinyTokenizer } from "./tiny-tokenizer.ts";
+import { fitModelPreview } from "./preview-map.ts";
+import { TINY_CLIP, TINY_DIT, TINY_DIT_I2V, TINY_T5, TINY_VAE } from "./tiny-config.ts";
 
-/** Toy sizes of every component (the fixtures' tiny sizes, with a longer text length for real prompts). */
-export const TINY_DIT: WanDiTConfig = {
-  modelType: "t2v",
-  patchSize: [1, 2, 2],
-  textLen: 64,
-  inDim: 16,
-  dim: 64,
-  ffnDim: 128,
-  freqDim: 32,
-  textDim: 32,
-  outDim: 16,
-  numHeads: 4,
-  numLayers: 2,
-  eps: 1e-6,
-  imageDim: null,
-};
-
-/** The fixtures' CLIP vision tower: 56 px, patch 14 (17 tokens), width 32, 4 heads, 3 layers (2 of them run). */
-export const TINY_CLIP: ClipVisionConfig = {
-  imageSize: 56,
-  patchSize: 14,
-  dim: 32,
-  ffnDim: 128,
-  numHeads: 4,
-  numLayers: 3,
-  eps: 1e-5,
-  outDim: 16,
-};
-
-/**
- * The image-to-video DiT (Fun-InP layout, §6.2): 16 noisy + 4 mask + 16 image-latent input channels, the image
- * projector sized to the tiny CLIP's width, and text length 512, which the official image cross-attention
- * needs (it splits the context at length − 512; fixtures README).
- */
-export const TINY_DIT_I2V: WanDiTConfig = {
-  ...TINY_DIT,
-  modelType: "i2v",
-  inDim: 36,
-  textLen: 512,
-  imageDim: TINY_CLIP.dim,
-};
-
-/** The real Wan 2.1 VAE (stages, temporal layout, latent statistics) at base dim 8 instead of 96. */
-export const TINY_VAE: WanVaeConfig = { ...WAN21_VAE_CONFIG, baseDim: 8 };
-
-export const TINY_T5: UMT5Config = {
-  vocab: 128,
-  dModel: 32,
-  dKv: 8,
-  numHeads: 4,
-  dFf: 64,
-  numLayers: 2,
-  numBuckets: 32,
-  maxDistance: 128,
-  eps: 1e-6,
-};
+export { TINY_CLIP, TINY_DIT, TINY_DIT_I2V, TINY_T5, TINY_VAE } from "./tiny-config.ts";
 
 export const TINY_MODEL_NAME = "wan2.1-tiny";
 

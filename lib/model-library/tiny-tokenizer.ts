@@ -1,7 +1,7 @@
 /**
  * A tiny tokenizer of the same kind as google/umt5-xxl's, for the tiny test models (the wan-tiny text
  * encoder has a 128-row vocabulary; shared/fixtures/wan-tiny/text_encoder/config.json). It has every
- * component the real `tokenizer.json` has (reference §4.2):
+ * component the real `tokenizer.json` has (docs/model-notes.md#prompt-handling):
  *
  * - a Unigram model of pieces with log-probability scores, `<pad>` = 0, `</s>` = 1, `<unk>` = 2;
  * - a normalizer: NFKC, whitespace runs → one space, strip. The real one is SentencePiece's precompiled

@@ -45,7 +45,7 @@ export async function fitModelPreview(modelDir: string, log: (line: string) => v
     await releaseVaeSessions(sessions);
   }
   const fit = fitPreviewProjection(samples);
-  log(`preview projection fitted on ${samples.length} colour patches (rms error ${fit.rmsError.toFixed(1)} of 255)`);
+  log(`made the colour map for live previews (they are approximate: colours off by about ${Math.round(fit.rmsError)} of 255)`);
   const updated: Manifest = { ...manifest, preview: { weights: fit.weights, bias: fit.bias } };
   await writeManifest(modelDir, updated);
   return updated;

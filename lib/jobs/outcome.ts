@@ -1,0 +1,124 @@
+/**
+ * Recording how a run ended, on the worker side: succeeded, failed or canceled, with the timings, each by
+ * a conditional update of the row (only while it is still this run's), then the matching event. A run
+ * whose row moved on meanwhile (deleted, canceled, or taken over by another worker) leaves it alone and
+ * removes what it wrote.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Db } from "../db/client.ts";
+import type { GenerationResult } from "../engine/generation.ts";
+import type { StudioEventInput } from "../queue/events.ts";
+import { isSafeFileName, type Storage } from "../storage/storage.ts";
+import { jobPosterUrl, jobVideoUrl } from "./urls.ts";
+import { splitTimings } from "../schemas/dit-calls.ts";
+
+/** What recording an outcome works with: passed in by the processor. */
+export type OutcomeDeps = {
+  db: Db;
+  storage: Storage;
+  workerId: string;
+  publish(event: StudioEventInput): Promise<unknown>;
+  log(line: string): void;
+};
+
+/** The longest error text kept on a job; an engine error's first lines say what went wrong. */
+const MAX_ERROR_CHARS = 2000;
+
+export function errorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS)}…` : message;
+}
+
+/** The engine must name plain files it published in the job's folder, and a valid seed. */
+export function checkResult(storage: Storage, jobId: string, result: GenerationResult): void {
+  for (const [what, file] of [
+    ["video", result.videoFile],
+    ["poster", result.posterFile],
+  ] as const) {
+    const name = path.basename(file ?? "");
+    if (!isSafeFileName(name) || !existsSync(storage.jobFile(jobId, name))) {
+      throw new Error(`the engine reported a ${what} file (${JSON.stringify(file)}) that is not in the job's folder`);
+    }
+  }
+  if (!Number.isSafeInteger(result.seed) || result.seed < 0) throw new Error(`the engine reported an invalid seed: ${result.seed}`);
+}
+
+/** Marks the job failed (if it is still running) and returns the error text kept on it. */
+export async function recordFailure(deps: OutcomeDeps, jobId: string, failure: unknown, timings: Record<string, number>): Promise<string> {
+  const message = errorText(failure);
+  const marked = await deps.db.job.updateMany({
+    where: { id: jobId, status: "running" },
+    data: { status: "failed", error: message, finishedAt: new Date(), timings: JSON.stringify(timings), etaS: null },
+  });
+  if (marked.count) await deps.publish({ type: "failed", jobId, error: message });
+  deps.log(`job ${jobId}: failed: ${message.split("\n")[0]}`);
+  return message;
+}
+
+export async function recordCancel(deps: OutcomeDeps, jobId: string, timings: Record<string, number>): Promise<void> {
+  const data = { timings: JSON.stringify(timings), etaS: null };
+  const marked = await deps.db.job.updateMany({
+    where: { id: jobId, status: "running" },
+    data: { ...data, status: "canceled", finishedAt: new Date() },
+  });
+  if (marked.count) {
+    await deps.publish({ type: "canceled", jobId });
+  } else {
+    // The API marked it canceled already (and told the clients); add what only the worker knows.
+    await deps.db.job.updateMany({ where: { id: jobId, status: "canceled" }, data });
+  }
+  deps.log(`job ${jobId}: canceled`);
+}
+
+export async function recordSuccess(
+  deps: OutcomeDeps,
+  jobId: string,
+  result: GenerationResult,
+  timings: Record<string, number>,
+): Promise<void> {
+  const { db, storage, workerId } = deps;
+  const videoFile = path.basename(result.videoFile);
+  const posterFile = path.basename(result.posterFile);
+  const done = await db.job.updateMany({
+    where: { id: jobId, status: "running", workerId },
+    data: {
+      status: "succeeded",
+      videoFile,
+      posterFile,
+      seed: BigInt(result.seed),
+      timings: JSON.stringify(timings),
+      finishedAt: new Date(),
+      etaS: null,
+      error: null,
+    },
+  });
+  if (done.count === 0) {
+    await discardOutputs(deps, jobId, [videoFile, posterFile]);
+    return;
+  }
+  // Temporary files of an earlier crashed attempt may have been finished by its orphaned encoder.
+  await storage.removeJobOutputs(jobId, []);
+  await deps.publish({
+    type: "succeeded",
+    jobId,
+    videoUrl: jobVideoUrl(jobId),
+    posterUrl: jobPosterUrl(jobId),
+    seed: result.seed,
+    timings,
+  });
+  deps.log(`job ${jobId}: succeeded in ${Object.values(splitTimings(timings).phases).reduce((a, b) => a + b, 0).toFixed(1)} s`);
+}
+
+/** A run finished but the row moved on meanwhile: deleted → remove everything; canceled → its outputs. */
+async function discardOutputs(deps: OutcomeDeps, jobId: string, names: string[]): Promise<void> {
+  const now = await deps.db.job.findUnique({ where: { id: jobId }, select: { status: true } });
+  if (!now) {
+    await deps.storage.removeJobFiles(jobId);
+    deps.log(`job ${jobId}: finished after it was deleted; removed its files`);
+  } else if (now.status === "canceled") {
+    await deps.storage.removeJobOutputs(jobId, names);
+    deps.log(`job ${jobId}: finished after it was canceled; removed its outputs`);
+  }
+  // Otherwise another worker owns the job now (this one lost its lock); its outcome stands.
+}

@@ -1,0 +1,149 @@
+/**
+ * Running the engine for one claimed job: the row's parameters and input become a GenerationJob; progress
+ * is published at once and written to the row at most once per interval; previews are written (only the
+ * newest one when the disk is slow) and announced; the seed is recorded as soon as it is known. Then the
+ * outcome is recorded (outcome.ts). Engine errors and cancels throw UnrecoverableError, so BullMQ does
+ * not retry them.
+ */
+import { existsSync } from "node:fs";
+import { UnrecoverableError } from "bullmq";
+import type { JobRow, UploadRow } from "../db/client.ts";
+import { isCancellation } from "../engine/cancel.ts";
+import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration } from "../engine/generation.ts";
+import { PhaseClock } from "../engine/progress.ts";
+import { JOB_FILES } from "../storage/storage.ts";
+import { writeFileAtomically } from "../video/atomic-file.ts";
+import { mp4FileSink } from "../video/encoder.ts";
+import { checkResult, errorText, recordCancel, recordFailure, recordSuccess, type OutcomeDeps } from "./outcome.ts";
+import { overallProgress } from "./progress.ts";
+import { createThrottle } from "./throttle.ts";
+import { jobPreviewUrl } from "./urls.ts";
+import { ditCallTimings } from "../schemas/dit-calls.ts";
+
+export type RunJobDeps = OutcomeDeps & {
+  runGeneration: RunGeneration;
+  /** Minimum time between progress writes to the database. */
+  progressWriteMs: number;
+};
+
+export async function runJob(
+  deps: RunJobDeps,
+  row: JobRow,
+  input: UploadRow | null,
+  outputDir: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { db, storage, log, publish } = deps;
+  const jobId = row.id;
+  // Seconds per phase from the engine's progress reports, kept for failed and canceled runs too.
+  const clock = new PhaseClock();
+  clock.start("load");
+
+  const progressWriter = createThrottle<GenerationProgress>(
+    async (p) => {
+      await db.job.updateMany({
+        where: { id: jobId, status: "running" },
+        data: { phase: p.phase, step: p.step, totalSteps: p.total, etaS: p.etaS },
+      });
+    },
+    deps.progressWriteMs,
+    (e) => log(`job ${jobId}: progress write failed: ${errorText(e)}`),
+  );
+  const previews = createPreviewWriter(deps, jobId);
+
+  let seedWrite: Promise<unknown> = Promise.resolve();
+  const job: GenerationJob = {
+    id: jobId,
+    kind: row.kind as GenerationJob["kind"],
+    params: JSON.parse(row.params) as unknown,
+    model: row.model,
+    negativePrompt: row.negativePrompt,
+    input: input ? { kind: input.kind as "image" | "video", file: storage.uploadPath(input.id, input.file) } : undefined,
+  };
+
+  let result: GenerationResult | undefined;
+  let failure: unknown;
+  try {
+    if (row.kind !== "t2v" && !input) throw new Error("the input upload of this job no longer exists");
+    // Name the upload, not the server path, when its file is gone (e.g. removed from shared storage).
+    if (job.input && !existsSync(job.input.file)) throw new Error(`the file of input upload ${input!.id} is missing from storage`);
+    signal.throwIfAborted();
+    result = await deps.runGeneration(job, {
+      sink: mp4FileSink(outputDir),
+      signal,
+      onProgress(p) {
+        clock.start(p.phase);
+        progressWriter.push(p);
+        void publish({
+          type: "progress",
+          jobId,
+          phase: p.phase,
+          step: p.step,
+          total: p.total,
+          elapsedS: p.elapsedS,
+          etaS: p.etaS,
+          progress: overallProgress("running", p.phase, p.step, p.total),
+        });
+      },
+      onPreview: previews.push,
+      onSeed(seed) {
+        seedWrite = db.job
+          .updateMany({ where: { id: jobId }, data: { seed: BigInt(seed) } })
+          .catch((e) => log(`job ${jobId}: seed write failed: ${errorText(e)}`));
+      },
+    });
+    checkResult(storage, jobId, result);
+  } catch (error) {
+    failure = error;
+  } finally {
+    // The outcome written below supersedes any progress still waiting.
+    await progressWriter.stop();
+    await previews.settled();
+    await seedWrite;
+  }
+  const timings = { ...clock.timings(), ...(result?.timings ?? {}), ...(result?.ditCalls ? ditCallTimings(result.ditCalls) : {}) };
+
+  if (failure !== undefined || !result) {
+    await storage.removeJobOutputs(jobId, [JOB_FILES.video, JOB_FILES.poster]);
+    if (signal.aborted || isCancellation(failure)) {
+      await recordCancel(deps, jobId, timings);
+      throw new UnrecoverableError("canceled");
+    }
+    throw new UnrecoverableError(await recordFailure(deps, jobId, failure, timings));
+  }
+  await recordSuccess(deps, jobId, result, timings);
+}
+
+/** Previews: only the newest one matters, so a slow disk drops intermediate ones instead of queueing them. */
+function createPreviewWriter(deps: OutcomeDeps, jobId: string) {
+  const { db, storage, log, publish } = deps;
+  let next: { data: Buffer; step: number } | undefined;
+  let loop: Promise<void> | undefined;
+  let recorded = false;
+  const writeAll = async () => {
+    while (next) {
+      const { data, step } = next;
+      next = undefined;
+      try {
+        await writeFileAtomically(storage.jobFile(jobId, JOB_FILES.preview), data);
+        if (!recorded) {
+          recorded = true;
+          await db.job.updateMany({ where: { id: jobId }, data: { previewFile: JOB_FILES.preview } });
+        }
+        await publish({ type: "preview", jobId, url: jobPreviewUrl(jobId, step), step });
+      } catch (e) {
+        log(`job ${jobId}: preview write failed: ${errorText(e)}`);
+      }
+    }
+    loop = undefined;
+  };
+  return {
+    push(webp: Uint8Array, step: number): void {
+      next = { data: Buffer.from(webp), step };
+      loop ??= writeAll();
+    },
+    settled: async (): Promise<void> => {
+      await loop;
+    },
+  };
+}
