@@ -14,6 +14,7 @@ import { JobSettings } from "./JobSettings";
 import { JobTimings } from "./JobTimings";
 import { StatusBadge } from "./StatusBadge";
 import { VideoPlayer } from "./VideoPlayer";
+import { WebhookDeliveries } from "./WebhookDeliveries";
 import { BackIcon } from "./Icons";
 
 type Props = { initial: JobView; fps: number | null };
@@ -179,6 +180,7 @@ export function JobDetail({ initial, fps }: Props) {
         <div className="job-side">
           <JobSettings job={job} fps={fps} outputSize={outputSize} />
           <JobTimings job={job} />
+          <WebhookDeliveries job={job} />
         </div>
       </div>
 

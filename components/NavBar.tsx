@@ -1,6 +1,7 @@
 "use client";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { NotifyToggle } from "./NotifyToggle";
 
 const LINKS = [
   { href: "/", label: "Text to video", short: "Text" },
@@ -9,7 +10,7 @@ const LINKS = [
   { href: "/models", label: "Models", short: "Models" },
 ];
 
-/** The top bar: brand and the four places; the current one is marked for screen readers too. */
+/** The top bar: brand, the four places (the current one marked for screen readers too) and the notification bell. */
 export function NavBar() {
   const pathname = usePathname();
   const current = (href: string) => (href === "/" ? pathname === "/" : pathname.startsWith(href));
@@ -39,6 +40,7 @@ export function NavBar() {
             </Link>
           ))}
         </nav>
+        <NotifyToggle />
       </div>
     </header>
   );

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "@/lib/client/api";
 import { useEventSource } from "@/lib/client/use-event-source";
-import { isActive, type JobView } from "@/lib/ui/api-types";
+import { isActive, JOB_PRIORITIES, QUEUE_EVENT, type JobPriority, type JobView, type QueueState } from "@/lib/ui/api-types";
 import { promptExcerpt } from "@/lib/ui/format";
 import { applyEvent, isStudioEvent, snapshotJob } from "@/lib/ui/job-state";
 import { JobProgress } from "./JobProgress";
@@ -23,6 +23,10 @@ const FINISHED_KEPT = 4;
  * event stream (GET /api/events). Jobs that finish while the page is open stay a moment under "Just
  * finished" with a link, so a result is one tap away. On every (re)connection the list is re-read, so
  * nothing missed while offline stays stale.
+ *
+ * Queue control: each waiting job has a priority and up/down buttons, and the head a pause/resume
+ * switch. The order shown is the queue's own (GET /api/queue, then every "queue" event), so every open
+ * page shows the same order after anyone changes it.
  */
 export function QueuePanel({ initialJobs = [], created }: Props) {
   const [jobs, setJobs] = useState<Map<string, JobView>>(() => new Map(initialJobs.map((j) => [j.id, j])));
@@ -30,6 +34,14 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
   const [busy, setBusy] = useState<Set<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
   const fetching = useRef(new Set<string>());
+  const [queue, setQueue] = useState<QueueState | null>(null);
+
+  const refreshQueue = useCallback(() => {
+    api
+      .queue()
+      .then(setQueue)
+      .catch((e: Error) => setError(e.message));
+  }, []);
 
   const upsert = useCallback((job: JobView) => {
     if (isActive(job.status)) {
@@ -77,10 +89,17 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
   const stream = useEventSource("/api/events", (name, data) => {
     if (name === "open") {
       void resync();
+      refreshQueue();
+      return;
+    }
+    if (name === QUEUE_EVENT) {
+      setQueue(data as QueueState);
       return;
     }
     if (!isStudioEvent(data)) return;
     const event = data;
+    // A job joined or left the waiting line: its order is the queue's to say.
+    if (event.type !== "progress" && event.type !== "preview") refreshQueue();
     if (event.type === "deleted") {
       setJobs((prev) => {
         const next = new Map(prev);
@@ -108,29 +127,39 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
     if (created) upsert(created);
   }, [created, upsert]);
 
-  const cancel = async (job: JobView) => {
-    setBusy((prev) => new Set(prev).add(job.id));
+  /** Runs one button's request, with the job's buttons disabled meanwhile. */
+  const act = async (id: string, request: () => Promise<void>) => {
+    setBusy((prev) => new Set(prev).add(id));
     try {
-      upsert(await api.cancelJob(job.id));
+      await request();
+      setError(null);
     } catch (e) {
       setError((e as Error).message);
     } finally {
       setBusy((prev) => {
         const next = new Set(prev);
-        next.delete(job.id);
+        next.delete(id);
         return next;
       });
     }
   };
+  const cancel = (job: JobView) => act(job.id, async () => upsert(await api.cancelJob(job.id)));
+  const move = (job: JobView, direction: "up" | "down") => act(job.id, async () => setQueue(await api.moveJob(job.id, direction)));
+  const prioritise = (job: JobView, priority: JobPriority) => act(job.id, async () => setQueue(await api.setPriority(job.id, priority)));
+  const togglePause = () =>
+    act("queue", async () => setQueue(await (queue?.paused ? api.resumeQueue() : api.pauseQueue())));
 
-  // Running first, then the queue in the order it will run (oldest first).
-  const ordered = useMemo(
-    () =>
-      [...jobs.values()].sort((a, b) =>
-        a.status !== b.status ? (a.status === "running" ? -1 : 1) : a.createdAt.localeCompare(b.createdAt),
-      ),
-    [jobs],
-  );
+  // Running first, then the queue in the order the workers will take it (the queue's word; oldest first
+  // for a job it has not listed yet).
+  const ordered = useMemo(() => {
+    const place = new Map(queue?.jobs.map((j, i) => [j.id, i]) ?? []);
+    const rank = (j: JobView) => place.get(j.id) ?? Number.MAX_SAFE_INTEGER;
+    return [...jobs.values()].sort((a, b) =>
+      a.status !== b.status ? (a.status === "running" ? -1 : 1) : rank(a) - rank(b) || a.createdAt.localeCompare(b.createdAt),
+    );
+  }, [jobs, queue]);
+  const priorityOf = (job: JobView): JobPriority => queue?.jobs.find((j) => j.id === job.id)?.priority ?? job.priority;
+  const waiting = ordered.filter((j) => j.status === "queued");
   let position = 0;
 
   return (
@@ -142,11 +171,26 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
             {ordered.length}
           </span>
         </h2>
+        <button
+          type="button"
+          className={`button button-small queue-pause${queue?.paused ? " button-primary" : ""}`}
+          onClick={() => void togglePause()}
+          disabled={!queue || busy.has("queue")}
+          aria-pressed={queue?.paused ?? false}
+          title={queue?.paused ? "Let workers take queued jobs again" : "Running jobs finish; queued jobs wait"}
+        >
+          {queue?.paused ? "Resume" : "Pause"}
+        </button>
         <span className={`live live-${stream}`} title={stream === "open" ? "Live updates on" : "Reconnecting…"}>
           <span className="live-dot" aria-hidden="true" />
           {stream === "open" ? "Live" : stream === "connecting" ? "Connecting" : "Reconnecting"}
         </span>
       </div>
+      {queue?.paused && (
+        <p className="queue-paused" role="status">
+          Paused: running jobs finish, queued jobs wait.
+        </p>
+      )}
       {error && <p className="form-error">{error}</p>}
       {ordered.length === 0 ? (
         <p className="queue-empty">Nothing queued. Generated videos show up here while they render.</p>
@@ -162,6 +206,47 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
                     {promptExcerpt(job.prompt, 90)}
                   </Link>
                   <JobProgress job={job} compact position={job.status === "queued" ? position : undefined} />
+                  {job.status === "queued" && (
+                    <div className="queue-controls">
+                      <select
+                        className="queue-priority"
+                        value={priorityOf(job)}
+                        onChange={(e) => void prioritise(job, e.target.value as JobPriority)}
+                        disabled={busy.has(job.id)}
+                        aria-label={`Priority of “${promptExcerpt(job.prompt, 40)}”`}
+                      >
+                        {JOB_PRIORITIES.map((p) => (
+                          <option key={p} value={p}>
+                            {p}
+                          </option>
+                        ))}
+                      </select>
+                      <button
+                        type="button"
+                        className="icon-button icon-button-quiet"
+                        onClick={() => void move(job, "up")}
+                        disabled={busy.has(job.id) || waiting[0]?.id === job.id}
+                        aria-label={`Move “${promptExcerpt(job.prompt, 40)}” up`}
+                        title="Move up"
+                      >
+                        <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                          <path d="M5 12l5-5 5 5" stroke="currentColor" strokeWidth="2" fill="none" strokeLinecap="round" />
+                        </svg>
+                      </button>
+                      <button
+                        type="button"
+                        className="icon-button icon-button-quiet"
+                        onClick={() => void move(job, "down")}
+                        disabled={busy.has(job.id) || waiting.at(-1)?.id === job.id}
+                        aria-label={`Move “${promptExcerpt(job.prompt, 40)}” down`}
+                        title="Move down"
+                      >
+                        <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                          <path d="M5 8l5 5 5-5" stroke="currentColor" strokeWidth="2" fill="none" strokeLinecap="round" />
+                        </svg>
+                      </button>
+                    </div>
+                  )}
                 </div>
                 <button
                   type="button"

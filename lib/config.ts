@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from "./engine/providers.ts";
+import { webhookUrlSchema } from "./webhooks/url.ts";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
@@ -70,6 +71,10 @@ const envSchema = z.object({
     .min(500, "must be at least 500")
     .max(600_000, "must be at most 600000")
     .default(30_000),
+  /** Told when any job ends (lib/webhooks), besides a job's own webhookUrl. */
+  WEBHOOK_URL: webhookUrlSchema("").optional(),
+  /** Signs every webhook body (HMAC-SHA256); without it no webhook is sent. */
+  WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** The Hugging Face Hub (or a mirror) that model installs download from. */
   HF_ENDPOINT: z
     .string()
@@ -98,6 +103,9 @@ export type StudioConfig = {
   workerConcurrency: number;
   /** Job lock duration = stalled-check interval (ms): how soon a crashed worker's job is picked up again. */
   lockMs: number;
+  /** Where every job's end is announced (besides a job's own URL); requires webhookSecret. */
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
   /** Where model installs download from, and the token for gated repos. */
   hub: { endpoint: string; token?: string };
 };
@@ -140,6 +148,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     ]);
   }
+  if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) {
+    throw new ConfigError([{ variable: "WEBHOOK_SECRET", message: "is required when WEBHOOK_URL is set: webhooks are always signed" }]);
+  }
   return {
     dataDir,
     modelsDir,
@@ -159,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     textEncoderDevice: e.TEXT_ENCODER_DEVICE,
     workerConcurrency: e.WORKER_CONCURRENCY,
     lockMs: e.STUDIO_LOCK_MS,
+    webhookUrl: e.WEBHOOK_URL,
+    webhookSecret: e.WEBHOOK_SECRET,
     hub: { endpoint: e.HF_ENDPOINT.replace(/\/+$/, ""), token: e.HF_TOKEN },
   };
 }

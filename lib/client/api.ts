@@ -3,7 +3,7 @@
  * ApiError that names the field, a 401 sent to the login page, and uploads with progress (fetch cannot
  * report upload progress, XMLHttpRequest can).
  */
-import type { ApiErrorBody, InstallView, JobPage, JobView, ModelView, UploadView } from "../ui/api-types.ts";
+import type { ApiErrorBody, InstallView, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries } from "../ui/api-types.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -81,6 +81,14 @@ export const api = {
   retryJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" }),
   deleteJob: (id: string) => apiFetch<void>(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }),
   getUpload: (id: string) => apiFetch<UploadView>(`/api/uploads/${encodeURIComponent(id)}`),
+  queue: () => apiFetch<QueueState>("/api/queue"),
+  pauseQueue: () => apiFetch<QueueState>("/api/queue/pause", { method: "POST" }),
+  resumeQueue: () => apiFetch<QueueState>("/api/queue/resume", { method: "POST" }),
+  moveJob: (id: string, direction: "up" | "down") =>
+    apiFetch<QueueState>(`/api/jobs/${encodeURIComponent(id)}/move`, { method: "POST", json: { direction } }),
+  setPriority: (id: string, priority: JobPriority) =>
+    apiFetch<QueueState>(`/api/jobs/${encodeURIComponent(id)}/priority`, { method: "POST", json: { priority } }),
+  webhooks: (id: string) => apiFetch<WebhookDeliveries>(`/api/jobs/${encodeURIComponent(id)}/webhooks`),
   login: (token: string) => apiFetch<unknown>("/api/login", { method: "POST", json: { token } }),
 };
 

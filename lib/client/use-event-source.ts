@@ -6,13 +6,13 @@
  * reopens it with a growing delay, and it reports the connection state so a page can poll meanwhile.
  */
 import { useEffect, useRef, useState } from "react";
-import { EVENT_TYPES } from "../ui/api-types.ts";
+import { EVENT_TYPES, QUEUE_EVENT } from "../ui/api-types.ts";
 import { parseEventData } from "../ui/job-state.ts";
 
 export type StreamState = "connecting" | "open" | "retrying";
 
 /** Named events the studio sends; unnamed ones arrive as "message". */
-const NAMES = ["snapshot", ...EVENT_TYPES] as const;
+const NAMES = ["snapshot", ...EVENT_TYPES, QUEUE_EVENT] as const;
 
 /** `names`: the named events to deliver (default: the jobs' events; the models page passes its own). */
 export function useEventSource(url: string | null, onMessage: (name: string, data: unknown) => void, names: readonly string[] = NAMES): StreamState {

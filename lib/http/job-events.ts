@@ -47,7 +47,7 @@ export async function relay<E extends { type: string }>(
 /** GET /api/jobs/:id/events. Throws (404) before streaming when the job does not exist. */
 export async function jobEventStream(ctx: Ctx, request: Request, jobId: string): Promise<Response> {
   await getJob(ctx, jobId);
-  return eventStream(request, (channel) => relay(ctx.hub, channel, (e) => e.jobId === jobId, () => getJob(ctx, jobId)));
+  return eventStream(request, (channel) => relay(ctx.hub, channel, (e) => "jobId" in e && e.jobId === jobId, () => getJob(ctx, jobId)));
 }
 
 /** GET /api/events: every job's events; the snapshot lists the jobs queued or running. */

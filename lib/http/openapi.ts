@@ -14,8 +14,10 @@ import {
   modelSchema,
   uploadSchema,
 } from "../jobs/schemas.ts";
+import { moveRequestSchema, priorityRequestSchema, queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
 import { installRequestSchema, installSchema, updateModelSchema } from "../model-library/install-schemas.ts";
-import { EVENT_TYPES } from "../schemas/job-vocabulary.ts";
+import { EVENT_TYPES, QUEUE_EVENT } from "../schemas/job-vocabulary.ts";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../webhooks/signature.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -48,7 +50,7 @@ function queryParameters(schema: z.ZodObject): unknown[] {
 
 export function openApiDocument(): Record<string, unknown> {
   const sse = {
-    description: `Server-Sent Events: first "snapshot", then the events (${EVENT_TYPES.join(", ")}), each with JSON data { type, jobId, at, … }; a comment every 15 s keeps the connection open`,
+    description: `Server-Sent Events: first "snapshot", then the events (${EVENT_TYPES.join(", ")}), each with JSON data { type, jobId, at, … }; /api/events also carries "${QUEUE_EVENT}" ({ type, at, paused, jobs }: the queue after a pause, resume, move or priority change); a comment every 15 s keeps the connection open`,
     content: { "text/event-stream": { schema: { type: "string" } } },
   };
   return {
@@ -57,7 +59,8 @@ export function openApiDocument(): Record<string, unknown> {
       title: "Wan Studio API",
       version: "1",
       description:
-        "Text-, image- and video-to-video jobs on Wan 2.1. Errors are { error: { code, message, field? } }. When the studio has a STUDIO_TOKEN, send Authorization: Bearer <token> (or log in for a cookie).",
+        "Text-, image- and video-to-video jobs on Wan 2.1. Errors are { error: { code, message, field? } }. When the studio has a STUDIO_TOKEN, send Authorization: Bearer <token> (or log in for a cookie). " +
+        `Webhooks: when a job ends, its webhookUrl and the server's WEBHOOK_URL receive a POST of { event: "job.succeeded" | "job.failed" | "job.canceled", job: { … } }, signed with WEBHOOK_SECRET: ${SIGNATURE_HEADER}: sha256=<hex of HMAC-SHA256 over "<${TIMESTAMP_HEADER}>.<raw body>">; non-2xx answers are retried with exponential backoff.`,
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" }, cookie: { type: "apiKey", in: "cookie", name: "studio_session" } },
@@ -72,6 +75,10 @@ export function openApiDocument(): Record<string, unknown> {
         Install: jsonSchema(installSchema, "output"),
         LoginRequest: jsonSchema(loginRequestSchema, "input"),
         Error: jsonSchema(errorSchema, "output"),
+        QueueState: jsonSchema(queueStateSchema, "output"),
+        PriorityRequest: jsonSchema(priorityRequestSchema, "input"),
+        MoveRequest: jsonSchema(moveRequestSchema, "input"),
+        WebhookDeliveries: jsonSchema(webhookDeliveriesSchema, "output"),
       },
     },
     security: [{ bearer: [] }, { cookie: [] }],
@@ -123,6 +130,48 @@ export function openApiDocument(): Record<string, unknown> {
             "409": error("The job is still queued or running"),
           },
         },
+      },
+      "/api/jobs/{id}/priority": {
+        parameters: [idParam("job")],
+        post: {
+          summary: "Move a queued job to another priority band (high runs before normal, normal before low), behind the jobs already there",
+          requestBody: { required: true, content: json(ref("PriorityRequest")) },
+          responses: {
+            "200": { description: "The queue after the change", content: json(ref("QueueState")) },
+            "400": error("priority is not high, normal or low"),
+            "404": error("No such job"),
+            "409": error("The job is no longer queued"),
+          },
+        },
+      },
+      "/api/jobs/{id}/move": {
+        parameters: [idParam("job")],
+        post: {
+          summary: "Swap a queued job with the one ahead (up) or behind (down); across a band's edge it joins the neighbour's band",
+          requestBody: { required: true, content: json(ref("MoveRequest")) },
+          responses: {
+            "200": { description: "The queue after the move (unchanged at either end)", content: json(ref("QueueState")) },
+            "400": error("direction is not up or down"),
+            "404": error("No such job"),
+            "409": error("The job is no longer queued"),
+          },
+        },
+      },
+      "/api/jobs/{id}/webhooks": {
+        parameters: [idParam("job")],
+        get: {
+          summary: "Every try at calling the job's webhook receivers, oldest first",
+          responses: { "200": { description: "The delivery records", content: json(ref("WebhookDeliveries")) }, "404": error("No such job") },
+        },
+      },
+      "/api/queue": {
+        get: { summary: "Whether the queue is paused, and the queued jobs in the order workers will take them", responses: { "200": { description: "The queue", content: json(ref("QueueState")) } } },
+      },
+      "/api/queue/pause": {
+        post: { summary: "Pause the queue: running jobs finish, no worker takes a new one", responses: { "200": { description: "The queue, paused", content: json(ref("QueueState")) } } },
+      },
+      "/api/queue/resume": {
+        post: { summary: "Resume the queue", responses: { "200": { description: "The queue, running", content: json(ref("QueueState")) } } },
       },
       "/api/jobs/{id}/events": { parameters: [idParam("job")], get: { summary: "The job's live events", responses: { "200": sse, "404": error("No such job") } } },
       "/api/events": { get: { summary: "Every job's live events (snapshot: jobs queued or running)", responses: { "200": sse } } },

@@ -68,6 +68,8 @@ export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
     ...params,
     kind: row.kind,
     model: row.model,
+    priority: row.priority,
+    ...(row.webhookUrl ? { webhookUrl: row.webhookUrl } : {}),
     ...(row.kind === "i2v" ? { imageUploadId: row.inputUploadId } : {}),
     ...(row.kind === "v2v" ? { videoUploadId: row.inputUploadId } : {}),
   };

@@ -16,4 +16,6 @@ export type JobsContext = {
   storage: Storage;
   modelsDir: string;
   log: (line: string) => void;
+  /** True where WEBHOOK_SECRET is set: a job may then bring a webhook URL of its own (it is signed with it). */
+  acceptsJobWebhooks?: boolean;
 };

@@ -9,6 +9,7 @@ import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
 import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema, type StoredParams } from "../schemas/generation.ts";
+import { DEFAULT_PRIORITY } from "../schemas/job-vocabulary.ts";
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
@@ -68,6 +69,10 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
   const frames = req.frames ?? framesForSeconds(req.seconds!, model.manifest.defaults.fps);
   checkAgainstModel(req, frames, model);
   const inputUploadId = await checkInput(ctx, req);
+  if (req.webhookUrl !== undefined && !ctx.acceptsJobWebhooks) {
+    throw new StudioError("unprocessable", "this studio sends no webhooks: WEBHOOK_SECRET is not set on the server", "webhookUrl");
+  }
+  const priority = req.priority ?? DEFAULT_PRIORITY;
 
   const params: StoredParams = storedParamsSchema.parse({
     prompt: req.prompt,
@@ -99,6 +104,8 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
       model: model.name,
       inputUploadId,
       retryOfId: options.retryOfId ?? null,
+      priority,
+      webhookUrl: req.webhookUrl ?? null,
     },
   });
   const job = jobJson(row);
@@ -107,7 +114,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
     ctx.log(`publishing queued for ${row.id} failed: ${(e as Error).message}`),
   );
   try {
-    await enqueueGeneration(ctx.queue, row.id);
+    await enqueueGeneration(ctx.queue, row.id, priority);
   } catch (e) {
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });

@@ -6,6 +6,7 @@
 import type { JobRow, UploadRow } from "../db/client.ts";
 import { withoutServerPaths } from "../errors.ts";
 import { overallProgress } from "./progress.ts";
+import type { JobPriority } from "../schemas/job-vocabulary.ts";
 import type { JobJson, JobKind, JobStatus, UploadJson } from "./schemas.ts";
 import { jobPosterUrl, jobPreviewUrl, jobVideoUrl, uploadFileUrl, uploadThumbnailUrl } from "./urls.ts";
 
@@ -50,6 +51,8 @@ export function jobJson(row: JobRow): JobJson {
     previewUrl: row.previewFile ? jobPreviewUrl(row.id, row.step) : null,
     inputThumbnailUrl: row.inputUploadId ? uploadThumbnailUrl(row.inputUploadId) : null,
     retryOfId: row.retryOfId,
+    priority: row.priority as JobPriority,
+    hasWebhook: row.webhookUrl !== null,
   };
 }
 

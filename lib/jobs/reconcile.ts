@@ -12,6 +12,7 @@ import type { Redis } from "ioredis";
 import type { Db } from "../db/client.ts";
 import { publishEvent } from "../queue/events.ts";
 import { enqueueGeneration, type GenerateQueue } from "../queue/generate-queue.ts";
+import type { JobPriority } from "../schemas/job-vocabulary.ts";
 
 export type Reconciliation = { requeued: string[]; failed: string[] };
 
@@ -26,7 +27,7 @@ export async function reconcileQueue(db: Db, queue: GenerateQueue, opts: Reconci
   const result: Reconciliation = { requeued: [], failed: [] };
   const open = await db.job.findMany({
     where: { status: { in: ["queued", "running"] } },
-    select: { id: true, status: true, updatedAt: true },
+    select: { id: true, status: true, updatedAt: true, priority: true },
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
   });
   for (const row of open) {
@@ -42,7 +43,7 @@ export async function reconcileQueue(db: Db, queue: GenerateQueue, opts: Reconci
       }
       // A completed queue entry of an unfinished job is a leftover; the new entry needs its id.
       if (queued && state === "completed") await queued.remove().catch(() => {});
-      await enqueueGeneration(queue, row.id);
+      await enqueueGeneration(queue, row.id, row.priority as JobPriority);
       result.requeued.push(row.id);
     } else if (state === "failed") {
       const error = `the queue gave up on this job: ${queued?.failedReason || "unknown reason"}`;

@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
-import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
+import { JOB_KINDS, JOB_PRIORITIES, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
+import { webhookUrlSchema } from "../webhooks/url.ts";
 import { generationDefaultsSchema } from "../../models/manifest.ts";
 import { PRECISIONS } from "../../models/nn.ts";
 
@@ -36,6 +37,10 @@ export const createJobRequestSchema = generationParamsSchema
     fit: fitSchema.optional(),
     videoUploadId: idField("videoUploadId").optional(),
     strength: strengthSchema.optional(),
+    /** The band it waits in (default normal); changeable while it waits (POST /api/jobs/:id/priority). */
+    priority: z.enum(JOB_PRIORITIES, { error: `priority must be one of ${JOB_PRIORITIES.join(", ")}` }).optional(),
+    /** Called (signed POST) when the job ends, besides the global WEBHOOK_URL. */
+    webhookUrl: webhookUrlSchema("webhookUrl").optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -109,6 +114,9 @@ export const jobSchema = z.object({
   previewUrl: nullableString,
   inputThumbnailUrl: nullableString,
   retryOfId: nullableString,
+  priority: z.enum(JOB_PRIORITIES),
+  /** Whether the job has a webhook URL of its own (the URL itself is not shown: it may hold a token). */
+  hasWebhook: z.boolean(),
 });
 export type JobJson = z.infer<typeof jobSchema>;
 

@@ -14,6 +14,7 @@ import { createGenerateQueue, createGenerateWorker } from "../queue/generate-que
 import { announceWorker, HEARTBEAT_MS, retireWorker, type WorkerInfo } from "../queue/worker-registry.ts";
 import { createRedis } from "../redis/connection.ts";
 import { createStorage } from "../storage/storage.ts";
+import { startWebhookWorker } from "../webhooks/worker.ts";
 import { createJobProcessor } from "./processor.ts";
 import { reconcileQueue } from "./reconcile.ts";
 
@@ -68,6 +69,13 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     name: info.id,
   });
   worker.on("error", (e) => log(`queue error: ${e.message}`));
+  const webhooks = startWebhookWorker({
+    connection: createRedis(cfg.redisUrl, "worker-webhooks"),
+    prefix: cfg.redisPrefix,
+    db,
+    settings: { url: cfg.webhookUrl, secret: cfg.webhookSecret },
+    log,
+  });
 
   const beat = () => {
     info.busy = processor.running().length > 0;
@@ -92,6 +100,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
         clearInterval(heartbeat);
         clearInterval(reconciler);
         await worker.close(true).catch(() => {});
+        await webhooks.close().catch(() => {});
         await processor.close().catch(() => {});
         await retireWorker(redis, cfg.redisPrefix, info.id).catch(() => {});
         await queue.close().catch(() => {});

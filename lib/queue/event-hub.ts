@@ -4,9 +4,9 @@
  * would cost a Redis connection per open browser tab.)
  */
 import type { Redis } from "ioredis";
-import { subscribeEvents, type StudioEvent } from "./events.ts";
+import { subscribeChannelEvents, type ChannelEvent } from "./events.ts";
 
-export type EventListener = (event: StudioEvent) => void;
+export type EventListener = (event: ChannelEvent) => void;
 
 export type Hub<E> = {
   /** Resolves once events are flowing, with the function that removes the listener. */
@@ -16,10 +16,11 @@ export type Hub<E> = {
   close(): Promise<void>;
 };
 
-export type EventHub = Hub<StudioEvent>;
+/** The jobs' events and the queue's ("queue"). */
+export type EventHub = Hub<ChannelEvent>;
 
 export function createEventHub(redis: Redis, prefix: string, log: (line: string) => void = () => {}): EventHub {
-  return createHub((onEvent) => subscribeEvents(redis, prefix, onEvent), log);
+  return createHub((onEvent) => subscribeChannelEvents(redis, prefix, onEvent), log);
 }
 
 /** A hub over any subscription (the jobs' events above; model installs use it for theirs). */

@@ -6,10 +6,12 @@
  */
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { EVENT_TYPES, type EventType } from "../schemas/job-vocabulary.ts";
+import { END_STATUSES, EVENT_TYPES, QUEUE_EVENT, type EndStatus, type EventType } from "../schemas/job-vocabulary.ts";
 import { redisName } from "../redis/namespace.ts";
 import { subscribeChannel } from "../redis/subscribe.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
+import { enqueueWebhook } from "../webhooks/queue.ts";
+import type { QueueState } from "./queue-order.ts";
 
 const eventsChannel = (prefix: string) => redisName(prefix, "events");
 
@@ -48,27 +50,63 @@ export const studioEventSchema = z.looseObject({
   at: z.string(),
 });
 
-/** `prefix`: the studio's Redis namespace (REDIS_PREFIX). */
+/** The queue's new state after a pause, resume, move or priority change (not a job's event: no jobId). */
+export type QueueEvent = { type: typeof QUEUE_EVENT; at: string } & QueueState;
+/** Whatever the channel carries. */
+export type ChannelEvent = StudioEvent | QueueEvent;
+
+const queueEventSchema = z.looseObject({ type: z.literal(QUEUE_EVENT), at: z.string(), paused: z.boolean(), jobs: z.array(z.unknown()) });
+
+const isEnd = (type: EventType): type is EndStatus => (END_STATUSES as readonly string[]).includes(type);
+
+/**
+ * `prefix`: the studio's Redis namespace (REDIS_PREFIX). Every job's end passes through here exactly
+ * once (its producer publishes "succeeded", "failed" or "canceled" only when its conditional update
+ * changed the row), so this is where its webhook is queued.
+ */
 export async function publishEvent(redis: Redis, prefix: string, event: StudioEventInput): Promise<StudioEvent> {
   const stamped = { ...event, at: new Date().toISOString() } as StudioEvent;
+  await redis.publish(eventsChannel(prefix), JSON.stringify(stamped));
+  if (isEnd(stamped.type)) await enqueueWebhook(redis, prefix, stamped.jobId, stamped.type);
+  return stamped;
+}
+
+export async function publishQueueState(redis: Redis, prefix: string, state: QueueState): Promise<QueueEvent> {
+  const stamped: QueueEvent = { type: QUEUE_EVENT, at: new Date().toISOString(), ...state };
   await redis.publish(eventsChannel(prefix), JSON.stringify(stamped));
   return stamped;
 }
 
 /** A message from the channel as an event, or undefined when it is not one. */
-export function parseEvent(message: string): StudioEvent | undefined {
+export function parseChannelEvent(message: string): ChannelEvent | undefined {
   try {
-    const parsed = studioEventSchema.safeParse(JSON.parse(message));
+    const data: unknown = JSON.parse(message);
+    const queue = queueEventSchema.safeParse(data);
+    if (queue.success) return queue.data as QueueEvent;
+    const parsed = studioEventSchema.safeParse(data);
     return parsed.success ? (parsed.data as StudioEvent) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Subscribes on a connection of its own; resolves once listening, with the function that stops it. */
+/** A job's event from the channel, or undefined when the message is anything else. */
+export function parseEvent(message: string): StudioEvent | undefined {
+  const event = parseChannelEvent(message);
+  return event && event.type !== QUEUE_EVENT ? event : undefined;
+}
+
+/** Job events only; subscribeChannelEvents has the queue's too. */
 export function subscribeEvents(redis: Redis, prefix: string, onEvent: (event: StudioEvent) => void): Promise<() => Promise<void>> {
+  return subscribeChannelEvents(redis, prefix, (event) => {
+    if (event.type !== QUEUE_EVENT) onEvent(event);
+  });
+}
+
+/** Subscribes on a connection of its own; resolves once listening, with the function that stops it. */
+export function subscribeChannelEvents(redis: Redis, prefix: string, onEvent: (event: ChannelEvent) => void): Promise<() => Promise<void>> {
   return subscribeChannel(redis, eventsChannel(prefix), (message) => {
-    const event = parseEvent(message);
+    const event = parseChannelEvent(message);
     if (event) onEvent(event);
   });
 }

@@ -6,6 +6,7 @@
  */
 import { Queue, Worker, type JobsOptions, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
+import { DEFAULT_PRIORITY, JOB_PRIORITIES, type JobPriority } from "../schemas/job-vocabulary.ts";
 
 export const GENERATE_QUEUE = "generate";
 export const GENERATE_JOB = "generate";
@@ -35,8 +36,20 @@ export function createGenerateQueue(connection: Redis, prefix: string): Generate
   return new Queue<GenerateJobData>(GENERATE_QUEUE, { connection, prefix });
 }
 
-export async function enqueueGeneration(queue: GenerateQueue, jobId: string): Promise<void> {
-  await queue.add(GENERATE_JOB, { jobId }, { ...GENERATE_JOB_OPTIONS, jobId });
+/**
+ * BullMQ's priority of a band: lower runs first, and every job gets one (≥ 1) so that all waiting jobs
+ * sit in BullMQ's one "prioritized" set, ordered by band and then by when they entered it.
+ */
+export function bullPriority(priority: JobPriority): number {
+  return JOB_PRIORITIES.indexOf(priority) + 1;
+}
+
+export function priorityOfBull(value: number | undefined): JobPriority {
+  return JOB_PRIORITIES[(value ?? 0) - 1] ?? DEFAULT_PRIORITY;
+}
+
+export async function enqueueGeneration(queue: GenerateQueue, jobId: string, priority: JobPriority = DEFAULT_PRIORITY): Promise<void> {
+  await queue.add(GENERATE_JOB, { jobId }, { ...GENERATE_JOB_OPTIONS, jobId, priority: bullPriority(priority) });
 }
 
 export type GenerateWorkerOptions = {

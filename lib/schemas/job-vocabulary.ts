@@ -25,3 +25,15 @@ export type GenerationPhase = (typeof GENERATION_PHASES)[number];
 
 export const EVENT_TYPES = ["queued", "started", "progress", "preview", "succeeded", "failed", "canceled", "deleted"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The statuses a job ends in, each announced once by the event of the same name (and by its webhook). */
+export const END_STATUSES = ["succeeded", "failed", "canceled"] as const;
+export type EndStatus = (typeof END_STATUSES)[number];
+
+/** How urgent a queued job is: a worker takes every "high" job before any "normal" one, and so on. */
+export const JOB_PRIORITIES = ["high", "normal", "low"] as const;
+export type JobPriority = (typeof JOB_PRIORITIES)[number];
+export const DEFAULT_PRIORITY: JobPriority = "normal";
+
+/** The name of the event that carries the whole queue's state (order, priorities, paused). */
+export const QUEUE_EVENT = "queue";

@@ -30,6 +30,7 @@ export function studio(): Studio {
       storage: createStorage(cfg.dataDir),
       modelsDir: cfg.modelsDir,
       log,
+      acceptsJobWebhooks: Boolean(cfg.webhookSecret),
       hub: createEventHub(redis(), cfg.redisPrefix, log),
     };
   }

@@ -3,15 +3,31 @@
  * as the pages and components consume them: the API's own types, plus the constants and small
  * predicates the browser needs without loading the API's schemas.
  */
+import type { z } from "zod";
 import type { JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
+import type { queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
 import type { InstallJson } from "../model-library/install-schemas.ts";
-export { EVENT_TYPES, isActive, isFinal, JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from "../schemas/job-vocabulary.ts";
+export {
+  EVENT_TYPES,
+  isActive,
+  isFinal,
+  JOB_KINDS,
+  JOB_PRIORITIES,
+  JOB_STATUSES,
+  QUEUE_EVENT,
+  type JobKind,
+  type JobPriority,
+  type JobStatus,
+} from "../schemas/job-vocabulary.ts";
 
 /** A job as the API returns it (lib/jobs/schemas.ts is the source of truth; these are its types). */
 export type JobView = JobJson;
 export type JobPage = JobList;
 export type ModelView = ModelJson;
 export type UploadView = UploadJson;
+/** GET /api/queue, and the payload of the "queue" event. */
+export type QueueState = z.infer<typeof queueStateSchema>;
+export type WebhookDeliveries = z.infer<typeof webhookDeliveriesSchema>;
 /** A model install (POST /api/model-installs) with its live progress. */
 export type InstallView = InstallJson;
 

@@ -87,3 +87,17 @@ describe("configuration", () => {
     expect(() => loadConfig({ PORT: "x" }, cwd)).toThrow(/Invalid configuration:\n {2}PORT .*\nSee \.env\.example/);
   });
 });
+
+describe("webhook settings", () => {
+  it("takes an http(s) WEBHOOK_URL with a WEBHOOK_SECRET of 16+ characters", () => {
+    const cfg = loadConfig({ WEBHOOK_URL: "https://hooks.example.com/studio", WEBHOOK_SECRET: "0123456789abcdef" }, cwd);
+    expect([cfg.webhookUrl, cfg.webhookSecret]).toEqual(["https://hooks.example.com/studio", "0123456789abcdef"]);
+    expect(loadConfig({}, cwd).webhookUrl).toBeUndefined();
+  });
+
+  it("names the variable at fault", () => {
+    expect(problems({ WEBHOOK_URL: "https://hooks.example.com/" })[0]).toMatch(/^WEBHOOK_SECRET is required when WEBHOOK_URL is set/);
+    expect(problems({ WEBHOOK_URL: "ftp://hooks.example.com/", WEBHOOK_SECRET: "0123456789abcdef" })[0]).toMatch(/^WEBHOOK_URL must be an absolute http:\/\/ or https:\/\/ URL/);
+    expect(problems({ WEBHOOK_SECRET: "short" })[0]).toMatch(/^WEBHOOK_SECRET must be at least 16 characters/);
+  });
+});

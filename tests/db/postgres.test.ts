@@ -5,12 +5,12 @@
  * postgresql://postgres@127.0.0.1:5432/test).
  */
 import path from "node:path";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDb, type Db } from "../../lib/db/client.ts";
 import { migrateDatabase } from "../../lib/db/migrate.ts";
-import { migratePostgres } from "../../lib/db/migrate-postgres.ts";
+import { migrationNames, migratePostgres } from "../../lib/db/migrate-postgres.ts";
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA } from "../../lib/db/schemas.ts";
 import { cancelJob, deleteJob, retryJob } from "../../lib/jobs/actions.ts";
 import type { JobsContext } from "../../lib/jobs/context.ts";
@@ -61,6 +61,32 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+async function onDatabase<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Tables, columns, indexes and constraints of the public schema, apart from Prisma's bookkeeping. */
+async function databaseShape(c: pg.Client): Promise<unknown> {
+  const rows = async (sql: string) => (await c.query(sql)).rows;
+  return {
+    columns: await rows(
+      `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY table_name, column_name`,
+    ),
+    indexes: await rows(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY indexname`),
+    constraints: await rows(
+      `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
+       WHERE connamespace = 'public'::regnamespace AND conname NOT LIKE '_prisma_migrations%' ORDER BY conname`,
+    ),
+  };
+}
+
 describe.skipIf(Boolean(unavailable))(`PostgreSQL (${serverUrl})`, () => {
   let ctx: JobsContext;
   let db: Db;
@@ -85,15 +111,23 @@ describe.skipIf(Boolean(unavailable))(`PostgreSQL (${serverUrl})`, () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("its init migration is what Prisma generates from the PostgreSQL schema", () => {
-    const committed = readFileSync(path.join(POSTGRES_MIGRATIONS, "20261128000000_init", "migration.sql"), "utf8");
-    expect(committed).toBe(migrationFromSchema(POSTGRES_SCHEMA, serverUrl));
+  it("its migrations, applied in order, build what Prisma generates from the PostgreSQL schema", async () => {
+    const reference = `${database}_reference`;
+    const referenceUrl = databaseUrl.replace(database, reference);
+    await admin((c) => c.query(`CREATE DATABASE "${reference}"`));
+    try {
+      await onDatabase(referenceUrl, (c) => c.query(migrationFromSchema(POSTGRES_SCHEMA, serverUrl)));
+      await migrateDatabase({ ...process.env, DATABASE_URL: databaseUrl });
+      expect(await onDatabase(databaseUrl, databaseShape)).toEqual(await onDatabase(referenceUrl, databaseShape));
+    } finally {
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${reference}" WITH (FORCE)`));
+    }
   });
 
   it("applies the committed migrations once, recorded like Prisma Migrate does", async () => {
     await migrateDatabase({ ...process.env, DATABASE_URL: databaseUrl });
     const again = await migratePostgres(databaseUrl, POSTGRES_MIGRATIONS);
-    expect(again).toEqual({ applied: [], alreadyApplied: ["20261128000000_init"] });
+    expect(again).toEqual({ applied: [], alreadyApplied: migrationNames(POSTGRES_MIGRATIONS) });
     const tables = await admin(async () => {
       const c = new pg.Client({ connectionString: databaseUrl });
       await c.connect();
@@ -105,10 +139,12 @@ describe.skipIf(Boolean(unavailable))(`PostgreSQL (${serverUrl})`, () => {
         await c.end();
       }
     });
-    expect(tables.names).toEqual(["Job", "Upload", "_prisma_migrations"]);
-    expect(tables.migrations).toHaveLength(1);
-    expect(tables.migrations[0].checksum).toMatch(/^[0-9a-f]{64}$/);
-    expect(tables.migrations[0].finished_at).not.toBeNull();
+    expect(tables.names).toEqual(["Job", "Upload", "WebhookDelivery", "_prisma_migrations"]);
+    expect(tables.migrations.map((m) => m.migration_name).sort()).toEqual(migrationNames(POSTGRES_MIGRATIONS));
+    for (const m of tables.migrations) {
+      expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(m.finished_at).not.toBeNull();
+    }
   });
 
   it("runs the jobs service: create, search (case-insensitive), paginate, cancel, retry, delete", async () => {

@@ -403,7 +403,7 @@ describe("crash recovery", () => {
       await queue.close();
       redis.disconnect();
     });
-    for (const job of jobs) expect(await (await queue.getJob(job.id))?.getState()).toBe("waiting");
+    for (const job of jobs) expect(await (await queue.getJob(job.id))?.getState()).toBe("prioritized");
 
     const worker = await startWorker(c2);
     for (const job of jobs) await waitStatus(job.id, "succeeded", 30_000, c2);

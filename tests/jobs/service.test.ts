@@ -68,7 +68,8 @@ describe("createJob", () => {
     const queued = await ctx.queue.getJob(job.id);
     expect(queued?.data).toEqual({ jobId: job.id });
     expect(queued?.opts.attempts).toBe(GENERATE_JOB_OPTIONS.attempts);
-    expect(await queued?.getState()).toBe("waiting");
+    // Every studio job waits in BullMQ's prioritized set (its band: normal).
+    expect([await queued?.getState(), queued?.priority]).toEqual(["prioritized", 2]);
     await waitFor("the queued event", () => events.find((e) => e.type === "queued" && e.jobId === job.id));
   });
 

@@ -28,6 +28,8 @@ const job: JobView = {
   previewUrl: null,
   inputThumbnailUrl: null,
   retryOfId: null,
+  priority: "normal",
+  hasWebhook: false,
 };
 /** An event with only the fields a case is about (the live state must cope with what it does not use). */
 const ev = (e: { type: StudioEvent["type"] } & Record<string, unknown>): StudioEvent => ({ jobId: job.id, at: "2026-01-01T00:01:00Z", ...e }) as StudioEvent;
