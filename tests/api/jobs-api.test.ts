@@ -63,6 +63,8 @@ describe("POST /api/jobs", () => {
       seed: { seed: -1 },
       grid: { grid: "karras" },
       speed: { speed: "ludicrous" },
+      priority: { priority: "urgent" },
+      webhookUrl: { webhookUrl: "ftp://example.invalid/hook" },
       kind: { kind: "t2i" },
       model: { model: "../etc" },
       seconds: { frames: undefined, seconds: 0 },
