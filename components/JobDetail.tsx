@@ -5,7 +5,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api } from "@/lib/client/api";
 import { useEventSource } from "@/lib/client/use-event-source";
 import { isActive, type JobView } from "@/lib/ui/api-types";
-import { progressTitle, promptExcerpt } from "@/lib/ui/format";
+import { jobTitle } from "@/lib/ui/format";
 import { applyEvent, isStudioEvent, snapshotJob } from "@/lib/ui/job-state";
 import { downloadName, reuseHref } from "@/lib/ui/links";
 import { ConfirmDialog } from "./ConfirmDialog";
@@ -63,10 +63,8 @@ export function JobDetail({ initial, fps }: Props) {
   }, [active, stream, refresh]);
 
   useEffect(() => {
-    const base = `${promptExcerpt(job.prompt, 40)} · Wan Studio`;
-    document.title =
-      job.status === "running" ? progressTitle(job.progress) : job.status === "queued" ? `Queued · Wan Studio` : job.status === "succeeded" ? base : `${job.status === "failed" ? "Failed" : "Canceled"} · Wan Studio`;
-  }, [job.status, job.progress, job.prompt]);
+    document.title = `${jobTitle(job)} · Wan Studio`;
+  }, [job]);
 
   const act = async (what: "cancel" | "retry" | "delete") => {
     setBusy(what);

@@ -137,9 +137,16 @@ export function percent(fraction: number | null | undefined): number {
   return Math.max(0, Math.min(100, Math.floor(fraction * 100)));
 }
 
-/** The browser tab title while a job runs: "42% · Wan Studio". */
-export function progressTitle(fraction: number | null | undefined, base = "Wan Studio"): string {
-  return `${percent(fraction)}% · ${base}`;
+/**
+ * A job page's title (the layout adds " · Wan Studio"): how far it is while it runs, else its state, and the
+ * prompt once it succeeded. The server's metadata and the live page use this one rule, so neither overwrites
+ * the other with something else.
+ */
+export function jobTitle(job: { status: string; progress?: number | null; prompt: string }): string {
+  if (job.status === "running") return `${percent(job.progress)}%`;
+  if (job.status === "queued") return "Queued";
+  if (job.status === "succeeded") return promptExcerpt(job.prompt, 40);
+  return job.status === "failed" ? "Failed" : "Canceled";
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. */

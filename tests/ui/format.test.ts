@@ -9,7 +9,7 @@ import {
   formatDuration,
   percent,
   phaseLabel,
-  progressTitle,
+  jobTitle,
   promptExcerpt,
   relativeTime,
   snapSecondsToFrames,
@@ -85,7 +85,14 @@ describe("progress and text", () => {
     expect(percent(0.4239)).toBe(42);
     expect(percent(1.2)).toBe(100);
     expect(percent(undefined)).toBe(0);
-    expect(progressTitle(0.42)).toBe("42% · Wan Studio");
+    expect(jobTitle({ status: "running", progress: 0.42, prompt: "x" })).toBe("42%");
+  });
+
+  it("titles a job page by its state, and by its prompt once it succeeded (server and page alike)", () => {
+    expect(jobTitle({ status: "queued", prompt: "a city at night" })).toBe("Queued");
+    expect(jobTitle({ status: "failed", prompt: "a city at night" })).toBe("Failed");
+    expect(jobTitle({ status: "canceled", prompt: "a city at night" })).toBe("Canceled");
+    expect(jobTitle({ status: "succeeded", prompt: "a city at night" })).toBe("a city at night");
   });
 
   it("names phases", () => {

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { JobDetail } from "@/components/JobDetail";
-import { promptExcerpt } from "@/lib/ui/format";
+import { jobTitle } from "@/lib/ui/format";
 import { loadJob, modelFps } from "@/lib/web/page-data";
 
 export const dynamic = "force-dynamic";
@@ -10,7 +10,7 @@ type Props = { params: Promise<{ id: string }> };
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
   const job = await loadJob((await params).id);
-  return { title: job ? promptExcerpt(job.prompt, 50) : "Job not found" };
+  return { title: job ? jobTitle(job) : "Job not found" };
 }
 
 /** One job: its live progress or its video, settings, timings and actions. */
