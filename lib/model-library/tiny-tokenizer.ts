@@ -1,6 +1,6 @@
 /**
  * A tiny tokenizer of the same kind as google/umt5-xxl's, for the tiny test models (the wan-tiny text
- * encoder has a 128-row vocabulary; shared/fixtures/wan-tiny/text_encoder/config.json). It has every
+ * encoder has a 128-row vocabulary; tests/fixtures/wan-tiny/text_encoder/config.json). It has every
  * component the real `tokenizer.json` has (docs/model-notes.md#prompt-handling):
  *
  * - a Unigram model of pieces with log-probability scores, `<pad>` = 0, `</s>` = 1, `<unk>` = 2;
