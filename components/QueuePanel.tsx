@@ -28,6 +28,12 @@ const FINISHED_KEPT = 4;
  * switch. The order shown is the queue's own (GET /api/queue, then every "queue" event), so every open
  * page shows the same order after anyone changes it.
  */
+
+/** The two move buttons: which way, the arrow drawn, and the end of the line where the button does nothing. */
+const MOVES = [
+  { direction: "up", path: "M5 12l5-5 5 5", edge: <T,>(line: T[]) => line[0] },
+  { direction: "down", path: "M5 8l5 5 5-5", edge: <T,>(line: T[]) => line.at(-1) },
+] as const;
 export function QueuePanel({ initialJobs = [], created }: Props) {
   const [jobs, setJobs] = useState<Map<string, JobView>>(() => new Map(initialJobs.map((j) => [j.id, j])));
   const [finished, setFinished] = useState<JobView[]>([]);
@@ -221,30 +227,21 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
                           </option>
                         ))}
                       </select>
-                      <button
-                        type="button"
-                        className="icon-button icon-button-quiet"
-                        onClick={() => void move(job, "up")}
-                        disabled={busy.has(job.id) || waiting[0]?.id === job.id}
-                        aria-label={`Move “${promptExcerpt(job.prompt, 40)}” up`}
-                        title="Move up"
-                      >
-                        <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
-                          <path d="M5 12l5-5 5 5" stroke="currentColor" strokeWidth="2" fill="none" strokeLinecap="round" />
-                        </svg>
-                      </button>
-                      <button
-                        type="button"
-                        className="icon-button icon-button-quiet"
-                        onClick={() => void move(job, "down")}
-                        disabled={busy.has(job.id) || waiting.at(-1)?.id === job.id}
-                        aria-label={`Move “${promptExcerpt(job.prompt, 40)}” down`}
-                        title="Move down"
-                      >
-                        <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
-                          <path d="M5 8l5 5 5-5" stroke="currentColor" strokeWidth="2" fill="none" strokeLinecap="round" />
-                        </svg>
-                      </button>
+                      {MOVES.map(({ direction, path, edge }) => (
+                        <button
+                          key={direction}
+                          type="button"
+                          className="icon-button icon-button-quiet"
+                          onClick={() => void move(job, direction)}
+                          disabled={busy.has(job.id) || edge(waiting)?.id === job.id}
+                          aria-label={`Move “${promptExcerpt(job.prompt, 40)}” ${direction}`}
+                          title={`Move ${direction}`}
+                        >
+                          <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+                            <path d={path} stroke="currentColor" strokeWidth="2" fill="none" strokeLinecap="round" />
+                          </svg>
+                        </button>
+                      ))}
                     </div>
                   )}
                 </div>
