@@ -104,6 +104,9 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
   const seed = 1;
 
   const t0 = performance.now();
+  // Per-step wall times: a cached step costs only the embedding and head, a computed one the whole DiT.
+  const stepTimes: number[] = [];
+  let stepStart = t0;
   const scheduler = createScheduler(sampling.solver, { steps: sampling.steps, shift: sampling.shift, seed });
   const { latent, ditCalls } = await denoise({
     dit,
@@ -114,6 +117,11 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
     uncond: context(3),
     guidance: sampling.guidance,
     stepCache: sampling.speed ? SPEED_PRESETS[sampling.speed] : null,
+    onStep() {
+      const now = performance.now();
+      stepTimes.push((now - stepStart) / 1000);
+      stepStart = now;
+    },
   });
   const denoiseS = seconds(t0);
 
@@ -136,6 +144,9 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
     ditCalls: calls,
     ditEvaluations: evaluations,
     ditPassesSkipped: ditCalls.skipped,
+    slowestStepS: Math.max(...stepTimes),
+    fastestStepS: Math.min(...stepTimes),
+    stepTimesS: stepTimes.map((t) => t.toFixed(2)).join(" "),
     speed: sampling.speed ?? "exact",
     steps: sampling.steps,
     guidance: sampling.guidance,
