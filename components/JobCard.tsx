@@ -5,6 +5,7 @@ import type { JobView } from "@/lib/ui/api-types";
 import { durationLabel, percent, promptExcerpt, relativeTime } from "@/lib/ui/format";
 import { progressOf } from "@/lib/ui/job-state";
 import { downloadName, jobHref, reuseHref } from "@/lib/ui/links";
+import { chainLabel } from "@/lib/ui/chain";
 import { StatusBadge } from "./StatusBadge";
 
 type Props = {
@@ -79,6 +80,12 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
           <StatusBadge status={job.status} />
           <span className="chip">{KIND_LABELS[job.kind]}</span>
         </div>
+        {job.chain && (
+          // The chain's badge opens the part it names, at its chain panel (links to every neighbour).
+          <Link href={`${jobHref(job.id)}#chain`} className="chip chain-chip" data-testid="chain-badge" title="A chain of continued clips: open its parts">
+            {chainLabel(job.chain)}
+          </Link>
+        )}
         {canPlay && (
           <button
             type="button"

@@ -16,6 +16,8 @@ import { StatusBadge } from "./StatusBadge";
 import { VideoPlayer } from "./VideoPlayer";
 import { WebhookDeliveries } from "./WebhookDeliveries";
 import { BackIcon } from "./Icons";
+import { ChainPanel } from "./ChainPanel";
+import { ContinueForm } from "./ContinueForm";
 
 type Props = { initial: JobView; fps: number | null };
 
@@ -33,6 +35,7 @@ export function JobDetail({ initial, fps }: Props) {
   const [busy, setBusy] = useState<null | "cancel" | "retry" | "delete">(null);
   const [error, setError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [continuing, setContinuing] = useState(false);
   const [outputSize, setOutputSize] = useState<{ width: number; height: number } | null>(null);
   const active = isActive(job.status);
 
@@ -61,6 +64,12 @@ export function JobDetail({ initial, fps }: Props) {
     const t = setInterval(() => void refresh(), POLL_MS);
     return () => clearInterval(t);
   }, [active, stream, refresh]);
+
+  // The "succeeded" event carries the video, not the chain's joined file: read the job once more.
+  const chainPending = job.status === "succeeded" && job.chain !== null && job.chain.part > 1 && !job.chain.videoUrl;
+  useEffect(() => {
+    if (chainPending) void refresh();
+  }, [chainPending, refresh]);
 
   useEffect(() => {
     document.title = `${jobTitle(job)} · Wan Studio`;
@@ -116,6 +125,18 @@ export function JobDetail({ initial, fps }: Props) {
               Download MP4
             </a>
           )}
+          {job.status === "succeeded" && job.videoUrl && (
+            <button
+              type="button"
+              className="button"
+              onClick={() => setContinuing((c) => !c)}
+              aria-expanded={continuing}
+              aria-controls="continue-form"
+              disabled={busy !== null}
+            >
+              Continue
+            </button>
+          )}
           {!active && (
             <button type="button" className="button" onClick={() => void act("retry")} disabled={busy !== null}>
               {busy === "retry" ? "Queuing…" : "Retry"}
@@ -155,6 +176,12 @@ export function JobDetail({ initial, fps }: Props) {
               )}
             </div>
           )}
+          {continuing && job.status === "succeeded" && (
+            <div id="continue-form">
+              <ContinueForm job={job} onClose={() => setContinuing(false)} />
+            </div>
+          )}
+          {job.chain && <ChainPanel job={{ ...job, chain: job.chain }} />}
           {active && (
             <div className="card">
               <JobProgress job={job} />

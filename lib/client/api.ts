@@ -78,6 +78,8 @@ export const api = {
   getJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}`),
   createJob: (body: Record<string, unknown>) => apiFetch<JobView>("/api/jobs", { method: "POST", json: body }),
   cancelJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
+  continueJob: (id: string, body: Record<string, unknown> = {}) =>
+    apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/continue`, { method: "POST", json: body }),
   retryJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" }),
   deleteJob: (id: string) => apiFetch<void>(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }),
   getUpload: (id: string) => apiFetch<UploadView>(`/api/uploads/${encodeURIComponent(id)}`),

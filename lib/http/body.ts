@@ -73,3 +73,16 @@ export async function readForm(request: Request, limit: number, over?: TooLarge)
     throw new StudioError("invalid_request", "the multipart body cannot be parsed", "body");
   }
 }
+
+/**
+ * The JSON body of a request whose body is optional (e.g. POST /api/jobs/:id/continue): no body at all
+ * (nothing sent, no content type) is `{}`; anything sent must be JSON as for readJson.
+ */
+export async function readOptionalJson(request: Request, limit = JSON_BODY_LIMIT): Promise<unknown> {
+  if (mediaType(request) === "") {
+    const bytes = await readBodyBytes(request, limit);
+    if (bytes.byteLength === 0) return {};
+    throw new StudioError("unsupported_media_type", "send the body as application/json", "content-type");
+  }
+  return await readJson(request, limit);
+}

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { UPLOAD_LIMITS } from "../jobs/limits.ts";
 import {
+  continueJobRequestSchema,
   createJobRequestSchema,
   errorSchema,
   jobListSchema,
@@ -66,6 +67,8 @@ export function openApiDocument(): Record<string, unknown> {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" }, cookie: { type: "apiKey", in: "cookie", name: "studio_session" } },
       schemas: {
         CreateJobRequest: jsonSchema(createJobRequestSchema, "input"),
+        // The schema is loose only to word its refusal of the fixed fields; no other field is accepted.
+        ContinueJobRequest: { ...jsonSchema(continueJobRequestSchema, "input"), additionalProperties: false },
         Job: jsonSchema(jobSchema, "output"),
         JobList: jsonSchema(jobListSchema, "output"),
         Upload: jsonSchema(uploadSchema, "output"),
@@ -131,6 +134,23 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/api/jobs/{id}/continue": {
+        parameters: [idParam("job")],
+        post: {
+          summary:
+            "Continue a clip: queue a job that starts from this succeeded job's last frame (image conditioning on an i2v model, the held first frame on a t2v model), at its size. Omitted fields keep its settings; the seed is drawn anew unless given. When the new job succeeds, chain.videoUrl serves the joined video. The body is optional.",
+          requestBody: { required: false, content: json(ref("ContinueJobRequest")) },
+          responses: {
+            "201": { description: "The queued continuation (chain.part is the previous part's + 1)", content: json(ref("Job")) },
+            "400": error("A field is invalid, or is one a continuation cannot change (width, height, kind, …); the error names it"),
+            "404": error("No such job"),
+            "409": error("The job has not succeeded (queued, running, failed or canceled)"),
+            "413": error("The body is over 64 KB"),
+            "415": error("A body was sent, but not as JSON"),
+            "422": error("The job's video is no longer in storage, or the model does not offer its size, length or frame rate"),
+          },
+        },
+      },
       "/api/jobs/{id}/priority": {
         parameters: [idParam("job")],
         post: {
@@ -178,6 +198,13 @@ export function openApiDocument(): Record<string, unknown> {
       "/api/jobs/{id}/video": {
         parameters: [idParam("job")],
         get: { summary: "The MP4 (once the job succeeded)", responses: { "200": binary(["video/mp4"], "The video"), ...ranged, "404": error("No such job or no video yet") } },
+      },
+      "/api/jobs/{id}/chain": {
+        parameters: [idParam("job")],
+        get: {
+          summary: "A continuation's joined MP4: every part of its chain up to this one, each join frame once (once the job succeeded)",
+          responses: { "200": binary(["video/mp4"], "The joined video"), ...ranged, "404": error("No such job, not a continuation, or not succeeded yet") },
+        },
       },
       "/api/jobs/{id}/poster": {
         parameters: [idParam("job")],

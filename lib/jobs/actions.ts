@@ -3,25 +3,20 @@
  * canceled where status is still queued"), so the API and a worker racing on the same job always agree
  * on one outcome without locks.
  */
-import { notFound, StudioError } from "../errors.ts";
+import { StudioError } from "../errors.ts";
 import type { JobRow } from "../db/client.ts";
 import { publishCancel } from "../queue/cancel.ts";
 import { publishEvent } from "../queue/events.ts";
-import { isValidId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
+import { jobJsonWithChain } from "./chain.ts";
+import { continueJob } from "./continue.ts";
 import { createJob } from "./create.ts";
+import { findJob } from "./find.ts";
 import { jobJson } from "./job-json.ts";
 import type { JobJson } from "./schemas.ts";
 
-async function findJob(ctx: JobsContext, id: string): Promise<JobRow> {
-  // A malformed id cannot name a job: same answer as an unknown one.
-  const row = isValidId(id) ? await ctx.db.job.findUnique({ where: { id } }) : null;
-  if (!row) throw notFound(`job ${id}`);
-  return row;
-}
-
 export async function getJob(ctx: JobsContext, id: string): Promise<JobJson> {
-  return jobJson(await findJob(ctx, id));
+  return await jobJsonWithChain(ctx, await findJob(ctx, id));
 }
 
 /**
@@ -61,6 +56,7 @@ export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
     throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`, "id");
   }
   const params = JSON.parse(row.params) as Record<string, unknown>;
+  if (row.chainPart > 1) return await retryContinuation(ctx, row, params);
   if (row.kind !== "t2v" && !row.inputUploadId) {
     throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`, "id");
   }
@@ -76,10 +72,30 @@ export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
   return await createJob(ctx, body, { retryOfId: row.id });
 }
 
-/** Cancels the job if it is still to run or running, then removes its row and its files. */
+/** A continuation again: the same previous part, the same settings (a fixed seed stays fixed). */
+async function retryContinuation(ctx: JobsContext, row: JobRow, params: Record<string, unknown>): Promise<JobJson> {
+  if (!row.continuesJobId) {
+    throw new StudioError("conflict", `the clip job ${row.id} continued was deleted; it cannot be run again`, "id");
+  }
+  const { prompt, negativePrompt, frames, steps, guidance, shift, solver, seed, grid, speed } = params;
+  const body = {
+    prompt, negativePrompt, frames, steps, guidance, shift, solver, seed, grid, speed,
+    model: row.model,
+    priority: row.priority,
+    ...(row.webhookUrl ? { webhookUrl: row.webhookUrl } : {}),
+  };
+  return await continueJob(ctx, row.continuesJobId, body, { retryOfId: row.id });
+}
+
+/**
+ * Cancels the job if it is still to run or running, then removes its row and its files. The jobs that
+ * continue it lose their link to it (continuesJobId becomes null) but keep their own files, their joined
+ * chain video (which holds this job's frames) and their place in the chain.
+ */
 export async function deleteJob(ctx: JobsContext, id: string): Promise<void> {
   const row = await findJob(ctx, id);
   if (row.status === "queued" || row.status === "running") await stopJob(ctx, row);
+  await ctx.db.job.updateMany({ where: { continuesJobId: id }, data: { continuesJobId: null } });
   await ctx.db.job.deleteMany({ where: { id } });
   // A worker still finishing it finds the row gone and removes anything it wrote after this.
   await ctx.storage.removeJobFiles(id);

@@ -16,7 +16,7 @@ import { jobJson } from "./job-json.ts";
 import { defaultModel, loadModels, type InstalledModel } from "./model-catalog.ts";
 import { createJobRequestSchema, type CreateJobRequest, type JobJson } from "./schemas.ts";
 
-async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {
+export async function chooseModel(ctx: JobsContext, requested: string | undefined): Promise<InstalledModel> {
   const models = await loadModels(ctx.modelsDir, ctx.log);
   if (requested === undefined) {
     const fallback = defaultModel(models);
@@ -63,9 +63,27 @@ async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<stri
   return upload.id;
 }
 
+/** Where a continuation sits in its chain (lib/jobs/continue.ts). */
+export type ChainPlace = { continuesJobId: string; chainRootId: string; chainPart: number };
+
+export type QueueJobOptions = {
+  retryOfId?: string;
+  chain?: ChainPlace;
+  /** The model already chosen by the caller (a continuation checks it against its previous part first). */
+  model?: InstalledModel;
+};
+
 export async function createJob(ctx: JobsContext, body: unknown, options: { retryOfId?: string } = {}): Promise<JobJson> {
-  const req = createJobRequestSchema.parse(body);
-  const model = await chooseModel(ctx, req.model);
+  return await queueJob(ctx, createJobRequestSchema.parse(body), options);
+}
+
+/**
+ * A validated request: checked against its model and input upload, stored, announced and queued. A
+ * continuation comes here with kind i2v and no upload: its image is its previous part's last frame,
+ * which the worker takes (lib/jobs/chain-run.ts).
+ */
+export async function queueJob(ctx: JobsContext, req: CreateJobRequest, options: QueueJobOptions = {}): Promise<JobJson> {
+  const model = options.model ?? (await chooseModel(ctx, req.model));
   const frames = req.frames ?? framesForSeconds(req.seconds!, model.manifest.defaults.fps);
   checkAgainstModel(req, frames, model);
   const inputUploadId = await checkInput(ctx, req);
@@ -104,6 +122,7 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
       model: model.name,
       inputUploadId,
       retryOfId: options.retryOfId ?? null,
+      ...(options.chain ?? {}),
       priority,
       webhookUrl: req.webhookUrl ?? null,
     },

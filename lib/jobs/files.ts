@@ -8,12 +8,13 @@ import { isValidId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { getUpload } from "./uploads.ts";
 
-export type JobFileKind = "video" | "poster" | "preview";
+export type JobFileKind = "video" | "poster" | "preview" | "chain";
 
 export async function jobFilePath(ctx: JobsContext, jobId: string, kind: JobFileKind): Promise<string> {
   const row = isValidId(jobId) ? await ctx.db.job.findUnique({ where: { id: jobId } }) : null;
   if (!row) throw notFound(`job ${jobId}`);
-  const name = kind === "preview" ? row.previewFile : row.status === "succeeded" ? (kind === "video" ? row.videoFile : row.posterFile) : null;
+  const finished = { video: row.videoFile, poster: row.posterFile, chain: row.chainFile } as const;
+  const name = kind === "preview" ? row.previewFile : row.status === "succeeded" ? finished[kind] : null;
   if (!name) throw notFound(`the ${kind} of job ${jobId}`);
   return ctx.storage.jobFile(jobId, name);
 }

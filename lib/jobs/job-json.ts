@@ -8,7 +8,7 @@ import { withoutServerPaths } from "../errors.ts";
 import { overallProgress } from "./progress.ts";
 import type { JobPriority } from "../schemas/job-vocabulary.ts";
 import type { JobJson, JobKind, JobStatus, UploadJson } from "./schemas.ts";
-import { jobPosterUrl, jobPreviewUrl, jobVideoUrl, uploadFileUrl, uploadThumbnailUrl } from "./urls.ts";
+import { jobChainUrl, jobPosterUrl, jobPreviewUrl, jobVideoUrl, uploadFileUrl, uploadThumbnailUrl } from "./urls.ts";
 
 function parseObject<T>(text: string | null): T | null {
   if (!text) return null;
@@ -21,7 +21,24 @@ function parseObject<T>(text: string | null): T | null {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function jobJson(row: JobRow): JobJson {
+/** What only other rows tell about a job's chain (lib/jobs/chain.ts): the chain's length and the parts after this one. */
+export type ChainNeighbours = { parts: number; nextIds: string[] };
+
+/** The chain part of a job's JSON: null for a clip that neither continues nor is continued. */
+function chainJson(row: JobRow, neighbours: ChainNeighbours | undefined): JobJson["chain"] {
+  const parts = Math.max(row.chainPart, neighbours?.parts ?? 1);
+  if (parts === 1) return null;
+  return {
+    rootId: row.chainRootId ?? row.id,
+    part: row.chainPart,
+    parts,
+    nextIds: neighbours?.nextIds ?? [],
+    videoUrl: row.status === "succeeded" && row.chainFile ? jobChainUrl(row.id) : null,
+  };
+}
+
+/** The job as the API shows it; without `neighbours` (events, webhooks) the chain knows only this row. */
+export function jobJson(row: JobRow, neighbours?: ChainNeighbours): JobJson {
   const succeeded = row.status === "succeeded";
   return {
     id: row.id,
@@ -51,6 +68,8 @@ export function jobJson(row: JobRow): JobJson {
     previewUrl: row.previewFile ? jobPreviewUrl(row.id, row.step) : null,
     inputThumbnailUrl: row.inputUploadId ? uploadThumbnailUrl(row.inputUploadId) : null,
     retryOfId: row.retryOfId,
+    continuesJobId: row.continuesJobId,
+    chain: chainJson(row, neighbours),
     priority: row.priority as JobPriority,
     hasWebhook: row.webhookUrl !== null,
   };

@@ -7,7 +7,7 @@ import { StudioError } from "../errors.ts";
 import type { JobRow } from "../db/client.ts";
 import { isValidId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
-import { jobJson } from "./job-json.ts";
+import { jobsJsonWithChain } from "./chain.ts";
 import { listJobsQuerySchema, type JobList } from "./schemas.ts";
 
 type Position = { createdAt: Date; id: string };
@@ -64,7 +64,7 @@ export async function listJobs(ctx: JobsContext, query: Record<string, string | 
   }
   const page = found.slice(0, limit);
   return {
-    jobs: page.map(jobJson),
+    jobs: await jobsJsonWithChain(ctx, page),
     nextCursor: found.length > limit ? encodeCursor(page[page.length - 1]) : null,
   };
 }

@@ -76,6 +76,8 @@ export async function recordSuccess(
   jobId: string,
   result: GenerationResult,
   timings: Record<string, number>,
+  /** A continuation's joined chain video in the job's folder (lib/jobs/chain-run.ts). */
+  chainFile: string | null = null,
 ): Promise<void> {
   const { db, storage, workerId } = deps;
   const videoFile = path.basename(result.videoFile);
@@ -86,6 +88,7 @@ export async function recordSuccess(
       status: "succeeded",
       videoFile,
       posterFile,
+      chainFile,
       seed: BigInt(result.seed),
       timings: JSON.stringify(timings),
       finishedAt: new Date(),
@@ -94,7 +97,7 @@ export async function recordSuccess(
     },
   });
   if (done.count === 0) {
-    await discardOutputs(deps, jobId, [videoFile, posterFile]);
+    await discardOutputs(deps, jobId, [videoFile, posterFile, ...(chainFile ? [chainFile] : [])]);
     return;
   }
   // Temporary files of an earlier crashed attempt may have been finished by its orphaned encoder.

@@ -21,7 +21,7 @@ import { subscribeCancel } from "../queue/cancel.ts";
 import { publishEvent, type StudioEventInput } from "../queue/events.ts";
 import type { GenerateJobData } from "../queue/generate-queue.ts";
 import { isValidId } from "../storage/ids.ts";
-import { JOB_FILES, type Storage } from "../storage/storage.ts";
+import { JOB_RUN_OUTPUTS, type Storage } from "../storage/storage.ts";
 import { errorText, type OutcomeDeps } from "./outcome.ts";
 import { runJob, type RunJobDeps } from "./run-job.ts";
 
@@ -151,7 +151,7 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
       // A crashed earlier attempt may have left a temporary file, or even a finished video that was
       // never recorded: this run writes its own.
       const outputDir = await storage.ensureJobDir(jobId);
-      const leftovers = await storage.removeJobOutputs(jobId, [JOB_FILES.video, JOB_FILES.poster]);
+      const leftovers = await storage.removeJobOutputs(jobId, JOB_RUN_OUTPUTS);
       if (recovering || leftovers.length) {
         log(`job ${jobId}: attempt ${row.attempts + 1}${leftovers.length ? `, removed ${leftovers.join(", ")}` : ""}`);
       }

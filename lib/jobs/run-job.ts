@@ -11,9 +11,10 @@ import type { JobRow, UploadRow } from "../db/client.ts";
 import { isCancellation } from "../engine/cancel.ts";
 import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration } from "../engine/generation.ts";
 import { PhaseClock } from "../engine/progress.ts";
-import { JOB_FILES } from "../storage/storage.ts";
+import { JOB_FILES, JOB_RUN_OUTPUTS } from "../storage/storage.ts";
 import { writeFileAtomically } from "../video/atomic-file.ts";
 import { mp4FileSink } from "../video/encoder.ts";
+import { prepareContinuation, writeChain, type ContinuationInput } from "./chain-run.ts";
 import { checkResult, errorText, recordCancel, recordFailure, recordSuccess, type OutcomeDeps } from "./outcome.ts";
 import { overallProgress } from "./progress.ts";
 import { createThrottle } from "./throttle.ts";
@@ -63,10 +64,18 @@ export async function runJob(
 
   let result: GenerationResult | undefined;
   let failure: unknown;
+  let continuation: ContinuationInput | undefined;
+  let joinS: number | undefined;
   try {
-    if (row.kind !== "t2v" && !input) throw new Error("the input upload of this job no longer exists");
+    if (row.chainPart > 1) {
+      // A continuation: its input image is the previous part's last frame (chain-run.ts).
+      continuation = await prepareContinuation(db, storage, row);
+      job.input = { kind: "image", file: continuation.startFrame };
+    } else if (row.kind !== "t2v" && !input) {
+      throw new Error("the input upload of this job no longer exists");
+    }
     // Name the upload, not the server path, when its file is gone (e.g. removed from shared storage).
-    if (job.input && !existsSync(job.input.file)) throw new Error(`the file of input upload ${input!.id} is missing from storage`);
+    if (input && job.input && !existsSync(job.input.file)) throw new Error(`the file of input upload ${input!.id} is missing from storage`);
     signal.throwIfAborted();
     result = await deps.runGeneration(job, {
       sink: mp4FileSink(outputDir),
@@ -93,6 +102,7 @@ export async function runJob(
       },
     });
     checkResult(storage, jobId, result);
+    if (continuation) joinS = await writeChain(storage, jobId, continuation, result.videoFile);
   } catch (error) {
     failure = error;
   } finally {
@@ -101,17 +111,22 @@ export async function runJob(
     await previews.settled();
     await seedWrite;
   }
-  const timings = { ...clock.timings(), ...(result?.timings ?? {}), ...(result?.ditCalls ? ditCallTimings(result.ditCalls) : {}) };
+  const timings = {
+    ...clock.timings(),
+    ...(result?.timings ?? {}),
+    ...(joinS !== undefined ? { join: joinS } : {}),
+    ...(result?.ditCalls ? ditCallTimings(result.ditCalls) : {}),
+  };
 
   if (failure !== undefined || !result) {
-    await storage.removeJobOutputs(jobId, [JOB_FILES.video, JOB_FILES.poster]);
+    await storage.removeJobOutputs(jobId, JOB_RUN_OUTPUTS);
     if (signal.aborted || isCancellation(failure)) {
       await recordCancel(deps, jobId, timings);
       throw new UnrecoverableError("canceled");
     }
     throw new UnrecoverableError(await recordFailure(deps, jobId, failure, timings));
   }
-  await recordSuccess(deps, jobId, result, timings);
+  await recordSuccess(deps, jobId, result, timings, continuation ? JOB_FILES.chain : null);
 }
 
 /** Previews: only the newest one matters, so a slow disk drops intermediate ones instead of queueing them. */

@@ -56,6 +56,50 @@ export const createJobRequestSchema = generationParamsSchema
   });
 
 export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
+
+/** Settings a continuation cannot change: the join needs the previous part's frame size. */
+const FIXED_BY_PREVIOUS_PART = ["width", "height", "kind", "imageUploadId", "videoUploadId", "fit", "strength"] as const;
+
+/**
+ * POST /api/jobs/:id/continue: every field optional. Omitted fields keep the previous part's settings
+ * (prompt, negative prompt, frames, steps, guidance, shift, solver, grid, speed, model, priority and
+ * webhook); the seed is drawn anew unless given. The size is always the previous part's.
+ */
+const continueJobRequestShape = {
+    prompt: generationParamsSchema.shape.prompt.optional(),
+    negativePrompt: generationParamsSchema.shape.negativePrompt,
+    frames: generationParamsSchema.shape.frames.optional(),
+    seconds: createJobRequestSchema.shape.seconds,
+    steps: generationParamsSchema.shape.steps.optional(),
+    guidance: generationParamsSchema.shape.guidance.optional(),
+    shift: generationParamsSchema.shape.shift.optional(),
+    solver: generationParamsSchema.shape.solver.optional(),
+    seed: generationParamsSchema.shape.seed,
+    grid: generationParamsSchema.shape.grid.unwrap().optional(),
+    speed: generationParamsSchema.shape.speed.unwrap().optional(),
+    model: createJobRequestSchema.shape.model,
+    priority: createJobRequestSchema.shape.priority,
+    webhookUrl: createJobRequestSchema.shape.webhookUrl,
+};
+
+export const continueJobRequestSchema = z
+  // Loose, so the check below sees the other fields and can say why a fixed one is refused.
+  .looseObject(continueJobRequestShape)
+  .superRefine((v, ctx) => {
+    const given = v as Record<string, unknown>;
+    for (const field of Object.keys(given)) {
+      if (!(field in continueJobRequestShape)) {
+        const fixed = (FIXED_BY_PREVIOUS_PART as readonly string[]).includes(field);
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: fixed ? `${field} is the previous part's: a continuation keeps its size and starts from its last frame` : `unknown field: ${field}`,
+        });
+      }
+    }
+    if (v.frames !== undefined && v.seconds !== undefined) ctx.addIssue({ code: "custom", path: ["seconds"], message: "give frames or seconds, not both" });
+  });
+export type ContinueJobRequest = z.infer<typeof continueJobRequestSchema>;
 export type CreateJobInput = z.input<typeof createJobRequestSchema>;
 
 export type { StoredParams } from "../schemas/generation.ts";
@@ -114,6 +158,23 @@ export const jobSchema = z.object({
   previewUrl: nullableString,
   inputThumbnailUrl: nullableString,
   retryOfId: nullableString,
+  /** The job whose last frame this one continues (its previous part); null when none, or once that job is deleted. */
+  continuesJobId: nullableString,
+  /** The chain this job is a part of; null for a clip that neither continues nor is continued. */
+  chain: z
+    .object({
+      /** The first part's id (which may have been deleted since). */
+      rootId: z.string(),
+      /** This job's position, 1 for the first part. */
+      part: z.number().int(),
+      /** The number of the chain's last part (its longest branch, when a part was continued twice). */
+      parts: z.number().int(),
+      /** The jobs that continue this one, oldest first (only in GET /api/jobs/:id and GET /api/jobs). */
+      nextIds: z.array(z.string()),
+      /** The joined MP4 of parts 1…part (the chain up to here), once this part has succeeded; null for part 1. */
+      videoUrl: nullableString,
+    })
+    .nullable(),
   priority: z.enum(JOB_PRIORITIES),
   /** Whether the job has a webhook URL of its own (the URL itself is not shown: it may hold a token). */
   hasWebhook: z.boolean(),

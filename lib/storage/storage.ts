@@ -1,5 +1,5 @@
 /**
- * Where the studio keeps files: DATA_DIR/outputs/<jobId>/{video.mp4, poster.jpg, preview.webp} and
+ * Where the studio keeps files: DATA_DIR/outputs/<jobId>/{video.mp4, poster.jpg, preview.webp, chain.mp4} and
  * DATA_DIR/uploads/<uploadId>.<ext> with <uploadId>.thumb.jpg beside it. Every path is built here,
  * only from a validated id and a name from a fixed set (or one the studio itself generated and checks
  * against FILE_NAME), so nothing a client sends can point outside these folders. Writers publish
@@ -10,8 +10,21 @@ import path from "node:path";
 import { isPartialFile } from "../video/atomic-file.ts";
 import { isValidId } from "./ids.ts";
 
-/** The fixed names inside a job's output folder. */
-export const JOB_FILES = { video: "video.mp4", poster: "poster.jpg", preview: "preview.webp" } as const;
+/**
+ * The fixed names inside a job's output folder. A continuation also has its chain's joined video, and
+ * while it runs the frame it starts from and its own link to the chain so far (lib/jobs/chain-run.ts).
+ */
+export const JOB_FILES = {
+  video: "video.mp4",
+  poster: "poster.jpg",
+  preview: "preview.webp",
+  chain: "chain.mp4",
+  startFrame: "start-frame.png",
+  chainHead: "chain-head.mp4",
+} as const;
+
+/** What a run writes besides its preview: removed when a run fails or before a run starts again. */
+export const JOB_RUN_OUTPUTS: string[] = [JOB_FILES.video, JOB_FILES.poster, JOB_FILES.chain, JOB_FILES.startFrame, JOB_FILES.chainHead];
 
 /** A plain file name the studio generated: no folder, no leading dot (temporary files start with one). */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;

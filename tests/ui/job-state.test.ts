@@ -28,6 +28,8 @@ const job: JobView = {
   previewUrl: null,
   inputThumbnailUrl: null,
   retryOfId: null,
+  continuesJobId: null,
+  chain: null,
   priority: "normal",
   hasWebhook: false,
 };

@@ -1,0 +1,71 @@
+"use client";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { api, ApiError } from "@/lib/client/api";
+import type { JobView } from "@/lib/ui/api-types";
+import { FieldError } from "./FieldError";
+
+type Props = { job: JobView; onClose: () => void };
+
+/**
+ * Continue a clip: the next part starts from this clip's last frame, with the prompt prefilled (edit it
+ * to say what happens next) and every other setting kept; the seed is drawn anew.
+ */
+export function ContinueForm({ job, onClose }: Props) {
+  const router = useRouter();
+  const [prompt, setPrompt] = useState(job.prompt);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<{ message: string; field?: string } | null>(null);
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await api.continueJob(job.id, { prompt });
+      router.push(`/jobs/${encodeURIComponent(next.id)}`);
+    } catch (err) {
+      setError({ message: (err as Error).message, field: err instanceof ApiError ? err.field : undefined });
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="card continue-card" onSubmit={(e) => void submit(e)} aria-labelledby="continue-heading" data-testid="continue-form">
+      <h2 id="continue-heading" className="card-title">
+        Continue this clip
+      </h2>
+      <div className="field">
+        <label className="label" htmlFor="continue-prompt">
+          What happens next
+        </label>
+        <textarea
+          id="continue-prompt"
+          name="prompt"
+          rows={3}
+          value={prompt}
+          onChange={(e) => setPrompt(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void submit(e);
+          }}
+          aria-invalid={error?.field === "prompt" || undefined}
+          aria-describedby={error?.field === "prompt" ? "continue-prompt-error continue-hint" : "continue-hint"}
+        />
+        <FieldError id="continue-prompt-error" message={error?.field === "prompt" ? error.message : undefined} />
+        <p id="continue-hint" className="hint">
+          The next part starts from this clip&apos;s last frame, at its size and with its settings (a new seed). When it is done, its page plays
+          the whole chain as one video.
+        </p>
+      </div>
+      {error && error.field !== "prompt" && <p className="form-error">{error.message}</p>}
+      <div className="continue-buttons">
+        <button type="submit" className="button button-primary" disabled={busy || !prompt.trim()}>
+          {busy ? "Queuing…" : "Queue the next part"}
+        </button>
+        <button type="button" className="button" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
