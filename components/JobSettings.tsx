@@ -24,6 +24,8 @@ export function JobSettings({ job, fps, outputSize }: Props) {
     ["Kind", KINDS[job.kind]],
     ["Model", job.model],
   ];
+  // A continuation's image is its previous part's last frame (the chain panel links that part).
+  if (job.chain && job.chain.part > 1) rows.splice(1, 0, ["Starts from", `the last frame of part ${job.chain.part - 1}`]);
   if (width && height) {
     // Image and video to video keep the input's shape: the request's size is only a pixel budget.
     if (job.kind === "t2v") rows.push(["Size", aspectLabel(width, height)]);
