@@ -179,7 +179,7 @@ function battery(ids: { job: string; upload: string; video: string }): Probe[] {
   const probes: Probe[] = [];
   const unknown = "00000000-0000-0000-0000-000000000000";
   const hostileIds = [unknown, "..", "%2e%2e", "..%2F..%2Fetc%2Fpasswd", "a".repeat(5000), "%00", "%ff", "NOT_AN_ID", "%F0%9F%A6%8A"];
-  const jobRoutes = ["", "/cancel", "/retry", "/events", "/video", "/poster", "/preview"];
+  const jobRoutes = ["", "/cancel", "/retry", "/continue", "/events", "/video", "/poster", "/preview", "/chain"];
   const uploadRoutes = ["", "/file", "/thumbnail"];
   const plain = ["/api/jobs", "/api/uploads", "/api/models", "/api/health", "/api/login", "/api/logout", "/api/openapi.json", "/api/events"];
   // Every route, every method, an empty body.
@@ -188,7 +188,7 @@ function battery(ids: { job: string; upload: string; video: string }): Probe[] {
   }
   // Hostile ids on every route that takes one.
   for (const id of hostileIds) {
-    for (const r of jobRoutes) probes.push({ method: r === "/cancel" || r === "/retry" ? "POST" : "GET", path: `/api/jobs/${id}${r}` });
+    for (const r of jobRoutes) probes.push({ method: ["/cancel", "/retry", "/continue"].includes(r) ? "POST" : "GET", path: `/api/jobs/${id}${r}` });
     probes.push({ method: "DELETE", path: `/api/jobs/${id}` });
     for (const r of uploadRoutes) probes.push({ method: "GET", path: `/api/uploads/${id}${r}` });
   }
@@ -203,7 +203,7 @@ function battery(ids: { job: string; upload: string; video: string }): Probe[] {
     tinyRequest({ seconds: 1e-300, frames: undefined }), tinyRequest({ __proto__: { polluted: true } }), JSON.parse('{"constructor":{"prototype":{"x":1}}}'),
     { token: 1 }, { token: "x".repeat(5000) }, { token: "" },
   ];
-  for (const p of ["/api/jobs", "/api/login"]) {
+  for (const p of ["/api/jobs", "/api/login", `/api/jobs/${ids.job}/continue`]) {
     for (const json of jsonBodies) probes.push({ method: "POST", path: p, json });
     probes.push({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: "{\"prompt\":" });
     probes.push({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: "[".repeat(60_000) });
