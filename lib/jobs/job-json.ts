@@ -53,6 +53,8 @@ export function jobJson(row: JobRow): JobJson {
     retryOfId: row.retryOfId,
     priority: row.priority as JobPriority,
     hasWebhook: row.webhookUrl !== null,
+    batchId: row.batchId,
+    batchIndex: row.batchIndex,
   };
 }
 
