@@ -3,7 +3,8 @@
  * zod schemas the handlers parse with (z.toJSONSchema), so the document says exactly what is checked.
  */
 import { z } from "zod";
-import { BATCH_LIMITS, UPLOAD_LIMITS } from "../jobs/limits.ts";
+import { UPLOAD_LIMITS } from "../jobs/limits.ts";
+import { BATCH_LIMITS } from "../schemas/batch.ts";
 import {
   batchSchema,
   createBatchRequestSchema,

@@ -10,15 +10,13 @@ import type { JobRow } from "../db/client.ts";
 import { randomSeed } from "../engine/noise.ts";
 import { enqueueGenerations } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
-import { JOB_STATUSES } from "../schemas/job-vocabulary.ts";
+import { isActive, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { isValidId, newId } from "../storage/ids.ts";
 import { stopJob } from "./actions.ts";
 import type { JobsContext } from "./context.ts";
 import { announceQueued, checkRequest, QUEUE_UNAVAILABLE, queuedJobRow } from "./create.ts";
 import { jobJson } from "./job-json.ts";
 import { createBatchRequestSchema, type BatchJson, type JobStatus } from "./schemas.ts";
-
-const isActive = (status: string) => status === "queued" || status === "running";
 
 function batchJson(id: string, rows: JobRow[]): BatchJson {
   const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
@@ -27,7 +25,7 @@ function batchJson(id: string, rows: JobRow[]): BatchJson {
     id,
     size: rows.length,
     counts,
-    active: rows.some((r) => isActive(r.status)),
+    active: rows.some((r) => isActive(r.status as JobStatus)),
     createdAt: rows[0].createdAt.toISOString(),
     jobs: rows.map(jobJson),
   };
@@ -93,7 +91,7 @@ export async function cancelBatch(ctx: JobsContext, id: string): Promise<BatchJs
 /** Like deleting each job: the queued and running ones are canceled first, then every row and file goes. */
 export async function deleteBatch(ctx: JobsContext, id: string): Promise<void> {
   const rows = await findBatchRows(ctx, id);
-  if (rows.some((r) => isActive(r.status))) await stopBatch(ctx, rows);
+  if (rows.some((r) => isActive(r.status as JobStatus))) await stopBatch(ctx, rows);
   await ctx.db.job.deleteMany({ where: { batchId: id } });
   for (const row of rows) {
     // A worker still finishing a job finds its row gone and removes anything it wrote after this.

@@ -13,8 +13,3 @@ export const UPLOAD_LIMITS = {
 
 /** Room for the multipart framing around the file itself. */
 export const UPLOAD_FORM_OVERHEAD = 64 * 1024;
-
-/** What one batch (POST /api/batches) may make: prompts × count jobs, at most this many. */
-export const BATCH_LIMITS = {
-  maxJobs: 16,
-} as const;

@@ -4,8 +4,8 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, MAX_SEED, promptField, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
-import { BATCH_LIMITS } from "./limits.ts";
+import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, MAX_SEED, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
+import { batchCountSchema, batchPromptsSchema, batchSizeIssue } from "../schemas/batch.ts";
 import { JOB_KINDS, JOB_PRIORITIES, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { webhookUrlSchema } from "../webhooks/url.ts";
@@ -76,27 +76,16 @@ export type { StoredParams } from "../schemas/generation.ts";
 export const createBatchRequestSchema = jobRequestFields
   .extend({
     prompt: jobRequestFields.shape.prompt.optional(),
-    prompts: z
-      .array(promptField("each prompt"), { error: "prompts must be a list of prompts" })
-      .min(1, "prompts must hold at least one prompt")
-      .max(BATCH_LIMITS.maxJobs, `prompts must hold at most ${BATCH_LIMITS.maxJobs} prompts`)
-      .optional(),
-    count: z
-      .number({ error: "count must be a number" })
-      .int("count must be an integer")
-      .min(1, `count must be between 1 and ${BATCH_LIMITS.maxJobs}`)
-      .max(BATCH_LIMITS.maxJobs, `count must be between 1 and ${BATCH_LIMITS.maxJobs}`)
-      .default(1),
+    prompts: batchPromptsSchema.optional(),
+    count: batchCountSchema.default(1),
   })
   .strict()
   .superRefine((v, ctx) => {
     const issue = (field: string, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
     if (v.prompt === undefined && v.prompts === undefined) issue("prompt", "prompt (or prompts) is required");
     if (v.prompt !== undefined && v.prompts !== undefined) issue("prompts", "give prompt or prompts, not both");
-    const prompts = v.prompts?.length ?? 1;
-    if (prompts * v.count > BATCH_LIMITS.maxJobs) {
-      issue("count", `a batch makes at most ${BATCH_LIMITS.maxJobs} videos; ${prompts} prompts × count ${v.count} is ${prompts * v.count}`);
-    }
+    const tooMany = batchSizeIssue(v.prompts?.length ?? 1, v.count);
+    if (tooMany) issue("count", tooMany);
     if (v.seed !== undefined && v.seed + v.count - 1 > MAX_SEED) issue("seed", `seed + count − 1 must be ≤ ${MAX_SEED}`);
     checkJobRequest(v, ctx);
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { errorResponse } from "../../lib/http/errors.ts";
 import { cancelBatch, createBatch, deleteBatch, getBatch } from "../../lib/jobs/batches.ts";
 import { createJob } from "../../lib/jobs/create.ts";
-import { BATCH_LIMITS } from "../../lib/jobs/limits.ts";
+import { BATCH_LIMITS } from "../../lib/schemas/batch.ts";
 import { listJobs } from "../../lib/jobs/list.ts";
 import { batchSchema } from "../../lib/jobs/schemas.ts";
 import { createGenerateQueue } from "../../lib/queue/generate-queue.ts";
