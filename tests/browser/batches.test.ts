@@ -54,7 +54,9 @@ describe("batches in the studio and the gallery", () => {
       ["a paper boat on a pond", 41],
       ["a paper boat on a pond", 42],
     ]);
-    for (const job of seeds.jobs) await studio.waitForJob(job.id, (j) => j.status === "succeeded", 120_000);
+    // A job made alone, next to the group.
+    const single = await studio.createJob({ prompt: "a heron standing in the reeds", steps: 2, seed: 7 });
+    for (const job of [...seeds.jobs, single]) await studio.waitForJob(job.id, (j) => j.status === "succeeded", 120_000);
 
     await page.goto(`${studio.url}/gallery`);
     await group(seeds.id).waitFor();
@@ -63,7 +65,14 @@ describe("batches in the studio and the gallery", () => {
     expect(await group(seeds.id).locator("h2").textContent()).toContain("Batch · 3 videos");
     // Finished: nothing to cancel.
     expect(await group(seeds.id).getByRole("button", { name: "Cancel all" }).count()).toBe(0);
+    expect(await page.locator(`article.job-card[data-job-id="${single.id}"]`).evaluate((e) => e.closest("section.batch-group") === null)).toBe(true);
     expect(await screenshots(page, "batches")).toEqual(NO_OVERFLOW);
+
+    // The group folds away and comes back.
+    await group(seeds.id).getByRole("button", { name: "Fold" }).click();
+    await expect.poll(() => group(seeds.id).locator("article.job-card").count()).toBe(0);
+    await group(seeds.id).getByRole("button", { name: "Show" }).click();
+    await expect.poll(() => group(seeds.id).locator("article.job-card").count()).toBe(3);
   });
 
   it("the job page links to its batch, which the gallery shows on its own", async () => {
