@@ -6,10 +6,15 @@ import { useEventSource } from "@/lib/client/use-event-source";
 import { JOB_KINDS, JOB_STATUSES, type JobPage, type JobView } from "@/lib/ui/api-types";
 import { promptExcerpt } from "@/lib/ui/format";
 import { applyEvent, isStudioEvent } from "@/lib/ui/job-state";
+import { galleryItems } from "@/lib/ui/gallery-groups";
+import { BatchGroup } from "./BatchGroup";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { JobCard } from "./JobCard";
 
-export type GalleryFilters = { q: string; status: string; kind: string };
+/** `batch`: only that batch's jobs (the batch links lead here). */
+export type GalleryFilters = { q: string; status: string; kind: string; batch: string };
+
+const NO_FILTERS: GalleryFilters = { q: "", status: "", kind: "", batch: "" };
 
 type Props = {
   initial: JobPage;
@@ -36,6 +41,9 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const [announce, setAnnounce] = useState("");
+  const [pendingBatchDelete, setPendingBatchDelete] = useState<{ id: string; jobs: JobView[] } | null>(null);
+  const [batchBusy, setBatchBusy] = useState<string | null>(null);
+  const [batchError, setBatchError] = useState<string | null>(null);
   const request = useRef(0);
   const first = useRef(true);
 
@@ -45,7 +53,14 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
       setLoading(true);
       setError(null);
       try {
-        const page = await api.listJobs({ q: f.q || undefined, status: f.status || undefined, kind: f.kind || undefined, cursor: after, limit: pageSize });
+        const page = await api.listJobs({
+          q: f.q || undefined,
+          status: f.status || undefined,
+          kind: f.kind || undefined,
+          batch: f.batch || undefined,
+          cursor: after,
+          limit: pageSize,
+        });
         if (id !== request.current) return; // a newer filter won
         setJobs((prev) => (after ? [...prev, ...page.jobs.filter((j) => !prev.some((p) => p.id === j.id))] : page.jobs));
         setCursor(page.nextCursor);
@@ -103,7 +118,43 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
     }
   };
 
-  const filtered = Boolean(filters.q || filters.status || filters.kind);
+  const cancelAll = async (id: string) => {
+    setBatchBusy(id);
+    setBatchError(null);
+    try {
+      const batch = await api.cancelBatch(id);
+      setJobs((prev) => prev.map((j) => batch.jobs.find((b) => b.id === j.id) ?? j));
+      setAnnounce(`Canceled the batch's queued and running videos`);
+    } catch (e) {
+      setBatchError((e as Error).message);
+    } finally {
+      setBatchBusy(null);
+    }
+  };
+
+  const confirmBatchDelete = async () => {
+    if (!pendingBatchDelete) return;
+    const { id } = pendingBatchDelete;
+    setBatchBusy(id);
+    setBatchError(null);
+    try {
+      await api.deleteBatch(id);
+      setJobs((prev) => prev.filter((j) => j.batchId !== id));
+      setAnnounce("Deleted the batch");
+      setPendingBatchDelete(null);
+    } catch (e) {
+      setBatchError((e as Error).message);
+    } finally {
+      setBatchBusy(null);
+    }
+  };
+
+  const askDelete = (j: JobView) => {
+    setDeleteError(null);
+    setPendingDelete(j);
+  };
+
+  const filtered = Boolean(filters.q || filters.status || filters.kind || filters.batch);
   return (
     <div className="gallery">
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()} aria-label="Filter videos">
@@ -145,6 +196,15 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
         {announce}
       </p>
       {error && <p className="form-error">{error}</p>}
+      {batchError && !pendingBatchDelete && <p className="form-error">{batchError}</p>}
+      {filters.batch && (
+        <p className="batch-filter" data-testid="batch-filter">
+          Showing one batch ·{" "}
+          <button type="button" className="link-button" onClick={() => setFilters((f) => ({ ...f, batch: "" }))}>
+            show all videos
+          </button>
+        </p>
+      )}
 
       {jobs.length === 0 && !loading ? (
         <div className="card empty-state" data-testid="gallery-empty">
@@ -157,7 +217,7 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
                 className="button"
                 onClick={() => {
                   setQuery("");
-                  setFilters({ q: "", status: "", kind: "" });
+                  setFilters(NO_FILTERS);
                 }}
               >
                 Clear filters
@@ -175,16 +235,25 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
         </div>
       ) : (
         <div className="grid" data-testid="gallery-grid" aria-busy={loading}>
-          {jobs.map((job) => (
-            <JobCard
-              key={job.id}
-              job={job}
-              onDelete={(j) => {
-                setDeleteError(null);
-                setPendingDelete(j);
-              }}
-            />
-          ))}
+          {galleryItems(jobs).map((item) =>
+            item.type === "job" ? (
+              <JobCard key={item.job.id} job={item.job} onDelete={askDelete} />
+            ) : (
+              <BatchGroup
+                key={item.id}
+                id={item.id}
+                jobs={item.jobs}
+                alone={filters.batch === item.id}
+                busy={batchBusy === item.id}
+                onCancelAll={(id) => void cancelAll(id)}
+                onDeleteAll={(id, members) => {
+                  setBatchError(null);
+                  setPendingBatchDelete({ id, jobs: members });
+                }}
+                onDelete={askDelete}
+              />
+            ),
+          )}
         </div>
       )}
 
@@ -209,6 +278,21 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
         <p>
           “{pendingDelete ? promptExcerpt(pendingDelete.prompt, 100) : ""}” and its files will be removed for good.
           {pendingDelete && (pendingDelete.status === "running" || pendingDelete.status === "queued") ? " It is still in the queue and will be canceled first." : ""}
+        </p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={pendingBatchDelete !== null}
+        title="Delete this batch?"
+        confirmLabel="Delete all"
+        danger
+        busy={pendingBatchDelete !== null && batchBusy === pendingBatchDelete.id}
+        error={batchError}
+        onConfirm={() => void confirmBatchDelete()}
+        onCancel={() => setPendingBatchDelete(null)}
+      >
+        <p>
+          Every video of this batch{pendingBatchDelete ? ` (${pendingBatchDelete.jobs.length} shown here)` : ""} and its files will be removed for good.
+          {pendingBatchDelete?.jobs.some((j) => j.status === "running" || j.status === "queued") ? " The queued and running ones are canceled first." : ""}
         </p>
       </ConfirmDialog>
     </div>

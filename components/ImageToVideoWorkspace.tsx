@@ -35,7 +35,7 @@ export function ImageToVideoWorkspace({ models, activeJobs, reuse, initialMode }
   const [fit, setFit] = useState<ImageFit>("crop");
   const [video, setVideo] = useState<ChosenMedia | null>(null);
   const [strength, setStrength] = useState(0.7);
-  const [created, setCreated] = useState<JobView | null>(null);
+  const [created, setCreated] = useState<JobView[] | null>(null);
   const [reuseNote, setReuseNote] = useState<string | null>(null);
 
   const i2vInput = useMemo<InputValues>(() => ({ imageUploadId: image?.id, fit }), [image, fit]);

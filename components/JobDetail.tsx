@@ -7,7 +7,7 @@ import { useEventSource } from "@/lib/client/use-event-source";
 import { isActive, type JobView } from "@/lib/ui/api-types";
 import { jobTitle } from "@/lib/ui/format";
 import { applyEvent, isStudioEvent, snapshotJob } from "@/lib/ui/job-state";
-import { downloadName, reuseHref } from "@/lib/ui/links";
+import { batchHref, downloadName, reuseHref } from "@/lib/ui/links";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { JobProgress } from "./JobProgress";
 import { JobSettings } from "./JobSettings";
@@ -109,6 +109,11 @@ export function JobDetail({ initial, fps }: Props) {
             {job.retryOfId && (
               <Link href={`/jobs/${job.retryOfId}`} className="muted small">
                 retry of an earlier job
+              </Link>
+            )}
+            {job.batchId && (
+              <Link href={batchHref(job.batchId)} className="muted small" data-testid="job-batch-link">
+                video {(job.batchIndex ?? 0) + 1} of a batch
               </Link>
             )}
           </div>

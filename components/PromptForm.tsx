@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type
 import { ApiError, api } from "@/lib/client/api";
 import { useLocalSettings } from "@/lib/client/use-local-settings";
 import { MAX_PROMPT_CHARS } from "@/lib/schemas/generation";
-import { initialModel, type JobKind, type JobView, type ModelView } from "@/lib/ui/api-types";
+import { initialModel, type BatchView, type JobKind, type JobView, type ModelView } from "@/lib/ui/api-types";
 import {
   defaultValues,
   formFieldFor,
@@ -12,8 +12,10 @@ import {
   reconcile,
   restoreValues,
   switchModel,
-  validateForm,
+  SINGLE,
+  validateSubmission,
   valuesFromJob,
+  type BatchChoice,
   type FieldErrors,
   type FormField,
   type FormValues,
@@ -21,6 +23,9 @@ import {
 } from "@/lib/ui/generation-form";
 import { defaultNegativeFor } from "@/lib/ui/negative-prompt";
 import { promptExcerpt } from "@/lib/ui/format";
+import { batchHref } from "@/lib/ui/links";
+import { promptLines } from "@/lib/schemas/batch";
+import { BatchFields } from "./BatchFields";
 import { DurationField } from "./DurationField";
 import { FastPreset } from "./FastPreset";
 import { FieldError } from "./FieldError";
@@ -43,7 +48,8 @@ type Props = {
   renderInput?: (ctx: InputSlotContext) => ReactNode;
   /** Hands the reused job's input (upload, fit, strength) to the page that owns it. */
   onReuseInput?: (input: InputValues) => void;
-  onCreated: (job: JobView) => void;
+  /** The jobs one Generate queued: one, or a batch's in batch order. */
+  onCreated: (jobs: JobView[]) => void;
   sizeLegend?: string;
   sizeHint?: string;
 };
@@ -58,6 +64,7 @@ const FOCUS_TARGET: Partial<Record<FormField, string>> = {
   video: "#video-input",
   strength: "#strength",
   solver: 'input[name="solver"]',
+  variations: "#variations",
 };
 
 /**
@@ -72,7 +79,9 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
   const [errors, setErrors] = useState<FieldErrors>({});
   const [attempted, setAttempted] = useState(false);
   const [submitting, setSubmitting] = useState(false);
-  const [created, setCreated] = useState<JobView | null>(null);
+  const [created, setCreated] = useState<{ job: JobView } | { batch: BatchView } | null>(null);
+  // Not remembered: a reload (or a reused job) goes back to one video.
+  const [choice, setChoice] = useState<BatchChoice>(SINGLE);
   const [advancedOpen, setAdvancedOpen] = useState(false);
   const [ready, setReady] = useState(false);
   // The shortcut as this keyboard labels it (Ctrl+Enter and Cmd+Enter both work everywhere).
@@ -113,7 +122,7 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
     if (restored.current) save(values);
   }, [values, save]);
 
-  const validate = useCallback((v: FormValues) => validateForm(v, kind, defaultNegative, input), [kind, defaultNegative, input]);
+  const validate = useCallback((v: FormValues) => validateSubmission(v, kind, defaultNegative, input, choice), [kind, defaultNegative, input, choice]);
 
   const update = (patch: Partial<FormValues>) => setValues((prev) => ({ ...prev, ...patch }));
 
@@ -132,7 +141,7 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
 
   const showErrors = (errs: FieldErrors) => {
     setErrors(errs);
-    const order: FormField[] = ["image", "video", "strength", "fit", "prompt", "negativePrompt", "model", "size", "frames", "seed", ...ADVANCED, "form"];
+    const order: FormField[] = ["image", "video", "strength", "fit", "prompt", "variations", "negativePrompt", "model", "size", "frames", "seed", ...ADVANCED, "form"];
     const first = order.find((f) => errs[f]);
     if (first && ADVANCED.includes(first)) setAdvancedOpen(true);
     if (first && first !== "form") requestAnimationFrame(() => focusField(first));
@@ -150,10 +159,16 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
     setErrors({});
     setSubmitting(true);
     try {
-      const job = await api.createJob(r.body);
-      setCreated(job);
+      if (r.endpoint === "/api/batches") {
+        const batch = await api.createBatch(r.body);
+        setCreated({ batch });
+        onCreated(batch.jobs);
+      } else {
+        const job = await api.createJob(r.body);
+        setCreated({ job });
+        onCreated([job]);
+      }
       setAttempted(false);
-      onCreated(job);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(0, "unknown", (e as Error).message);
       showErrors({ [formFieldFor(err.field)]: err.message });
@@ -198,7 +213,9 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
             rows={4}
             className="prompt-input"
             placeholder={
-              kind === "t2v"
+              choice.perLine
+                ? `One prompt per line: each line makes its own video…  (${shortcut} to generate)`
+                : kind === "t2v"
                 ? `A red fox trots through fresh snow at dawn, soft light, slow camera pan…  (${shortcut} to generate)`
                 : `What happens next: the motion, the camera, the mood…  (${shortcut} to generate)`
             }
@@ -209,6 +226,13 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
           />
           <FieldError id="prompt-error" message={errors.prompt} />
         </div>
+        <BatchFields
+          choice={choice}
+          onChange={setChoice}
+          prompts={choice.perLine ? Math.max(1, promptLines(values.prompt).length) : 1}
+          seed={values.seed}
+          error={errors.variations}
+        />
         <NegativePromptField
           value={values.negativePrompt}
           defaultText={defaultNegative}
@@ -279,11 +303,19 @@ export function PromptForm({ kind, models, reuse, input, renderInput, onReuseInp
       <div className="submit-bar">
         <div className="submit-status" aria-live="polite">
           {errors.form && <p className="form-error">{errors.form}</p>}
-          {created && (
+          {created && "job" in created && (
             <p className="form-ok">
-              Queued “{promptExcerpt(created.prompt, 40)}” ·{" "}
-              <Link href={`/jobs/${created.id}`} data-testid="created-job-link">
+              Queued “{promptExcerpt(created.job.prompt, 40)}” ·{" "}
+              <Link href={`/jobs/${created.job.id}`} data-testid="created-job-link">
                 open job
+              </Link>
+            </p>
+          )}
+          {created && "batch" in created && (
+            <p className="form-ok">
+              Queued a batch of {created.batch.size} ·{" "}
+              <Link href={batchHref(created.batch.id)} data-testid="created-batch-link">
+                open the batch
               </Link>
             </p>
           )}

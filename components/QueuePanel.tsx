@@ -12,8 +12,8 @@ import { StatusBadge } from "./StatusBadge";
 type Props = {
   /** Queued and running jobs at page load (from the server). */
   initialJobs?: JobView[];
-  /** The job this page just created: shown at once, before its "queued" event arrives. */
-  created?: JobView | null;
+  /** The jobs this page just created (one, or a batch's): shown at once, before their "queued" events arrive. */
+  created?: JobView[] | null;
 };
 
 const FINISHED_KEPT = 4;
@@ -130,7 +130,7 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
   });
 
   useEffect(() => {
-    if (created) upsert(created);
+    for (const job of created ?? []) upsert(job);
   }, [created, upsert]);
 
   /** Runs one button's request, with the job's buttons disabled meanwhile. */

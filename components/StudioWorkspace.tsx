@@ -17,7 +17,7 @@ type Props = {
  * page: trying a variation is the common next step, and the queue shows progress without leaving.
  */
 export function StudioWorkspace({ models, activeJobs, reuse }: Props) {
-  const [created, setCreated] = useState<JobView | null>(null);
+  const [created, setCreated] = useState<JobView[] | null>(null);
   if (models.length === 0) return <NoModels what="text-to-video model" />;
   return (
     <div className="workspace">

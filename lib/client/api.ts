@@ -3,7 +3,7 @@
  * ApiError that names the field, a 401 sent to the login page, and uploads with progress (fetch cannot
  * report upload progress, XMLHttpRequest can).
  */
-import type { ApiErrorBody, InstallView, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries } from "../ui/api-types.ts";
+import type { ApiErrorBody, BatchView, InstallView, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries } from "../ui/api-types.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -53,13 +53,14 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   return body as T;
 }
 
-export type JobFilters = { status?: string; kind?: string; q?: string; cursor?: string | null; limit?: number };
+export type JobFilters = { status?: string; kind?: string; q?: string; batch?: string; cursor?: string | null; limit?: number };
 
 export function jobsQuery(filters: JobFilters): string {
   const p = new URLSearchParams();
   if (filters.status) p.set("status", filters.status);
   if (filters.kind) p.set("kind", filters.kind);
   if (filters.q) p.set("q", filters.q);
+  if (filters.batch) p.set("batch", filters.batch);
   if (filters.cursor) p.set("cursor", filters.cursor);
   if (filters.limit) p.set("limit", String(filters.limit));
   const s = p.toString();
@@ -77,6 +78,9 @@ export const api = {
   listJobs: (filters: JobFilters = {}) => apiFetch<JobPage>(`/api/jobs${jobsQuery(filters)}`),
   getJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}`),
   createJob: (body: Record<string, unknown>) => apiFetch<JobView>("/api/jobs", { method: "POST", json: body }),
+  createBatch: (body: Record<string, unknown>) => apiFetch<BatchView>("/api/batches", { method: "POST", json: body }),
+  cancelBatch: (id: string) => apiFetch<BatchView>(`/api/batches/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
+  deleteBatch: (id: string) => apiFetch<void>(`/api/batches/${encodeURIComponent(id)}`, { method: "DELETE" }),
   cancelJob: (id: string) => apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
   continueJob: (id: string, body: Record<string, unknown> = {}) =>
     apiFetch<JobView>(`/api/jobs/${encodeURIComponent(id)}/continue`, { method: "POST", json: body }),

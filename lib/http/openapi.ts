@@ -4,8 +4,11 @@
  */
 import { z } from "zod";
 import { UPLOAD_LIMITS } from "../jobs/limits.ts";
+import { BATCH_LIMITS } from "../schemas/batch.ts";
 import {
   continueJobRequestSchema,
+  batchSchema,
+  createBatchRequestSchema,
   createJobRequestSchema,
   errorSchema,
   jobListSchema,
@@ -70,6 +73,8 @@ export function openApiDocument(): Record<string, unknown> {
         // The schema is loose only to word its refusal of the fixed fields; no other field is accepted.
         ContinueJobRequest: { ...jsonSchema(continueJobRequestSchema, "input"), additionalProperties: false },
         Job: jsonSchema(jobSchema, "output"),
+        CreateBatchRequest: jsonSchema(createBatchRequestSchema, "input"),
+        Batch: jsonSchema(batchSchema, "output"),
         JobList: jsonSchema(jobListSchema, "output"),
         Upload: jsonSchema(uploadSchema, "output"),
         Model: jsonSchema(modelSchema, "output"),
@@ -149,6 +154,35 @@ export function openApiDocument(): Record<string, unknown> {
             "415": error("A body was sent, but not as JSON"),
             "422": error("The job's video is no longer in storage, or the model does not offer its size, length or frame rate"),
           },
+        },
+      },
+      "/api/batches": {
+        post: {
+          summary: `Create a batch: count seeds (seed, seed+1, …; one random seed drawn for the batch when none is given) of one prompt, or one job per line of prompts (each with the same seeds); at most ${BATCH_LIMITS.maxJobs} jobs, all created or none`,
+          requestBody: { required: true, content: json(ref("CreateBatchRequest")) },
+          responses: {
+            "201": { description: "The batch, its jobs queued in batch order", content: json(ref("Batch")) },
+            "400": error("A field is invalid (the error names it: count, prompts.3, …)"),
+            "413": error("The body is over 64 KB"),
+            "415": error("The body is not JSON"),
+            "422": error("Valid, but the model does not offer it (size, length), or the upload does not fit"),
+            "503": error("The queue is unavailable: no job of the batch was kept"),
+          },
+        },
+      },
+      "/api/batches/{id}": {
+        parameters: [idParam("batch")],
+        get: { summary: "A batch: its jobs in batch order and how many are in each status", responses: { "200": { description: "The batch", content: json(ref("Batch")) }, "404": error("No such batch") } },
+        delete: {
+          summary: "Delete every job of the batch and their files (queued and running ones are canceled first)",
+          responses: { "204": { description: "Deleted" }, "404": error("No such batch") },
+        },
+      },
+      "/api/batches/{id}/cancel": {
+        parameters: [idParam("batch")],
+        post: {
+          summary: "Cancel the batch's queued and running jobs (finished ones stay; canceling a finished batch changes nothing)",
+          responses: { "200": { description: "The batch after the cancel", content: json(ref("Batch")) }, "404": error("No such batch") },
         },
       },
       "/api/jobs/{id}/priority": {

@@ -24,7 +24,7 @@ export async function getJob(ctx: JobsContext, id: string): Promise<JobJson> {
  * status and skips it). Running: marked canceled, and every worker is told to abort it; the one running
  * it stops within a step and records its timings. Returns whether this call changed the job.
  */
-async function stopJob(ctx: JobsContext, row: JobRow): Promise<boolean> {
+export async function stopJob(ctx: JobsContext, row: JobRow): Promise<boolean> {
   const canceled = { status: "canceled", finishedAt: new Date(), etaS: null };
   if (row.status === "queued") {
     // 0 when a worker holds it already: then the row's status decides below.

@@ -9,7 +9,7 @@ import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
 import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema, type StoredParams } from "../schemas/generation.ts";
-import { DEFAULT_PRIORITY } from "../schemas/job-vocabulary.ts";
+import { DEFAULT_PRIORITY, type JobPriority } from "../schemas/job-vocabulary.ts";
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJson } from "./job-json.ts";
@@ -33,7 +33,7 @@ export async function chooseModel(ctx: JobsContext, requested: string | undefine
   return model;
 }
 
-function checkAgainstModel(req: CreateJobRequest, frames: number, model: InstalledModel): void {
+function checkAgainstModel(req: JobSettings, frames: number, model: InstalledModel): void {
   const { defaults } = model.manifest;
   if (!defaults.sizes.some(([w, h]) => w === req.width && h === req.height)) {
     const sizes = defaults.sizes.map(([w, h]) => `${w}x${h}`).join(", ");
@@ -52,7 +52,7 @@ function checkAgainstModel(req: CreateJobRequest, frames: number, model: Install
 
 const withArticle = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
 
-async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<string | null> {
+async function checkInput(ctx: JobsContext, req: JobSettings): Promise<string | null> {
   const wanted = req.kind === "i2v" ? { id: req.imageUploadId, kind: "image", field: "imageUploadId" } : req.kind === "v2v" ? { id: req.videoUploadId, kind: "video", field: "videoUploadId" } : undefined;
   if (!wanted?.id) return null;
   const upload = await ctx.db.upload.findUnique({ where: { id: wanted.id } });
@@ -63,12 +63,84 @@ async function checkInput(ctx: JobsContext, req: CreateJobRequest): Promise<stri
   return upload.id;
 }
 
+/** A request checked against this studio: the model, frame count and input upload its jobs use. */
+export type CheckedRequest = {
+  req: JobSettings;
+  model: InstalledModel;
+  frames: number;
+  inputUploadId: string | null;
+  priority: JobPriority;
+};
+
+/** Everything of a job request but its prompt: what the jobs of one batch share. */
+export type JobSettings = Omit<CreateJobRequest, "prompt">;
+
+/** Checks parsed settings against the model, the upload and the server's webhook setup (422 naming the field). */
+export async function checkRequest(ctx: JobsContext, req: JobSettings, chosenModel?: InstalledModel): Promise<CheckedRequest> {
+  const model = chosenModel ?? (await chooseModel(ctx, req.model));
+  const frames = req.frames ?? framesForSeconds(req.seconds!, model.manifest.defaults.fps);
+  checkAgainstModel(req, frames, model);
+  const inputUploadId = await checkInput(ctx, req);
+  if (req.webhookUrl !== undefined && !ctx.acceptsJobWebhooks) {
+    throw new StudioError("unprocessable", "this studio sends no webhooks: WEBHOOK_SECRET is not set on the server", "webhookUrl");
+  }
+  return { req, model, frames, inputUploadId, priority: req.priority ?? DEFAULT_PRIORITY };
+}
+
 /** Where a continuation sits in its chain (lib/jobs/continue.ts). */
 export type ChainPlace = { continuesJobId: string; chainRootId: string; chainPart: number };
 
-export type QueueJobOptions = {
-  retryOfId?: string;
-  chain?: ChainPlace;
+export type JobLinks = { retryOfId?: string; batchId?: string; batchIndex?: number; chain?: ChainPlace };
+
+/** The row of one queued job with these settings, this prompt and seed (undefined: the worker draws one). */
+export function queuedJobRow(checked: CheckedRequest, prompt: string, seed: number | undefined, links: JobLinks = {}) {
+  const { req, model, frames, inputUploadId, priority } = checked;
+  const params: StoredParams = storedParamsSchema.parse({
+    prompt,
+    ...(req.negativePrompt !== undefined ? { negativePrompt: req.negativePrompt } : {}),
+    width: req.width,
+    height: req.height,
+    frames,
+    steps: req.steps,
+    guidance: req.guidance,
+    shift: req.shift,
+    solver: req.solver,
+    // Only a seed the user fixed is stored here: a retry of a random-seed job draws a new one.
+    ...(seed !== undefined ? { seed } : {}),
+    grid: req.grid,
+    speed: req.speed,
+    ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
+    ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
+  });
+  return {
+    id: newId(),
+    kind: req.kind,
+    status: "queued",
+    prompt,
+    negativePrompt: negativePromptFor(req.negativePrompt, model.manifest.variant, req.kind),
+    params: JSON.stringify(params),
+    seed: seed !== undefined ? BigInt(seed) : null,
+    model: model.name,
+    inputUploadId,
+    retryOfId: links.retryOfId ?? null,
+    ...(links.chain ?? {}),
+    priority,
+    webhookUrl: req.webhookUrl ?? null,
+    batchId: links.batchId ?? null,
+    batchIndex: links.batchIndex ?? null,
+  };
+}
+
+/** Tells the clients a job was queued; announced before it is on the queue, so no client sees "started" first. */
+export async function announceQueued(ctx: JobsContext, job: JobJson): Promise<void> {
+  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "queued", jobId: job.id, job }).catch((e) =>
+    ctx.log(`publishing queued for ${job.id} failed: ${(e as Error).message}`),
+  );
+}
+
+export const QUEUE_UNAVAILABLE = "the job queue is unavailable (is Redis running?)";
+
+export type QueueJobOptions = Pick<JobLinks, "retryOfId" | "chain"> & {
   /** The model already chosen by the caller (a continuation checks it against its previous part first). */
   model?: InstalledModel;
 };
@@ -83,63 +155,18 @@ export async function createJob(ctx: JobsContext, body: unknown, options: { retr
  * which the worker takes (lib/jobs/chain-run.ts).
  */
 export async function queueJob(ctx: JobsContext, req: CreateJobRequest, options: QueueJobOptions = {}): Promise<JobJson> {
-  const model = options.model ?? (await chooseModel(ctx, req.model));
-  const frames = req.frames ?? framesForSeconds(req.seconds!, model.manifest.defaults.fps);
-  checkAgainstModel(req, frames, model);
-  const inputUploadId = await checkInput(ctx, req);
-  if (req.webhookUrl !== undefined && !ctx.acceptsJobWebhooks) {
-    throw new StudioError("unprocessable", "this studio sends no webhooks: WEBHOOK_SECRET is not set on the server", "webhookUrl");
-  }
-  const priority = req.priority ?? DEFAULT_PRIORITY;
-
-  const params: StoredParams = storedParamsSchema.parse({
-    prompt: req.prompt,
-    ...(req.negativePrompt !== undefined ? { negativePrompt: req.negativePrompt } : {}),
-    width: req.width,
-    height: req.height,
-    frames,
-    steps: req.steps,
-    guidance: req.guidance,
-    shift: req.shift,
-    solver: req.solver,
-    // Only a seed the user fixed is stored here: a retry of a random-seed job draws a new one.
-    ...(req.seed !== undefined ? { seed: req.seed } : {}),
-    grid: req.grid,
-    speed: req.speed,
-    ...(req.kind === "i2v" ? { fit: req.fit ?? DEFAULT_FIT } : {}),
-    ...(req.kind === "v2v" ? { strength: req.strength ?? DEFAULT_V2V_STRENGTH } : {}),
-  });
-
-  const row = await ctx.db.job.create({
-    data: {
-      id: newId(),
-      kind: req.kind,
-      status: "queued",
-      prompt: req.prompt,
-      negativePrompt: negativePromptFor(req.negativePrompt, model.manifest.variant, req.kind),
-      params: JSON.stringify(params),
-      seed: req.seed !== undefined ? BigInt(req.seed) : null,
-      model: model.name,
-      inputUploadId,
-      retryOfId: options.retryOfId ?? null,
-      ...(options.chain ?? {}),
-      priority,
-      webhookUrl: req.webhookUrl ?? null,
-    },
-  });
+  const checked = await checkRequest(ctx, req, options.model);
+  const row = await ctx.db.job.create({ data: queuedJobRow(checked, req.prompt, req.seed, { retryOfId: options.retryOfId, chain: options.chain }) });
   const job = jobJson(row);
-  // Announced before it is on the queue, so no client can see "started" before "queued".
-  await publishEvent(ctx.redis, ctx.redisPrefix, { type: "queued", jobId: row.id, job }).catch((e) =>
-    ctx.log(`publishing queued for ${row.id} failed: ${(e as Error).message}`),
-  );
+  await announceQueued(ctx, job);
   try {
-    await enqueueGeneration(ctx.queue, row.id, priority);
+    await enqueueGeneration(ctx.queue, row.id, checked.priority);
   } catch (e) {
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });
     await publishEvent(ctx.redis, ctx.redisPrefix, { type: "deleted", jobId: row.id }).catch(() => {});
     ctx.log(`enqueueing ${row.id} failed: ${(e as Error).message}`);
-    throw new StudioError("unavailable", "the job queue is unavailable (is Redis running?)");
+    throw new StudioError("unavailable", QUEUE_UNAVAILABLE);
   }
   return job;
 }

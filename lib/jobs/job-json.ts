@@ -72,6 +72,8 @@ export function jobJson(row: JobRow, neighbours?: ChainNeighbours): JobJson {
     chain: chainJson(row, neighbours),
     priority: row.priority as JobPriority,
     hasWebhook: row.webhookUrl !== null,
+    batchId: row.batchId,
+    batchIndex: row.batchIndex,
   };
 }
 

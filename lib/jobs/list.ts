@@ -32,19 +32,20 @@ export function decodeCursor(cursor: string): Position {
 }
 
 export async function listJobs(ctx: JobsContext, query: Record<string, string | undefined>): Promise<JobList> {
-  const { cursor, limit, status, kind, q } = listJobsQuerySchema.parse(query);
+  const { cursor, limit, status, kind, batch: batchId, q } = listJobsQuerySchema.parse(query);
   const after = cursor ? decodeCursor(cursor) : undefined;
   const needle = q ? q.toLowerCase() : undefined;
 
   const where = {
     ...(status ? { status: { in: status } } : {}),
     ...(kind ? { kind } : {}),
+    ...(batchId ? { batchId } : {}),
     // LIKE under the hood: case-insensitive for ASCII on SQLite; PostgreSQL needs to be told.
     ...(q ? { prompt: ctx.provider === "postgresql" ? { contains: q, mode: "insensitive" as const } : { contains: q } } : {}),
   };
   // The database narrows by LIKE, where % and _ in the query are wildcards; the exact substring test
   // below keeps only real matches, so a page may take more than one read.
-  const batch = needle ? Math.min(500, (limit + 1) * 4) : limit + 1;
+  const readSize = needle ? Math.min(500, (limit + 1) * 4) : limit + 1;
   const found: JobRow[] = [];
   let position = after;
   for (;;) {
@@ -56,10 +57,10 @@ export async function listJobs(ctx: JobsContext, query: Record<string, string | 
           : {}),
       },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: batch,
+      take: readSize,
     });
     found.push(...(needle ? rows.filter((r) => r.prompt.toLowerCase().includes(needle)) : rows));
-    if (found.length > limit || rows.length < batch) break;
+    if (found.length > limit || rows.length < readSize) break;
     position = rows[rows.length - 1];
   }
   const page = found.slice(0, limit);

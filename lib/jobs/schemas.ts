@@ -4,7 +4,8 @@
  * and /api/openapi.json is generated from them, so the documentation cannot drift from the checks.
  */
 import { z } from "zod";
-import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
+import { DISTILLED_RECIPES, fitSchema, generationParamsSchema, MAX_PROMPT_CHARS, MAX_SEED, SOLVERS, strengthSchema, textField } from "../schemas/generation.ts";
+import { batchCountSchema, batchPromptsSchema, batchSizeIssue } from "../schemas/batch.ts";
 import { JOB_KINDS, JOB_PRIORITIES, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { idField } from "../storage/ids.ts";
 import { webhookUrlSchema } from "../webhooks/url.ts";
@@ -19,7 +20,8 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Longest clip a request may ask for in seconds (the frame cap of the schema applies too). */
 export const MAX_SECONDS = 20;
 
-export const createJobRequestSchema = generationParamsSchema
+/** The fields of a job request, before the rules that tie them together (checkJobRequest). */
+const jobRequestFields = generationParamsSchema
   .extend({
     kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).default("t2v"),
     model: z
@@ -41,19 +43,24 @@ export const createJobRequestSchema = generationParamsSchema
     priority: z.enum(JOB_PRIORITIES, { error: `priority must be one of ${JOB_PRIORITIES.join(", ")}` }).optional(),
     /** Called (signed POST) when the job ends, besides the global WEBHOOK_URL. */
     webhookUrl: webhookUrlSchema("webhookUrl").optional(),
-  })
-  .strict()
-  .superRefine((v, ctx) => {
-    const issue = (field: string, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
-    if (v.frames === undefined && v.seconds === undefined) issue("frames", "frames (or seconds) is required");
-    if (v.frames !== undefined && v.seconds !== undefined) issue("seconds", "give frames or seconds, not both");
-    if (v.kind === "i2v" && v.imageUploadId === undefined) issue("imageUploadId", "imageUploadId is required for i2v");
-    if (v.kind !== "i2v" && v.imageUploadId !== undefined) issue("imageUploadId", "imageUploadId is only for i2v");
-    if (v.kind !== "i2v" && v.fit !== undefined) issue("fit", "fit is only for i2v");
-    if (v.kind === "v2v" && v.videoUploadId === undefined) issue("videoUploadId", "videoUploadId is required for v2v");
-    if (v.kind !== "v2v" && v.videoUploadId !== undefined) issue("videoUploadId", "videoUploadId is only for v2v");
-    if (v.kind !== "v2v" && v.strength !== undefined) issue("strength", "strength is only for v2v");
   });
+
+type JobRequestFields = Omit<z.infer<typeof jobRequestFields>, "prompt">;
+
+/** The rules across fields, shared by a single job's request and a batch's. */
+function checkJobRequest(v: JobRequestFields, ctx: z.RefinementCtx): void {
+  const issue = (field: string, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
+  if (v.frames === undefined && v.seconds === undefined) issue("frames", "frames (or seconds) is required");
+  if (v.frames !== undefined && v.seconds !== undefined) issue("seconds", "give frames or seconds, not both");
+  if (v.kind === "i2v" && v.imageUploadId === undefined) issue("imageUploadId", "imageUploadId is required for i2v");
+  if (v.kind !== "i2v" && v.imageUploadId !== undefined) issue("imageUploadId", "imageUploadId is only for i2v");
+  if (v.kind !== "i2v" && v.fit !== undefined) issue("fit", "fit is only for i2v");
+  if (v.kind === "v2v" && v.videoUploadId === undefined) issue("videoUploadId", "videoUploadId is required for v2v");
+  if (v.kind !== "v2v" && v.videoUploadId !== undefined) issue("videoUploadId", "videoUploadId is only for v2v");
+  if (v.kind !== "v2v" && v.strength !== undefined) issue("strength", "strength is only for v2v");
+}
+
+export const createJobRequestSchema = jobRequestFields.strict().superRefine(checkJobRequest);
 
 export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
 
@@ -104,6 +111,30 @@ export type CreateJobInput = z.input<typeof createJobRequestSchema>;
 
 export type { StoredParams } from "../schemas/generation.ts";
 
+/**
+ * One submit, several jobs (lib/jobs/batches.ts): a job request whose `prompt` may be a list (`prompts`,
+ * one job each) and which asks for `count` seeds per prompt: seed, seed+1, …, seed+count−1, the same
+ * seeds for every prompt (so the prompts are compared on the same noise). Without a seed one is drawn
+ * once for the whole batch, so a batch is reproducible from its first job's seed.
+ */
+export const createBatchRequestSchema = jobRequestFields
+  .extend({
+    prompt: jobRequestFields.shape.prompt.optional(),
+    prompts: batchPromptsSchema.optional(),
+    count: batchCountSchema.default(1),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
+    if (v.prompt === undefined && v.prompts === undefined) issue("prompt", "prompt (or prompts) is required");
+    if (v.prompt !== undefined && v.prompts !== undefined) issue("prompts", "give prompt or prompts, not both");
+    const tooMany = batchSizeIssue(v.prompts?.length ?? 1, v.count);
+    if (tooMany) issue("count", tooMany);
+    if (v.seed !== undefined && v.seed + v.count - 1 > MAX_SEED) issue("seed", `seed + count − 1 must be ≤ ${MAX_SEED}`);
+    checkJobRequest(v, ctx);
+  });
+export type CreateBatchRequest = z.infer<typeof createBatchRequestSchema>;
+
 const statusList = z
   .string()
   .transform((s) => s.split(",").map((x) => x.trim()))
@@ -120,6 +151,8 @@ export const listJobsQuerySchema = z.object({
   /** One status, or several separated by commas (e.g. queued,running for a queue panel). */
   status: statusList.optional(),
   kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).optional(),
+  /** Only the jobs of this batch. */
+  batch: idField("batch").optional(),
   /** Case-insensitive substring of the prompt. */
   q: textField("q").trim().max(MAX_PROMPT_CHARS, `q must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
 });
@@ -178,8 +211,27 @@ export const jobSchema = z.object({
   priority: z.enum(JOB_PRIORITIES),
   /** Whether the job has a webhook URL of its own (the URL itself is not shown: it may hold a token). */
   hasWebhook: z.boolean(),
+  /** The batch it was made in (GET /api/batches/{batchId}), and its place there from 0; null for a job made alone. */
+  batchId: nullableString,
+  batchIndex: z.number().int().nullable(),
 });
 export type JobJson = z.infer<typeof jobSchema>;
+
+const statusCounts = z.object(Object.fromEntries(JOB_STATUSES.map((s) => [s, z.number().int()])) as Record<(typeof JOB_STATUSES)[number], z.ZodNumber>);
+
+/** A batch: its jobs in batch order, and how many are in each status. */
+export const batchSchema = z.object({
+  id: z.string(),
+  /** How many jobs it has now (deleting one of them shrinks it). */
+  size: z.number().int(),
+  /** Jobs per status, every status present. */
+  counts: statusCounts,
+  /** True while any of its jobs is queued or running. */
+  active: z.boolean(),
+  createdAt: z.string(),
+  jobs: z.array(jobSchema),
+});
+export type BatchJson = z.infer<typeof batchSchema>;
 
 export const jobListSchema = z.object({ jobs: z.array(jobSchema), nextCursor: z.string().nullable() });
 export type JobList = z.infer<typeof jobListSchema>;

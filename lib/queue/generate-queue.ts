@@ -52,6 +52,15 @@ export async function enqueueGeneration(queue: GenerateQueue, jobId: string, pri
   await queue.add(GENERATE_JOB, { jobId }, { ...GENERATE_JOB_OPTIONS, jobId, priority: bullPriority(priority) });
 }
 
+/**
+ * Several jobs in one call (a batch, in batch order): BullMQ sends the adds as one Redis MULTI, so no
+ * other client sees part of them queued. Redis does not roll a MULTI back, so on an error the caller
+ * still removes whatever did get in (lib/jobs/batches.ts).
+ */
+export async function enqueueGenerations(queue: GenerateQueue, jobIds: string[], priority: JobPriority = DEFAULT_PRIORITY): Promise<void> {
+  await queue.addBulk(jobIds.map((jobId) => ({ name: GENERATE_JOB, data: { jobId }, opts: { ...GENERATE_JOB_OPTIONS, jobId, priority: bullPriority(priority) } })));
+}
+
 export type GenerateWorkerOptions = {
   /** A connection of its own: BullMQ blocks on it while waiting for jobs. */
   connection: Redis;

@@ -73,11 +73,16 @@ export function textField(name: string) {
     .refine((s) => !LONE_SURROGATE.test(s), `${name} must be valid Unicode text (it holds half of a surrogate pair)`);
 }
 
-export const generationParamsSchema = z.object({
-  prompt: textField("prompt")
+/** A prompt: text as above, trimmed, not empty, at most MAX_PROMPT_CHARS (`name` is what the messages call it). */
+export function promptField(name: string) {
+  return textField(name)
     .trim()
-    .min(1, "prompt must not be empty")
-    .max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`),
+    .min(1, `${name} must not be empty`)
+    .max(MAX_PROMPT_CHARS, `${name} must be at most ${MAX_PROMPT_CHARS} characters`);
+}
+
+export const generationParamsSchema = z.object({
+  prompt: promptField("prompt"),
   /** Omitted: the model's official default negative prompt. An empty string means no negative prompt. */
   negativePrompt: textField("negativePrompt").max(MAX_PROMPT_CHARS, `negativePrompt must be at most ${MAX_PROMPT_CHARS} characters`).optional(),
   width: dimension("width"),

@@ -4,7 +4,7 @@
  * predicates the browser needs without loading the API's schemas.
  */
 import type { z } from "zod";
-import type { JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
+import type { BatchJson, JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
 import type { queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
 import type { InstallJson } from "../model-library/install-schemas.ts";
 export {
@@ -23,6 +23,8 @@ export {
 /** A job as the API returns it (lib/jobs/schemas.ts is the source of truth; these are its types). */
 export type JobView = JobJson;
 export type JobPage = JobList;
+/** A batch (POST /api/batches): its jobs in batch order and its status counts. */
+export type BatchView = BatchJson;
 export type ModelView = ModelJson;
 export type UploadView = UploadJson;
 /** GET /api/queue, and the payload of the "queue" event. */

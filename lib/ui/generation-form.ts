@@ -12,6 +12,7 @@ import {
   fitSchema,
   generationParamsSchema,
   GRIDS,
+  promptField,
   isValidFrameCount,
   SOLVERS,
   SPEEDS,
@@ -23,6 +24,7 @@ import {
   type Solver,
   type Speed,
 } from "../schemas/generation.ts";
+import { BATCH_LIMITS, batchCountSchema, batchSizeIssue, promptLines } from "../schemas/batch.ts";
 import type { JobKind, JobView, ModelView } from "./api-types.ts";
 
 export type { Grid, Solver };
@@ -72,6 +74,7 @@ export type FormField =
   | "fit"
   | "video"
   | "strength"
+  | "variations"
   | "form";
 
 export type FieldErrors = Partial<Record<FormField, string>>;
@@ -179,6 +182,8 @@ export function formFieldFor(field: string | undefined): FormField {
       return "size";
     case "seconds":
       return "frames";
+    case "count":
+      return "variations";
     case "imageUploadId":
     case "image":
       return "image";
@@ -186,7 +191,8 @@ export function formFieldFor(field: string | undefined): FormField {
     case "video":
       return "video";
     default:
-      return "form";
+      // prompts.3: one line of a "one prompt per line" text.
+      return field?.startsWith("prompts") ? "prompt" : "form";
   }
 }
 
@@ -328,4 +334,71 @@ function pickText(saved: Partial<FormValues>): Partial<FormValues> {
   if (saved.grid !== undefined) out.grid = saved.grid;
   if (saved.speed !== undefined) out.speed = saved.speed;
   return out;
+}
+
+/** How many videos one Generate makes: `variations` seeds of each prompt, the prompts one per line or the whole text. */
+export type BatchChoice = { variations: string; perLine: boolean };
+
+export const SINGLE: BatchChoice = { variations: "1", perLine: false };
+
+export type SubmissionResult =
+  | { ok: true; endpoint: "/api/jobs" | "/api/batches"; body: Record<string, unknown>; videos: number }
+  | { ok: false; errors: FieldErrors };
+
+/**
+ * The form with its batch choice: validated like one job (in per-line mode each line is a prompt of its
+ * own), then sent to POST /api/jobs for one video or to POST /api/batches for several (count seeds
+ * s, s+1, … of each prompt; the server draws s once when the seed is random).
+ */
+export function validateSubmission(
+  values: FormValues,
+  kind: JobKind,
+  defaultNegative: string,
+  input: InputValues = {},
+  choice: BatchChoice = SINGLE,
+): SubmissionResult {
+  const lines = choice.perLine ? promptLines(values.prompt) : [];
+  const single = validateForm(choice.perLine ? { ...values, prompt: lines[0] ?? "" } : values, kind, defaultNegative, input);
+  const errors: FieldErrors = single.ok ? {} : { ...single.errors };
+  if (choice.perLine) {
+    if (!lines.length) errors.prompt = "write at least one prompt, one per line";
+    lines.forEach((line, i) => {
+      const r = promptField(`line ${i + 1}`).safeParse(line);
+      if (!r.success) errors.prompt ??= r.error.issues[0].message;
+    });
+  }
+  const count = batchCountSchema.safeParse(parseNumber(choice.variations));
+  if (!count.success) errors.variations = count.error.issues[0].message.replace(/^count/, "variations");
+  else {
+    const tooMany = batchSizeIssue(Math.max(1, lines.length), count.data);
+    if (tooMany) errors.variations = tooMany.replace("count", "variations");
+  }
+  if (!single.ok || Object.keys(errors).length) return { ok: false, errors };
+
+  const prompts = choice.perLine ? lines : [single.body.prompt as string];
+  const videos = prompts.length * count.data!;
+  if (videos === 1) return { ok: true, endpoint: "/api/jobs", body: { ...single.body, prompt: prompts[0] }, videos };
+  const body: Record<string, unknown> = { ...single.body, count: count.data };
+  if (choice.perLine) {
+    delete body.prompt;
+    body.prompts = prompts;
+  }
+  return { ok: true, endpoint: "/api/batches", body, videos };
+}
+
+/** What Generate will make, in words: "4 videos: seeds 7 … 10", "2 prompts × 3 seeds = 6 videos". */
+export function batchSummary(prompts: number, variations: number, seed: string): string {
+  const videos = prompts * variations;
+  if (!Number.isInteger(variations) || variations < 1) return `Each prompt is made with this many seeds (1–${BATCH_LIMITS.maxJobs}).`;
+  if (videos === 1) return "1 video.";
+  const first = seed.trim() === "" ? null : Number(seed);
+  const seeds =
+    variations === 1
+      ? first === null
+        ? "one random seed shared by all"
+        : `seed ${first} for each`
+      : first === null || !Number.isFinite(first)
+        ? `seeds s … s+${variations - 1} from one random s`
+        : `seeds ${first} … ${first + variations - 1}`;
+  return prompts > 1 ? `${prompts} prompts × ${variations} = ${videos} videos, ${seeds}.` : `${videos} videos, ${seeds}.`;
 }

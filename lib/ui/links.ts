@@ -25,3 +25,8 @@ export function downloadName(job: Pick<JobView, "id" | "prompt" | "seed">): stri
   const tail = job.seed !== null ? String(job.seed) : job.id.slice(0, 8);
   return `wan-${slug ? `${slug}-` : ""}${tail}.mp4`;
 }
+
+/** A batch's jobs: the gallery narrowed to that one group. */
+export function batchHref(id: string): string {
+  return `/gallery?batch=${encodeURIComponent(id)}`;
+}

@@ -11,6 +11,7 @@ import { listJobs } from "../jobs/list.ts";
 import { listModels } from "../jobs/model-catalog.ts";
 import { listWorkers } from "../queue/worker-registry.ts";
 import { studio } from "../server/studio.ts";
+import { isValidId } from "../storage/ids.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";
 import { renderDevice } from "../ui/format.ts";
@@ -49,7 +50,7 @@ export const loadJob = cache(async (id: string): Promise<JobView | null> => {
   }
 });
 
-export type GalleryFilters = { q: string; status: string; kind: string };
+export type GalleryFilters = { q: string; status: string; kind: string; batch: string };
 
 const STATUS = new Set<string>(JOB_STATUSES);
 const KIND = new Set<string>(JOB_KINDS);
@@ -59,7 +60,8 @@ export function galleryFilters(search: Record<string, string | string[] | undefi
   const one = (v: string | string[] | undefined) => (typeof v === "string" ? v : "");
   const status = one(search.status);
   const kind = one(search.kind);
-  return { q: one(search.q).trim().slice(0, 200), status: STATUS.has(status) ? status : "", kind: KIND.has(kind) ? kind : "" };
+  const batch = one(search.batch);
+  return { q: one(search.q).trim().slice(0, 200), status: STATUS.has(status) ? status : "", kind: KIND.has(kind) ? kind : "", batch: isValidId(batch) ? batch : "" };
 }
 
 export async function loadJobPage(filters: GalleryFilters, limit: number): Promise<JobPage> {
@@ -67,6 +69,7 @@ export async function loadJobPage(filters: GalleryFilters, limit: number): Promi
   if (filters.q) query.q = filters.q;
   if (filters.status) query.status = filters.status;
   if (filters.kind) query.kind = filters.kind;
+  if (filters.batch) query.batch = filters.batch;
   return await listJobs(studio(), query);
 }
 

@@ -175,15 +175,21 @@ type Probe = { method: string; path: string; headers?: Record<string, string>; b
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
 /** The battery: every route with every method, hostile ids, bodies, queries, uploads and ranges. */
-function battery(ids: { job: string; upload: string; video: string }): Probe[] {
+function battery(ids: { job: string; upload: string; video: string; batch: string }): Probe[] {
   const probes: Probe[] = [];
   const unknown = "00000000-0000-0000-0000-000000000000";
   const hostileIds = [unknown, "..", "%2e%2e", "..%2F..%2Fetc%2Fpasswd", "a".repeat(5000), "%00", "%ff", "NOT_AN_ID", "%F0%9F%A6%8A"];
   const jobRoutes = ["", "/cancel", "/retry", "/continue", "/events", "/video", "/poster", "/preview", "/chain"];
   const uploadRoutes = ["", "/file", "/thumbnail"];
-  const plain = ["/api/jobs", "/api/uploads", "/api/models", "/api/health", "/api/login", "/api/logout", "/api/openapi.json", "/api/events"];
+  const batchRoutes = ["", "/cancel"];
+  const plain = ["/api/jobs", "/api/batches", "/api/uploads", "/api/models", "/api/health", "/api/login", "/api/logout", "/api/openapi.json", "/api/events"];
   // Every route, every method, an empty body.
-  for (const p of [...plain, ...jobRoutes.map((r) => `/api/jobs/${ids.job}${r}`), ...uploadRoutes.map((r) => `/api/uploads/${ids.upload}${r}`)]) {
+  const withIds = [
+    ...jobRoutes.map((r) => `/api/jobs/${ids.job}${r}`),
+    ...uploadRoutes.map((r) => `/api/uploads/${ids.upload}${r}`),
+    ...batchRoutes.map((r) => `/api/batches/${ids.batch}${r}`),
+  ];
+  for (const p of [...plain, ...withIds]) {
     for (const method of METHODS) if (!(p.endsWith("/events") && method === "GET")) probes.push({ method, path: p });
   }
   // Hostile ids on every route that takes one.
@@ -191,6 +197,8 @@ function battery(ids: { job: string; upload: string; video: string }): Probe[] {
     for (const r of jobRoutes) probes.push({ method: ["/cancel", "/retry", "/continue"].includes(r) ? "POST" : "GET", path: `/api/jobs/${id}${r}` });
     probes.push({ method: "DELETE", path: `/api/jobs/${id}` });
     for (const r of uploadRoutes) probes.push({ method: "GET", path: `/api/uploads/${id}${r}` });
+    for (const r of batchRoutes) probes.push({ method: r === "/cancel" ? "POST" : "GET", path: `/api/batches/${id}${r}` });
+    probes.push({ method: "DELETE", path: `/api/batches/${id}` });
   }
   // Bodies for the JSON routes.
   const jsonBodies: unknown[] = [
@@ -202,8 +210,13 @@ function battery(ids: { job: string; upload: string; video: string }): Probe[] {
     tinyRequest({ kind: "v2v", videoUploadId: "00000000-dead" }), tinyRequest({ model: "../../etc" }), tinyRequest({ model: "x".repeat(100) }),
     tinyRequest({ seconds: 1e-300, frames: undefined }), tinyRequest({ __proto__: { polluted: true } }), JSON.parse('{"constructor":{"prototype":{"x":1}}}'),
     { token: 1 }, { token: "x".repeat(5000) }, { token: "" },
+    // Batches: counts and prompt lists that are not.
+    tinyRequest({ count: 1e308 }), tinyRequest({ count: -1 }), tinyRequest({ count: "2" }), tinyRequest({ count: null }),
+    { ...tinyRequest({ count: 2 }), prompt: undefined, prompts: [null] }, { ...tinyRequest(), prompt: undefined, prompts: "a\nb" },
+    { ...tinyRequest(), prompt: undefined, prompts: Array.from({ length: 5000 }, () => "a") }, { ...tinyRequest(), prompt: undefined, prompts: ["ok", "nul\u0000"] },
+    { ...tinyRequest(), prompt: undefined, prompts: { 0: "a", length: 1 } }, tinyRequest({ count: 2, seed: 2 ** 53 - 1 }),
   ];
-  for (const p of ["/api/jobs", "/api/login", `/api/jobs/${ids.job}/continue`]) {
+  for (const p of ["/api/jobs", "/api/batches", "/api/login", `/api/jobs/${ids.job}/continue`]) {
     for (const json of jsonBodies) probes.push({ method: "POST", path: p, json });
     probes.push({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: "{\"prompt\":" });
     probes.push({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: "[".repeat(60_000) });
@@ -218,6 +231,7 @@ function battery(ids: { job: string; upload: string; video: string }): Probe[] {
     ...cursors.map((c) => `cursor=${c}`), "cursor=%", "cursor=" + "A".repeat(300), "cursor=WzguNjRlMTYsIngiXQ",
     "limit=-1", "limit=abc", "limit=1e400", "limit=0x10", "limit=", "status=bogus", "status=,,,", "kind=movie", "kind=",
     "q=%25%5F", "q=" + "x".repeat(3000), "q=%00", "q=%ED%A0%80", "q=%ff", "limit=1&limit=2", "__proto__=1",
+    "batch=..%2F..%2Fetc", "batch=%00", "batch=" + "b".repeat(100), "batch=",
   ];
   for (const q of queries) probes.push({ method: "GET", path: `/api/jobs?${q}` });
   // Uploads that are not what they claim.
@@ -253,8 +267,9 @@ describe("a battery of hostile requests on every route", () => {
     const job = await call<JobJson>(base, "/api/jobs", { method: "POST", json: tinyRequest({ prompt: "battery" }) });
     const image = await upload(await sharp({ create: { width: 32, height: 32, channels: 3, background: "#c33" } }).jpeg().toBuffer(), "red.jpg");
     const video = await upload(await encodeMp4("battery.mp4"), "battery.mp4");
-    expect([job.status, image.status, video.status]).toEqual([201, 201, 201]);
-    const probes = battery({ job: job.body.id, upload: image.body.id, video: video.body.id });
+    const batch = await call<{ id: string }>(base, "/api/batches", { method: "POST", json: tinyRequest({ prompt: "battery batch", count: 2 }) });
+    expect([job.status, image.status, video.status, batch.status]).toEqual([201, 201, 201, 201]);
+    const probes = battery({ job: job.body.id, upload: image.body.id, video: video.body.id, batch: batch.body.id });
     expect(probes.length).toBeGreaterThan(300);
     expect(probes.length).toBeLessThan(700);
 

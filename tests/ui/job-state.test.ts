@@ -32,6 +32,8 @@ const job: JobView = {
   chain: null,
   priority: "normal",
   hasWebhook: false,
+  batchId: null,
+  batchIndex: null,
 };
 /** An event with only the fields a case is about (the live state must cope with what it does not use). */
 const ev = (e: { type: StudioEvent["type"] } & Record<string, unknown>): StudioEvent => ({ jobId: job.id, at: "2026-01-01T00:01:00Z", ...e }) as StudioEvent;
