@@ -102,6 +102,11 @@ export function JobDetail({ initial, fps }: Props) {
                 retry of an earlier job
               </Link>
             )}
+            {job.resumedFromStep !== null && (
+              <span className="muted small" data-testid="resumed-from-step">
+                resumed at step {job.resumedFromStep} after a worker crash
+              </span>
+            )}
           </div>
           <h1 className="job-prompt">{job.prompt}</h1>
         </div>

@@ -71,6 +71,8 @@ export type DenoiseCheckpointOptions = {
   every: number;
   /** Asked after each step: true hands out a checkpoint of that step as well (a drain asking for one now). */
   requested?: () => boolean;
+  /** Called once `resumeFrom` has been checked and restored, before the first step runs. */
+  onResume?: (step: number, total: number) => void;
   /** Receives the checkpoint; the loop waits for it (write it before the next step changes nothing it holds). */
   onCheckpoint: (checkpoint: DenoiseCheckpoint) => void | Promise<void>;
 };
@@ -112,7 +114,10 @@ export async function denoise(o: DenoiseOptions): Promise<DenoiseResult> {
   const stepCache = !o.stepCache ? "off" : cache ? "on" : "unavailable";
   const passes = useCfg ? 2 : 1;
   const resume = o.checkpoints?.resumeFrom;
-  if (resume) x = restoreCheckpoint(resume, o, total, cache);
+  if (resume) {
+    x = restoreCheckpoint(resume, o, total, cache);
+    o.checkpoints?.onResume?.(resume.step, total);
+  }
   const trajectory = o.keepTrajectory ? [x] : undefined;
   const first = scheduler.startStep + (resume?.step ?? 0);
   for (let i = first; i < scheduler.numSteps; i++) {

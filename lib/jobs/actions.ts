@@ -9,6 +9,7 @@ import { publishCancel } from "../queue/cancel.ts";
 import { publishEvent } from "../queue/events.ts";
 import { isValidId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
+import { removeStoredCheckpoint } from "./checkpoints.ts";
 import { createJob } from "./create.ts";
 import { jobJson } from "./job-json.ts";
 import type { JobJson } from "./schemas.ts";
@@ -61,6 +62,8 @@ export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
     throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`, "id");
   }
   const params = JSON.parse(row.params) as Record<string, unknown>;
+  // A checkpoint a crashed attempt left (a job failed after its last retry) is no use to the new job.
+  await removeStoredCheckpoint(ctx.storage, row.id);
   if (row.kind !== "t2v" && !row.inputUploadId) {
     throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`, "id");
   }

@@ -10,8 +10,11 @@ import path from "node:path";
 import { isPartialFile } from "../video/atomic-file.ts";
 import { isValidId } from "./ids.ts";
 
-/** The fixed names inside a job's output folder. */
-export const JOB_FILES = { video: "video.mp4", poster: "poster.jpg", preview: "preview.webp" } as const;
+/**
+ * The fixed names inside a job's output folder. `checkpoint` is the running job's last denoising checkpoint
+ * (lib/jobs/checkpoints.ts): in the shared folder so a worker on another host can continue the job.
+ */
+export const JOB_FILES = { video: "video.mp4", poster: "poster.jpg", preview: "preview.webp", checkpoint: "checkpoint.bin" } as const;
 
 /** A plain file name the studio generated: no folder, no leading dot (temporary files start with one). */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
