@@ -19,6 +19,7 @@
  */
 import { UnrecoverableError, type Job as QueueJob, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
+import { DEFAULT_CHECKPOINT_EVERY_STEPS } from "../config.ts";
 import type { Db, JobRow } from "../db/client.ts";
 import type { RunGeneration } from "../engine/generation.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
@@ -46,7 +47,6 @@ export type JobProcessorOptions = {
   checkpointEverySteps?: number;
 };
 
-export const DEFAULT_CHECKPOINT_EVERY_STEPS = 5;
 
 export type JobProcessor = {
   /** The BullMQ processor function. */
