@@ -116,6 +116,11 @@ export function JobDetail({ initial, fps }: Props) {
                 video {(job.batchIndex ?? 0) + 1} of a batch
               </Link>
             )}
+            {job.resumedFromStep !== null && (
+              <span className="muted small" data-testid="resumed-from-step">
+                resumed at step {job.resumedFromStep} after a worker crash
+              </span>
+            )}
           </div>
           <h1 className="job-prompt">{job.prompt}</h1>
         </div>

@@ -3,11 +3,17 @@
  * the unconditional text in one batched call, classifier-free guidance combines them (official wan/text2video.py, WanT2V.generate (classifier-free guidance)), and the
  * scheduler advances the latent. Cancellation takes effect between steps. With step caching (step-cache.ts)
  * some passes reuse the residual of an earlier step instead of running the DiT's blocks.
+ *
+ * Checkpoints (checkpoint.ts): every few steps, and whenever asked, the loop hands out the state after the step
+ * it just finished; a run given one of them (`resumeFrom`) restores the scheduler and the step cache and goes on
+ * from there, ending with the same latent, bit for bit, as a run never interrupted.
  */
 import { CanceledError, throwIfCanceled } from "./cancel.ts";
+import { CheckpointMismatchError, type DenoiseCheckpoint } from "./checkpoint.ts";
 import type { DiTRunner, LatentShape } from "./dit.ts";
 import { createStepCache, type StepCacheSettings } from "./speed.ts";
-import type { CacheDecision, DiTCallCount } from "./step-cache.ts";
+import type { CacheDecision, DiTCallCount, StepCache } from "./step-cache.ts";
+import { StateMismatchError } from "./state-record.ts";
 import type { FlowScheduler } from "./schedulers/flow-scheduler.ts";
 
 export type TextContext = { data: Float32Array; rows: number };
@@ -52,6 +58,23 @@ export type DenoiseOptions = {
    * cannot cache: it runs every pass and the result says so (`stepCache: "unavailable"`).
    */
   stepCache?: StepCacheSettings | null;
+  /** Checkpoints: taking them, and continuing from one. */
+  checkpoints?: DenoiseCheckpointOptions;
+};
+
+export type DenoiseCheckpointOptions = {
+  /** `checkpointFingerprint` of everything the trajectory depends on (model, parameters, seed, shape, …). */
+  fingerprint: string;
+  /** Continue from this checkpoint; refused (CheckpointMismatchError) unless it was written for this run. */
+  resumeFrom?: DenoiseCheckpoint;
+  /** Hand out a checkpoint after every `every`-th step of the run (counted from its first step); 0: never by count. */
+  every: number;
+  /** Asked after each step: true hands out a checkpoint of that step as well (a drain asking for one now). */
+  requested?: () => boolean;
+  /** Called once `resumeFrom` has been checked and restored, before the first step runs. */
+  onResume?: (step: number, total: number) => void;
+  /** Receives the checkpoint; the loop waits for it (write it before the next step changes nothing it holds). */
+  onCheckpoint: (checkpoint: DenoiseCheckpoint) => void | Promise<void>;
 };
 
 export type DenoiseResult = {
@@ -63,6 +86,8 @@ export type DenoiseResult = {
   stepCache: "off" | "on" | "unavailable";
   /** With a cache: every pass's decision in call order (per step: conditional, then unconditional). */
   decisions?: CacheDecision[];
+  /** The steps a checkpoint given as `resumeFrom` had done (absent when the run started from its first step). */
+  resumedFromStep?: number;
 };
 
 export { CanceledError, throwIfCanceled };
@@ -81,15 +106,21 @@ export function guide(cond: Float32Array, uncond: Float32Array, g: number): Floa
 export async function denoise(o: DenoiseOptions): Promise<DenoiseResult> {
   const { scheduler } = o;
   const useCfg = o.guidance > 1;
-  // Frame 0 is re-noised with the run's own starting noise for that frame.
+  // Frame 0 is re-noised with the run's own starting noise for that frame (a resumed run too).
   const frame0Noise = o.firstFrame ? firstFrameOf(o.initial, o.shape) : undefined;
   let x = o.initial;
-  const trajectory = o.keepTrajectory ? [x] : undefined;
   const total = scheduler.numSteps - scheduler.startStep;
   const cache = o.stepCache && o.dit.canCacheSteps ? createStepCache(o.stepCache, total) : undefined;
   const stepCache = !o.stepCache ? "off" : cache ? "on" : "unavailable";
   const passes = useCfg ? 2 : 1;
-  for (let i = scheduler.startStep; i < scheduler.numSteps; i++) {
+  const resume = o.checkpoints?.resumeFrom;
+  if (resume) {
+    x = restoreCheckpoint(resume, o, total, cache);
+    o.checkpoints?.onResume?.(resume.step, total);
+  }
+  const trajectory = o.keepTrajectory ? [x] : undefined;
+  const first = scheduler.startStep + (resume?.step ?? 0);
+  for (let i = first; i < scheduler.numSteps; i++) {
     throwIfCanceled(o.signal);
     if (o.firstFrame) x = holdFirstFrame(x, o.firstFrame.latent, frame0Noise!, scheduler.sigmas[i], o.shape);
     const t = scheduler.timesteps[i];
@@ -107,10 +138,52 @@ export async function denoise(o: DenoiseOptions): Promise<DenoiseResult> {
     x = scheduler.step(v, i, x);
     if (o.firstFrame && i === scheduler.numSteps - 1) x = holdFirstFrame(x, o.firstFrame.latent, frame0Noise!, 0, o.shape);
     trajectory?.push(x);
-    await o.onStep?.({ step: i - scheduler.startStep + 1, total, timestep: t, latent: x });
+    const step = i - scheduler.startStep + 1;
+    const cp = o.checkpoints;
+    // requested() is asked first so that a request is always answered by this step's checkpoint.
+    if (cp && (cp.requested?.() || (cp.every > 0 && step % cp.every === 0))) {
+      await cp.onCheckpoint({
+        fingerprint: cp.fingerprint,
+        step,
+        total,
+        latent: x,
+        scheduler: scheduler.saveState(),
+        stepCache: cache?.saveState() ?? null,
+      });
+    }
+    await o.onStep?.({ step, total, timestep: t, latent: x });
   }
   const ditCalls = cache?.count ?? { calls: total * passes, skipped: 0 };
-  return { latent: x, trajectory, ditCalls, stepCache, decisions: cache?.decisions };
+  return { latent: x, trajectory, ditCalls, stepCache, decisions: cache?.decisions, ...(resume ? { resumedFromStep: resume.step } : {}) };
+}
+
+/**
+ * Checks that a checkpoint belongs to this run and puts its state into the fresh scheduler and step cache;
+ * returns its latent. Anything that does not fit throws CheckpointMismatchError before a step is run.
+ */
+function restoreCheckpoint(cp: DenoiseCheckpoint, o: DenoiseOptions, total: number, cache: StepCache | undefined): Float32Array {
+  const fingerprint = o.checkpoints!.fingerprint;
+  if (cp.fingerprint !== fingerprint) throw new CheckpointMismatchError("the checkpoint was written for other settings (fingerprint differs)");
+  if (cp.total !== total || !Number.isInteger(cp.step) || cp.step < 1 || cp.step > total) {
+    throw new CheckpointMismatchError(`the checkpoint is at step ${cp.step}/${cp.total}, this run has ${total} steps`);
+  }
+  if (cp.latent.length !== o.initial.length) {
+    throw new CheckpointMismatchError(`the checkpoint's latent has ${cp.latent.length} values, this run's ${o.initial.length}`);
+  }
+  if (Boolean(cp.stepCache) !== Boolean(cache)) {
+    throw new CheckpointMismatchError(`the checkpoint was written ${cp.stepCache ? "with" : "without"} step caching, this run is ${cache ? "with" : "without"}`);
+  }
+  try {
+    o.scheduler.restoreState(cp.scheduler);
+    if (cache && cp.stepCache) cache.restoreState(cp.stepCache);
+  } catch (e) {
+    if (e instanceof StateMismatchError) throw new CheckpointMismatchError(`the checkpoint does not fit this run: ${e.message}`);
+    throw e;
+  }
+  if (o.scheduler.saveState().values.next !== o.scheduler.startStep + cp.step) {
+    throw new CheckpointMismatchError(`the checkpoint's scheduler is not at step ${cp.step}`);
+  }
+  return cp.latent;
 }
 
 /** Latent frame 0 of every channel ([C, F, H, W] → [C, 1, H, W]). */

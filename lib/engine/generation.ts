@@ -7,10 +7,10 @@
 import path from "node:path";
 import { storedParamsSchema } from "../schemas/generation.ts";
 import { loadModel, type LoadedModel } from "./model.ts";
-import { WanPipeline, type GenerationPhase, type GenerationProgress, type GenerationResult, type VideoSink } from "./pipeline.ts";
+import { WanPipeline, type CheckpointHooks, type GenerationPhase, type GenerationProgress, type GenerationResult, type VideoSink } from "./pipeline.ts";
 import type { ResolvedRuntime } from "./runtime.ts";
 
-export type { GenerationPhase, GenerationProgress, GenerationResult };
+export type { CheckpointHooks, GenerationPhase, GenerationProgress, GenerationResult };
 
 export type GenerationJob = {
   id: string;
@@ -34,6 +34,8 @@ export type GenerationContext = {
   onPreview(webp: Uint8Array, step: number): void;
   /** The seed in use, as soon as it is known (drawn at random when the request had none). */
   onSeed(seed: number): void;
+  /** Denoising checkpoints: where they go, and the one an earlier attempt left (pipeline.ts CheckpointHooks). */
+  checkpoints?: CheckpointHooks;
 };
 
 export type RunGeneration = (job: GenerationJob, ctx: GenerationContext) => Promise<GenerationResult>;
@@ -80,7 +82,7 @@ export function createGenerationRunner(opts: {
           input: job.input?.file,
         },
         ctx.sink,
-        { signal: ctx.signal, onProgress: ctx.onProgress, onPreview: ctx.onPreview, onSeed: ctx.onSeed },
+        { signal: ctx.signal, onProgress: ctx.onProgress, onPreview: ctx.onPreview, onSeed: ctx.onSeed, checkpoints: ctx.checkpoints },
       );
       return { ...result, videoFile: path.basename(result.videoFile), posterFile: path.basename(result.posterFile) };
     },

@@ -8,6 +8,7 @@
  * steps; a pass skips while that stays below the threshold and it has skipped at most K steps in a row, else it
  * computes and starts again. The first `retention` fraction of the calls always computes.
  */
+import { StateMismatchError, type StateRecord } from "./state-record.ts";
 import { StepCache, type CacheDecision } from "./step-cache.ts";
 
 export type MagCacheSettings = {
@@ -83,6 +84,23 @@ export class MagCache extends StepCache {
     if (!(retention >= 0 && retention <= 1)) throw new RangeError(`the MagCache retention must be between 0 and 1 (got ${retention})`);
     this.ratios = magRatios(totalSteps);
     this.retainedCalls = Math.trunc(totalSteps * 2 * retention);
+  }
+
+  /** Per pass: the product of the ratios, the steps skipped and the error since its last computed call. */
+  protected saveRule(): StateRecord {
+    const values: StateRecord["values"] = {};
+    for (const [pass, { ratio, skipped, error }] of this.passes) values[`pass.${pass}`] = [ratio, skipped, error];
+    return { values, arrays: {} };
+  }
+
+  protected restoreRule(state: StateRecord): void {
+    for (const [name, saved] of Object.entries(state.values)) {
+      const pass = /^pass\.(\d+)$/.exec(name)?.[1];
+      if (pass === undefined) continue;
+      if (!Array.isArray(saved) || saved.length !== 3) throw new StateMismatchError(`the saved MagCache state of pass ${pass} is malformed`);
+      const [ratio, skipped, error] = saved;
+      this.passes.set(Number(pass), { ratio, skipped, error });
+    }
   }
 
   protected rule(pass: number, step: number, _modulated: Float32Array | undefined, hasResidual: boolean): CacheDecision {

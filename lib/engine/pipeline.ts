@@ -17,7 +17,8 @@ import type { GenerationPhase } from "../schemas/job-vocabulary.ts";
 import { encodeImage } from "./clip.ts";
 import { imageConditionY, imageLatent, latentShapeFor, startStepForStrength } from "./conditioning.ts";
 import { CanceledError, isCancellation, throwIfCanceled } from "./cancel.ts";
-import { denoise, type FirstFrameCondition } from "./denoise.ts";
+import { checkpointFingerprint, CheckpointFormatError, CheckpointMismatchError, decodeCheckpoint, encodeCheckpoint, type DenoiseCheckpoint } from "./checkpoint.ts";
+import { denoise, type DenoiseResult, type FirstFrameCondition } from "./denoise.ts";
 import type { LatentShape } from "./dit.ts";
 import type { LoadedModel } from "./model.ts";
 import { gaussianNoise, randomSeed } from "./noise.ts";
@@ -51,6 +52,27 @@ export type GenerationCallbacks = {
   onPreview?: (webp: Uint8Array, step: number) => void;
   /** The seed actually used, as soon as it is known (a random one is drawn when none was asked for). */
   onSeed?: (seed: number) => void;
+  /** Denoising checkpoints (a worker stores them in the job's folder to resume after a crash). */
+  checkpoints?: CheckpointHooks;
+};
+
+/**
+ * Taking denoising checkpoints and continuing from one (checkpoint.ts). The engine encodes and checks them; the
+ * caller only stores bytes.
+ */
+export type CheckpointHooks = {
+  /** A checkpoint after every `every`-th denoising step; 0: only when `requested`. */
+  every: number;
+  /** Asked after each denoising step: true writes a checkpoint of that step now. */
+  requested?: () => boolean;
+  /** Stores a checkpoint; the run waits for it. */
+  write(bytes: Uint8Array, step: number, total: number): Promise<void>;
+  /** A stored checkpoint of an earlier attempt: the run continues from it when it was written for this run. */
+  resumeFrom?: Uint8Array;
+  /** The run continues from step `step` of `total` (the stored checkpoint fitted). */
+  onResume?(step: number, total: number): void;
+  /** The stored checkpoint was damaged or written for other settings: the run starts from its first step. */
+  onIgnored?(reason: string): void;
 };
 
 /** The files a sink made of the frames (the MP4 and its poster). */
@@ -81,6 +103,8 @@ export type GenerationResult = VideoFiles & {
   frames: number;
   /** The settings embedded in the MP4 (prompt, negative prompt, seed, steps, …, model, engine version). */
   settings: Record<string, unknown>;
+  /** The denoising steps a stored checkpoint had done when this run continued from it. */
+  resumedFromStep?: number;
 };
 
 export type GenerationKind = "t2v" | "i2v" | "v2v";
@@ -171,31 +195,65 @@ export class WanPipeline {
 
     clock.start("denoise");
     clock.expectLatentFrames(shape.frames);
-    const scheduler = createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step, seed });
+    const newScheduler = () => createScheduler(req.solver, { steps: req.steps, shift: req.shift, grid: req.grid, startStep: c.start?.step, seed });
+    let scheduler = newScheduler();
     const initial = c.start ? forwardNoise(c.start.latent, noise, scheduler.sigmas[c.start.step]) : scheduler.initialSample(noise);
     const total = scheduler.numSteps - scheduler.startStep;
     report("denoise", 0, total);
     const every = previewEvery(total);
-    const { latent, ditCalls, stepCache } = await denoise({
-      dit: m.dit,
-      scheduler,
+    const hooks = cb.checkpoints;
+    // Everything the trajectory depends on: a checkpoint written under any other value is refused.
+    const fingerprint = checkpointFingerprint({
+      engine: ENGINE_VERSION,
+      model: m.name,
+      kind,
+      prompt: req.prompt,
+      negativePrompt,
+      seed,
       shape,
-      initial,
-      cond: { data: cond.data, rows: cond.rows },
-      uncond: { data: uncond.data, rows: uncond.rows },
+      steps: req.steps,
+      startStep: scheduler.startStep,
       guidance: req.guidance,
-      imageCondition: c.imageCondition,
-      firstFrame: c.firstFrame,
-      stepCache: SPEED_PRESETS[req.speed],
-      signal: cb.signal,
-      onStep: async ({ step, total, latent }) => {
-        report("denoise", step, total);
-        if (cb.onPreview && m.preview && (step % every === 0 || step === total)) {
-          const webp = await encodePreviewWebp(latent, shape, m.preview, { scale: previewScale(shape.width) });
-          cb.onPreview(webp.data, step);
-        }
-      },
+      shift: req.shift,
+      solver: req.solver,
+      grid: req.grid,
+      speed: req.speed,
+      input: req.input,
+      conditioning: c.settings,
     });
+    const runDenoise = (resumeFrom?: DenoiseCheckpoint): Promise<DenoiseResult> =>
+      denoise({
+        dit: m.dit,
+        scheduler,
+        shape,
+        initial,
+        cond: { data: cond.data, rows: cond.rows },
+        uncond: { data: uncond.data, rows: uncond.rows },
+        guidance: req.guidance,
+        imageCondition: c.imageCondition,
+        firstFrame: c.firstFrame,
+        stepCache: SPEED_PRESETS[req.speed],
+        signal: cb.signal,
+        checkpoints: hooks && {
+          fingerprint,
+          every: hooks.every,
+          requested: hooks.requested,
+          resumeFrom,
+          onResume: (step, total) => {
+            hooks.onResume?.(step, total);
+            report("denoise", step, total);
+          },
+          onCheckpoint: (cp) => hooks.write(encodeCheckpoint(cp), cp.step, cp.total),
+        },
+        onStep: async ({ step, total, latent }) => {
+          report("denoise", step, total);
+          if (cb.onPreview && m.preview && (step % every === 0 || step === total)) {
+            const webp = await encodePreviewWebp(latent, shape, m.preview, { scale: previewScale(shape.width) });
+            cb.onPreview(webp.data, step);
+          }
+        },
+      });
+    const { latent, ditCalls, stepCache, resumedFromStep } = await this.resumeOrRun(hooks, runDenoise, () => (scheduler = newScheduler()));
 
     const settings = {
       kind,
@@ -219,7 +277,46 @@ export class WanPipeline {
       executionProviders: m.executionProviders,
     };
     const files = await this.decodeInto(sink, latent, shape, settings, clock, report, cb.signal);
-    return { seed, ...files, timings: clock.timings(), ditCalls, width: c.size.width, height: c.size.height, frames: c.frames, settings };
+    return {
+      seed,
+      ...files,
+      timings: clock.timings(),
+      ditCalls,
+      width: c.size.width,
+      height: c.size.height,
+      frames: c.frames,
+      settings,
+      ...(resumedFromStep !== undefined ? { resumedFromStep } : {}),
+    };
+  }
+
+  /**
+   * Denoises from the stored checkpoint when there is one that fits this run, else from the first step. A
+   * damaged checkpoint, or one written for other settings, is reported and ignored (checked before any step
+   * runs; the scheduler it was tried on is replaced by a fresh one), never an error.
+   */
+  private async resumeOrRun(
+    hooks: CheckpointHooks | undefined,
+    run: (resumeFrom?: DenoiseCheckpoint) => Promise<DenoiseResult>,
+    freshScheduler: () => void,
+  ): Promise<DenoiseResult> {
+    if (!hooks?.resumeFrom) return run();
+    let checkpoint: DenoiseCheckpoint;
+    try {
+      checkpoint = decodeCheckpoint(hooks.resumeFrom);
+    } catch (e) {
+      if (!(e instanceof CheckpointFormatError)) throw e;
+      hooks.onIgnored?.(e.message);
+      return run();
+    }
+    try {
+      return await run(checkpoint);
+    } catch (e) {
+      if (!(e instanceof CheckpointMismatchError)) throw e;
+      hooks.onIgnored?.(e.message);
+      freshScheduler();
+      return run();
+    }
   }
 
   /**

@@ -5,6 +5,8 @@
  * graphs of models/wan/dit.ts). The classifier-free-guidance passes keep separate residuals. The rule deciding
  * when to compute is a subclass: TeaCache (teacache.ts) or MagCache (magcache.ts); speed.ts picks one.
  */
+import { StateMismatchError, stateNumber, type StateRecord } from "./state-record.ts";
+
 /** How many DiT passes a generation made and how many of them reused a cached residual instead of the blocks. */
 export type DiTCallCount = { calls: number; skipped: number };
 
@@ -41,6 +43,47 @@ export abstract class StepCache {
     this.decisions.push(decision);
     return decision;
   }
+
+  /**
+   * Everything later decisions and skipped passes depend on (for a checkpoint, checkpoint.ts): each pass's cached
+   * residual, the rule's per-pass state, the counts and the decisions so far. The residuals are the bulk: one
+   * [tokens, dim] array per pass (see docs/checkpoints.md for why they are stored rather than recomputed).
+   */
+  saveState(): StateRecord {
+    const state = this.saveRule();
+    for (const [pass, residual] of this.residuals) state.arrays[`residual.${pass}`] = residual;
+    state.values.totalSteps = this.totalSteps;
+    state.values.calls = this.counts.calls;
+    state.values.skipped = this.counts.skipped;
+    state.values.decisionCompute = this.decisions.map((d) => (d.compute ? 1 : 0));
+    state.values.decisionDistance = this.decisions.map((d) => d.distance);
+    return state;
+  }
+
+  /** Puts a saved state into this cache, built with the same settings and not used yet. */
+  restoreState(state: StateRecord): void {
+    if (this.counts.calls) throw new Error("restoreState needs a step cache that has not decided yet");
+    if (stateNumber(state, "totalSteps") !== this.totalSteps) {
+      throw new StateMismatchError(`the saved step cache was for ${String(state.values.totalSteps)} steps, this run has ${this.totalSteps}`);
+    }
+    const compute = state.values.decisionCompute;
+    const distance = state.values.decisionDistance;
+    if (!Array.isArray(compute) || !Array.isArray(distance) || compute.length !== distance.length) {
+      throw new StateMismatchError("the saved step cache has no decisions");
+    }
+    this.restoreRule(state);
+    for (const [name, residual] of Object.entries(state.arrays)) {
+      const pass = /^residual\.(\d+)$/.exec(name);
+      if (pass) this.residuals.set(Number(pass[1]), residual);
+    }
+    this.counts.calls = stateNumber(state, "calls");
+    this.counts.skipped = stateNumber(state, "skipped");
+    this.decisions.push(...compute.map((c, k) => ({ compute: c === 1, distance: distance[k] })));
+  }
+
+  /** The rule's own per-pass state. */
+  protected abstract saveRule(): StateRecord;
+  protected abstract restoreRule(state: StateRecord): void;
 
   protected abstract rule(pass: number, step: number, modulated: Float32Array | undefined, hasResidual: boolean): CacheDecision;
 

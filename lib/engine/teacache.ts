@@ -12,6 +12,7 @@
  * classifier-free guidance keep separate sums and residuals. The first steps (and, in mode "e", the last one)
  * always run the blocks.
  */
+import { stateArray, type StateRecord } from "./state-record.ts";
 import { StepCache, type CacheDecision } from "./step-cache.ts";
 
 /**
@@ -55,6 +56,24 @@ export class TeaCache extends StepCache {
     if (!(settings.threshold >= 0)) throw new RangeError(`the TeaCache threshold must be ≥ 0 (got ${settings.threshold})`);
     this.measures = settings.mode;
     this.calibration = WAN_1_3B_TEACACHE[settings.mode];
+  }
+
+  /** Per pass: the accumulated estimate and the previous modulated input. */
+  protected saveRule(): StateRecord {
+    const state: StateRecord = { values: {}, arrays: {} };
+    for (const [pass, { previous, distance }] of this.passes) {
+      state.values[`distance.${pass}`] = distance;
+      if (previous) state.arrays[`previous.${pass}`] = previous;
+    }
+    return state;
+  }
+
+  protected restoreRule(state: StateRecord): void {
+    for (const [name, distance] of Object.entries(state.values)) {
+      const pass = /^distance\.(\d+)$/.exec(name)?.[1];
+      if (pass === undefined || typeof distance !== "number") continue;
+      this.passes.set(Number(pass), { distance, previous: stateArray(state, `previous.${pass}`) });
+    }
   }
 
   protected rule(pass: number, step: number, modulated: Float32Array | undefined, hasResidual: boolean): CacheDecision {

@@ -10,6 +10,7 @@ import { publishEvent } from "../queue/events.ts";
 import type { JobsContext } from "./context.ts";
 import { jobJsonWithChain } from "./chain.ts";
 import { continueJob } from "./continue.ts";
+import { removeStoredCheckpoint } from "./checkpoints.ts";
 import { createJob } from "./create.ts";
 import { findJob } from "./find.ts";
 import { jobJson } from "./job-json.ts";
@@ -56,6 +57,8 @@ export async function retryJob(ctx: JobsContext, id: string): Promise<JobJson> {
     throw new StudioError("conflict", `job ${id} is ${row.status}; retry it once it has finished`, "id");
   }
   const params = JSON.parse(row.params) as Record<string, unknown>;
+  // A checkpoint a crashed attempt left (a job failed after its last retry) is no use to the new job.
+  await removeStoredCheckpoint(ctx.storage, row.id);
   if (row.chainPart > 1) return await retryContinuation(ctx, row, params);
   if (row.kind !== "t2v" && !row.inputUploadId) {
     throw new StudioError("conflict", `the input upload of job ${id} was deleted; it cannot be run again`, "id");

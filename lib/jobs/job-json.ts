@@ -60,6 +60,7 @@ export function jobJson(row: JobRow, neighbours?: ChainNeighbours): JobJson {
     error: row.error === null ? null : withoutServerPaths(row.error),
     timings: parseObject<Record<string, number>>(row.timings),
     attempts: row.attempts,
+    resumedFromStep: row.resumedFromStep,
     createdAt: row.createdAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),

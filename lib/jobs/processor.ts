@@ -10,11 +10,16 @@
  *    failing) is a crash and is retried, as is a worker that dies mid-job (its lock expires and another
  *    worker takes the job).
  *
+ * Every few denoising steps the running job stores a checkpoint in its folder (checkpoints.ts); the attempt
+ * that takes a job over after a crash continues from it. `checkpointNow` asks every running job for a fresh one
+ * (for a graceful drain).
+ *
  * The engine publishes its files by temp-file + rename; whatever a failed, canceled or crashed run
  * left behind is removed, and the video is only ever served once the row says "succeeded".
  */
 import { UnrecoverableError, type Job as QueueJob, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
+import { DEFAULT_CHECKPOINT_EVERY_STEPS } from "../config.ts";
 import type { Db, JobRow } from "../db/client.ts";
 import type { RunGeneration } from "../engine/generation.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
@@ -22,6 +27,7 @@ import { publishEvent, type StudioEventInput } from "../queue/events.ts";
 import type { GenerateJobData } from "../queue/generate-queue.ts";
 import { isValidId } from "../storage/ids.ts";
 import { JOB_RUN_OUTPUTS, type Storage } from "../storage/storage.ts";
+import { JobCheckpoints, removeStoredCheckpoint } from "./checkpoints.ts";
 import { errorText, type OutcomeDeps } from "./outcome.ts";
 import { runJob, type RunJobDeps } from "./run-job.ts";
 
@@ -37,7 +43,10 @@ export type JobProcessorOptions = {
   log?: (line: string) => void;
   /** Minimum time between progress writes to the database (default 1000 ms). */
   progressWriteMs?: number;
+  /** CHECKPOINT_EVERY_STEPS (default 5): denoising steps between two checkpoints of a job; 0: none by count. */
+  checkpointEverySteps?: number;
 };
+
 
 export type JobProcessor = {
   /** The BullMQ processor function. */
@@ -46,6 +55,12 @@ export type JobProcessor = {
   cancel(jobId: string): boolean;
   /** Ids of the jobs running in this process. */
   running(): string[];
+  /**
+   * Asks every running job to write a checkpoint at its next finished denoising step; resolves when each has
+   * written one (at once for a job not denoising). For a graceful drain: stop the worker after this, and the
+   * job's next attempt loses at most the step in progress.
+   */
+  checkpointNow(): Promise<void>;
   /** Stops listening for cancels (running jobs are left to the worker's own shutdown). */
   close(): Promise<void>;
 };
@@ -68,6 +83,7 @@ async function claimJob(db: Db, jobId: string, workerId: string, log: (line: str
       workerId,
       startedAt: new Date(),
       finishedAt: null,
+      resumedFromStep: null,
       phase: "load",
       step: 0,
       totalSteps: 0,
@@ -89,7 +105,7 @@ async function claimJob(db: Db, jobId: string, workerId: string, log: (line: str
 async function recordWorkerFailure(
   queueJob: QueueJob<GenerateJobData>,
   error: unknown,
-  deps: Pick<OutcomeDeps, "db" | "workerId" | "publish" | "log">,
+  deps: Pick<OutcomeDeps, "db" | "storage" | "workerId" | "publish" | "log">,
 ): Promise<void> {
   const attempts = queueJob.opts.attempts ?? 1;
   const final = queueJob.attemptsMade + 1 >= attempts;
@@ -105,7 +121,10 @@ async function recordWorkerFailure(
         : { status: "queued", phase: null, etaS: null },
     })
     .then(async (r) => {
-      if (r.count && final) await deps.publish({ type: "failed", jobId, error: message });
+      if (r.count && final) {
+        await deps.publish({ type: "failed", jobId, error: message });
+        await removeStoredCheckpoint(deps.storage, jobId);
+      }
     })
     .catch(() => {});
 }
@@ -114,7 +133,9 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
   const { db, redis, redisPrefix, storage, runGeneration, workerId } = opts;
   const log = opts.log ?? (() => {});
   const progressWriteMs = opts.progressWriteMs ?? 1000;
+  const checkpointEvery = opts.checkpointEverySteps ?? DEFAULT_CHECKPOINT_EVERY_STEPS;
   const controllers = new Map<string, AbortController>();
+  const checkpointers = new Map<string, JobCheckpoints>();
 
   const cancel = (jobId: string): boolean => {
     const controller = controllers.get(jobId);
@@ -140,6 +161,8 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
 
     const controller = new AbortController();
     controllers.set(jobId, controller);
+    const checkpoints = new JobCheckpoints({ storage, jobId, every: checkpointEvery, log });
+    checkpointers.set(jobId, checkpoints);
     const onBullAbort = () => controller.abort();
     bullSignal?.addEventListener("abort", onBullAbort, { once: true });
     try {
@@ -158,8 +181,10 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
       if (!controller.signal.aborted) await publish({ type: "started", jobId, attempt: row.attempts + 1, workerId });
 
       const input = row.inputUploadId ? await db.upload.findUnique({ where: { id: row.inputUploadId } }) : null;
-      await runJob(deps, row, input, outputDir, controller.signal);
+      await runJob(deps, row, input, outputDir, controller.signal, checkpoints);
     } finally {
+      checkpoints.end();
+      checkpointers.delete(jobId);
       controllers.delete(jobId);
       bullSignal?.removeEventListener("abort", onBullAbort);
     }
@@ -170,7 +195,7 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
       await run(queueJob, signal);
     } catch (error) {
       if (error instanceof UnrecoverableError) throw error;
-      await recordWorkerFailure(queueJob, error, { db, workerId, publish, log });
+      await recordWorkerFailure(queueJob, error, { db, storage, workerId, publish, log });
       throw error;
     }
   };
@@ -179,6 +204,9 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     process,
     cancel,
     running: () => [...controllers.keys()],
+    checkpointNow: async () => {
+      await Promise.all([...checkpointers.values()].map((c) => c.request()));
+    },
     close: stopListening,
   };
 }

@@ -1,8 +1,10 @@
 /**
  * Running the engine for one claimed job: the row's parameters and input become a GenerationJob; progress
  * is published at once and written to the row at most once per interval; previews are written (only the
- * newest one when the disk is slow) and announced; the seed is recorded as soon as it is known. Then the
- * outcome is recorded (outcome.ts). Engine errors and cancels throw UnrecoverableError, so BullMQ does
+ * newest one when the disk is slow) and announced; the seed is recorded as soon as it is known; denoising
+ * checkpoints are written to the job's folder (checkpoints.ts), and an attempt after a crash continues from the
+ * one the earlier attempt left, with the seed that attempt drew. Then the outcome is recorded (outcome.ts) and
+ * the checkpoint removed. Engine errors and cancels throw UnrecoverableError, so BullMQ does
  * not retry them.
  */
 import { existsSync } from "node:fs";
@@ -15,6 +17,7 @@ import { JOB_FILES, JOB_RUN_OUTPUTS } from "../storage/storage.ts";
 import { writeFileAtomically } from "../video/atomic-file.ts";
 import { mp4FileSink } from "../video/encoder.ts";
 import { prepareContinuation, writeChain, type ContinuationInput } from "./chain-run.ts";
+import { discardCheckpoint, readStoredCheckpoint, type JobCheckpoints } from "./checkpoints.ts";
 import { checkResult, errorText, recordCancel, recordFailure, recordSuccess, type OutcomeDeps } from "./outcome.ts";
 import { overallProgress } from "./progress.ts";
 import { createThrottle } from "./throttle.ts";
@@ -33,9 +36,11 @@ export async function runJob(
   input: UploadRow | null,
   outputDir: string,
   signal: AbortSignal,
+  checkpoints: JobCheckpoints,
 ): Promise<void> {
   const { db, storage, log, publish } = deps;
   const jobId = row.id;
+  const earlierAttempt = row.attempts > 0;
   // Seconds per phase from the engine's progress reports, kept for failed and canceled runs too.
   const clock = new PhaseClock();
   clock.start("load");
@@ -53,10 +58,14 @@ export async function runJob(
   const previews = createPreviewWriter(deps, jobId);
 
   let seedWrite: Promise<unknown> = Promise.resolve();
+  let resumeWrite: Promise<unknown> = Promise.resolve();
+  const params = JSON.parse(row.params) as Record<string, unknown>;
+  // A random seed an earlier attempt drew stays the job's seed: its checkpoint was made with it.
+  if (earlierAttempt && params.seed === undefined && row.seed !== null) params.seed = Number(row.seed);
   const job: GenerationJob = {
     id: jobId,
     kind: row.kind as GenerationJob["kind"],
-    params: JSON.parse(row.params) as unknown,
+    params,
     model: row.model,
     negativePrompt: row.negativePrompt,
     input: input ? { kind: input.kind as "image" | "video", file: storage.uploadPath(input.id, input.file) } : undefined,
@@ -77,11 +86,25 @@ export async function runJob(
     // Name the upload, not the server path, when its file is gone (e.g. removed from shared storage).
     if (input && job.input && !existsSync(job.input.file)) throw new Error(`the file of input upload ${input!.id} is missing from storage`);
     signal.throwIfAborted();
+    const resumeFrom = earlierAttempt ? await readStoredCheckpoint(storage, jobId, log) : undefined;
     result = await deps.runGeneration(job, {
       sink: mp4FileSink(outputDir),
       signal,
+      checkpoints: checkpoints.hooks({
+        resumeFrom,
+        onResume(step, total) {
+          log(`job ${jobId}: resuming from step ${step}/${total}`);
+          resumeWrite = db.job
+            .updateMany({ where: { id: jobId, status: "running" }, data: { resumedFromStep: step } })
+            .catch((e) => log(`job ${jobId}: resume step write failed: ${errorText(e)}`));
+        },
+        onIgnored(reason) {
+          log(`job ${jobId}: ignoring the stored checkpoint, starting over: ${reason}`);
+        },
+      }),
       onProgress(p) {
         clock.start(p.phase);
+        checkpoints.phase(p.phase);
         progressWriter.push(p);
         void publish({
           type: "progress",
@@ -107,9 +130,11 @@ export async function runJob(
     failure = error;
   } finally {
     // The outcome written below supersedes any progress still waiting.
+    checkpoints.end();
     await progressWriter.stop();
     await previews.settled();
     await seedWrite;
+    await resumeWrite;
   }
   const timings = {
     ...clock.timings(),
@@ -118,6 +143,9 @@ export async function runJob(
     ...(result?.ditCalls ? ditCallTimings(result.ditCalls) : {}),
   };
 
+  // The run is over whatever its outcome: its checkpoint is of use to nobody now. Removed before the outcome is
+  // recorded, so a finished row never has one beside it.
+  await discardCheckpoint(db, storage, jobId, deps.workerId).catch((e) => log(`job ${jobId}: checkpoint removal failed: ${errorText(e)}`));
   if (failure !== undefined || !result) {
     await storage.removeJobOutputs(jobId, JOB_RUN_OUTPUTS);
     if (signal.aborted || isCancellation(failure)) {

@@ -183,6 +183,11 @@ export const jobSchema = z.object({
   /** Seconds per phase; once succeeded also the DiT pass counts `ditCalls`, `ditCallsSkipped` (lib/schemas/dit-calls.ts). */
   timings: z.record(z.string(), z.number()).nullable(),
   attempts: z.number().int(),
+  /**
+   * The denoising steps done when an attempt continued from the checkpoint an earlier attempt left (a worker
+   * crashed mid-denoise; CHECKPOINT_EVERY_STEPS); null: the job ran from its first step.
+   */
+  resumedFromStep: z.number().int().nullable(),
   createdAt: z.string(),
   startedAt: nullableString,
   finishedAt: nullableString,

@@ -55,6 +55,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     storage: createStorage(cfg.dataDir),
     runGeneration: opts.runGeneration,
     workerId: info.id,
+    checkpointEverySteps: cfg.checkpointEverySteps,
     log,
   });
   const queue = createGenerateQueue(redis, cfg.redisPrefix);

@@ -11,8 +11,11 @@ import { isPartialFile } from "../video/atomic-file.ts";
 import { isValidId } from "./ids.ts";
 
 /**
+/**
  * The fixed names inside a job's output folder. A continuation also has its chain's joined video, and
  * while it runs the frame it starts from and its own link to the chain so far (lib/jobs/chain-run.ts).
+ * `checkpoint` is the running job's last denoising checkpoint (lib/jobs/checkpoints.ts): in the shared folder
+ * so a worker on another host can continue the job.
  */
 export const JOB_FILES = {
   video: "video.mp4",
@@ -21,6 +24,7 @@ export const JOB_FILES = {
   chain: "chain.mp4",
   startFrame: "start-frame.png",
   chainHead: "chain-head.mp4",
+  checkpoint: "checkpoint.bin",
 } as const;
 
 /** What a run writes besides its preview: removed when a run fails or before a run starts again. */

@@ -101,3 +101,17 @@ describe("webhook settings", () => {
     expect(problems({ WEBHOOK_SECRET: "short" })[0]).toMatch(/^WEBHOOK_SECRET must be at least 16 characters/);
   });
 });
+
+describe("checkpoint settings", () => {
+  it("CHECKPOINT_EVERY_STEPS: every 5 steps by default, 0 turns checkpoints off", () => {
+    expect(loadConfig({}, cwd).checkpointEverySteps).toBe(5);
+    expect(loadConfig({ CHECKPOINT_EVERY_STEPS: "0" }, cwd).checkpointEverySteps).toBe(0);
+    expect(loadConfig({ CHECKPOINT_EVERY_STEPS: "12" }, cwd).checkpointEverySteps).toBe(12);
+  });
+
+  it("names the variable at fault", () => {
+    expect(problems({ CHECKPOINT_EVERY_STEPS: "-1" })[0]).toMatch(/^CHECKPOINT_EVERY_STEPS must be 0 \(off\) or a positive number of steps \(got "-1"\)/);
+    expect(problems({ CHECKPOINT_EVERY_STEPS: "2.5" })[0]).toMatch(/^CHECKPOINT_EVERY_STEPS must be an integer/);
+    expect(problems({ CHECKPOINT_EVERY_STEPS: "often" })[0]).toMatch(/^CHECKPOINT_EVERY_STEPS must be a number/);
+  });
+});

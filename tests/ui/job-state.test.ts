@@ -18,6 +18,7 @@ const job: JobView = {
   progress: 0,
   etaS: null,
   attempts: 0,
+  resumedFromStep: null,
   error: null,
   timings: null,
   createdAt: "2026-01-01T00:00:00Z",

@@ -12,6 +12,7 @@
  *
  * Scalars are float64 from the float32 sigmas; each element is one float64 expression rounded to float32.
  */
+import { StateMismatchError, stateArray, type StateRecord } from "../state-record.ts";
 import { dataPrediction, FlowSchedulerBase, logSnr } from "./flow-scheduler.ts";
 
 export class FlowDpmppScheduler extends FlowSchedulerBase {
@@ -20,6 +21,17 @@ export class FlowDpmppScheduler extends FlowSchedulerBase {
   private readonly lambdas = this.sigmas.map(logSnr);
   /** m_{i−1}, the previous step's data prediction. */
   private mPrev: Float32Array | undefined;
+
+  /** m_{i−1}: the only history the second-order update reads. */
+  protected override saveHistory(): StateRecord {
+    return { values: {}, arrays: this.mPrev ? { mPrev: this.mPrev } : {} };
+  }
+
+  protected override restoreHistory(state: StateRecord, size: number): void {
+    const mPrev = stateArray(state, "mPrev", size);
+    if (!mPrev) throw new StateMismatchError("the saved DPM++ state lacks m_{i−1}");
+    this.mPrev = mPrev;
+  }
 
   /** A run's first step (no history yet) and its last are first order (lower_order_final). */
   protected update(modelOutput: Float32Array, i: number, sample: Float32Array, first: boolean): Float32Array {

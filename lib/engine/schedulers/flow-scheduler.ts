@@ -10,6 +10,7 @@
  */
 
 import type { Solver as SolverName } from "../../schemas/generation.ts";
+import { emptyState, StateMismatchError, stateNumber, type StateRecord } from "../state-record.ts";
 import type { FlowGrid } from "./sigmas.ts";
 
 export type { SolverName };
@@ -31,6 +32,17 @@ export interface FlowScheduler {
    * Must be called with i = startStep, startStep + 1, …, N − 1 in order; the inputs are not modified.
    */
   step(modelOutput: Float32Array, i: number, sample: Float32Array): Float32Array;
+  /**
+   * Everything the next `step` depends on besides its inputs: the next step index and the solver's history
+   * (for a checkpoint, checkpoint.ts). Taken between steps.
+   */
+  saveState(): StateRecord;
+  /**
+   * Puts a saved state into this scheduler, built with the same solver, grid and start step and not stepped
+   * yet; the next `step` then computes exactly what the saved scheduler's would have. Throws
+   * StateMismatchError when the state does not fit.
+   */
+  restoreState(state: StateRecord): void;
 }
 
 /** λ(σ) = ln(1 − σ) − ln σ, with the grid's end points made explicit: λ(0) = +∞, λ(1) = −∞. */
@@ -107,6 +119,39 @@ export abstract class FlowSchedulerBase implements FlowScheduler {
     this.next++;
     return this.update(modelOutput, i, sample, i === this.startStep);
   }
+
+  saveState(): StateRecord {
+    const state = this.saveHistory();
+    state.values.next = this.next;
+    state.values.size = this.size;
+    return state;
+  }
+
+  restoreState(state: StateRecord): void {
+    if (this.next !== this.startStep) throw new Error("restoreState needs a scheduler that has not stepped yet");
+    const next = stateNumber(state, "next");
+    const size = stateNumber(state, "size");
+    if (!Number.isInteger(next) || next <= this.startStep || next > this.numSteps) {
+      throw new StateMismatchError(`the saved scheduler is at step ${next}, outside ${this.startStep + 1}…${this.numSteps}`);
+    }
+    if (!Number.isInteger(size) || size < 1) throw new StateMismatchError(`the saved sample size ${size} is not a positive integer`);
+    this.restoreHistory(state, size, next);
+    this.next = next;
+    this.size = size;
+  }
+
+  /** The step the next `step` call must be for. */
+  protected nextStep(): number {
+    return this.next;
+  }
+
+  /** The solver's history after the last step (nothing for a one-step solver). */
+  protected saveHistory(): StateRecord {
+    return emptyState();
+  }
+
+  /** Restores `saveHistory`'s record; `size` is the sample length, `next` the step that runs next. */
+  protected restoreHistory(_state: StateRecord, _size: number, _next: number): void {}
 
   /** The solver's update x_i → x_{i+1}, called in order; `first` marks the first step of this run. */
   protected abstract update(modelOutput: Float32Array, i: number, sample: Float32Array, first: boolean): Float32Array;

@@ -19,6 +19,7 @@
  * float32, the engine's latent type.
  */
 import { convertFloats, toFloat32 } from "../../../models/graph/dtype.ts";
+import { StateMismatchError, stateNumber, type StateRecord } from "../state-record.ts";
 import { FlowSchedulerBase } from "./flow-scheduler.ts";
 import { NUM_TRAIN_TIMESTEPS, type FlowGrid } from "./sigmas.ts";
 
@@ -64,6 +65,28 @@ export class RcmScheduler extends FlowSchedulerBase {
    */
   constructor(grid: FlowGrid, private readonly stepNoise: StepNoise, startStep = 0) {
     super(grid, startStep);
+  }
+
+  /**
+   * The noise stream's position: step i draws values [(i+1)·n, (i+2)·n) of the seed's counter-based stream
+   * (noise.ts), a function of the step index alone, so the next step index restores it. It is saved anyway
+   * (the offset the next step reads from, in values per sample) and checked on restore, so a checkpoint
+   * written by a build with another stream layout is refused rather than continued with other noise.
+   */
+  protected override saveHistory(): StateRecord {
+    return { values: { noiseStreamBlock: this.noiseStreamBlock(this.nextStep()) }, arrays: {} };
+  }
+
+  protected override restoreHistory(state: StateRecord, _size: number, next: number): void {
+    const saved = stateNumber(state, "noiseStreamBlock");
+    if (saved !== this.noiseStreamBlock(next)) {
+      throw new StateMismatchError(`the saved rCM noise stream is at block ${saved}, step ${next} reads block ${this.noiseStreamBlock(next)}`);
+    }
+  }
+
+  /** The block of n values (n = one sample) the noise after step i starts at: i + 1 (block 0 is the initial noise). */
+  private noiseStreamBlock(i: number): number {
+    return i + 1;
   }
 
   /** x_0 = σ_0·ε: the script starts from scaled noise, not from ε at σ ≈ 1 as the official Wan grids do. */

@@ -12,6 +12,7 @@
  * expression rounded once to float32. The official code rounds every intermediate tensor to float32, so results
  * differ by a few float32 ulps per step (about 1e-6 over a 10-step run), far inside the 1e-4 golden bar.
  */
+import { StateMismatchError, stateArray, stateNumber, type StateRecord } from "../state-record.ts";
 import { dataPrediction, FlowSchedulerBase, logSnr } from "./flow-scheduler.ts";
 
 const SOLVER_ORDER = 2;
@@ -29,6 +30,27 @@ export class FlowUniPCScheduler extends FlowSchedulerBase {
   private xHatPrev: Float32Array | undefined;
   /** q_{i−1}: the order the previous predictor used (= the corrector's order p now). */
   private qPrev = 0;
+
+  /** m_{i−1}, m_{i−2}, x̂_{i−1} and q_{i−1}: all the corrector and predictor of the next step read. */
+  protected override saveHistory(): StateRecord {
+    const arrays: Record<string, Float32Array> = {};
+    if (this.mPrev) arrays.mPrev = this.mPrev;
+    if (this.mPrev2) arrays.mPrev2 = this.mPrev2;
+    if (this.xHatPrev) arrays.xHatPrev = this.xHatPrev;
+    return { values: { qPrev: this.qPrev }, arrays };
+  }
+
+  protected override restoreHistory(state: StateRecord, size: number, next: number): void {
+    const qPrev = stateNumber(state, "qPrev");
+    if (qPrev !== 1 && qPrev !== 2) throw new StateMismatchError(`the saved UniPC order ${qPrev} is not 1 or 2`);
+    const mPrev = stateArray(state, "mPrev", size);
+    const xHatPrev = stateArray(state, "xHatPrev", size);
+    if (!mPrev || !xHatPrev) throw new StateMismatchError("the saved UniPC state lacks its history");
+    // Two steps into the run the second-order corrector reads m_{i−2} as well.
+    const mPrev2 = stateArray(state, "mPrev2", size);
+    if (!mPrev2 && next - this.startStep >= 2) throw new StateMismatchError("the saved UniPC state lacks m_{i−2}");
+    Object.assign(this, { mPrev, mPrev2, xHatPrev, qPrev });
+  }
 
   /**
    * On the first step of a run (step 0, or the start step k of image/video-to-video) the history is empty:
