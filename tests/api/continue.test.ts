@@ -126,7 +126,7 @@ describe("continue a clip", () => {
     expect(await probeVideo(chainFile, { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, fps: 16, frames: 9 + 9 - 1 });
     expectJoined(await frames(chainFile), await frames(firstFile), await frames(secondFile));
     // The start frame and the link to the chain so far were the run's own: gone once it succeeded.
-    expect(readdirSync(storage.jobDir(second.id)).filter((f) => !f.startsWith("preview")).sort()).toEqual(["chain.mp4", "poster.jpg", "video.mp4"]);
+    expect(readdirSync(storage.jobDir(second.id)).filter((f) => !f.startsWith("preview")).sort()).toEqual(["chain.a1.mp4", "poster.a1.jpg", "video.a1.mp4"]);
   });
 
   it("continues a continuation with its own settings: part 3 joins part 2's chain", async () => {
