@@ -92,21 +92,27 @@ export async function recordSuccess(
   const { db, storage } = deps;
   const videoFile = path.basename(result.videoFile);
   const posterFile = path.basename(result.posterFile);
-  const done = await db.job.updateMany({
-    where: deps.fence.owned,
-    data: {
-      status: "succeeded",
-      videoFile,
-      posterFile,
-      chainFile,
-      seed: BigInt(result.seed),
-      timings: JSON.stringify(timings),
-      finishedAt: new Date(),
-      etaS: null,
-      error: null,
-    },
-  });
-  if (done.count === 0) {
+  let landed: boolean;
+  try {
+    const done = await db.job.updateMany({
+      where: deps.fence.owned,
+      data: {
+        status: "succeeded",
+        videoFile,
+        posterFile,
+        chainFile,
+        seed: BigInt(result.seed),
+        timings: JSON.stringify(timings),
+        finishedAt: new Date(),
+        etaS: null,
+        error: null,
+      },
+    });
+    landed = done.count > 0;
+  } catch (error) {
+    landed = await commitLanded(deps, jobId, videoFile, error);
+  }
+  if (!landed) {
     await discardOutputs(deps, jobId, [videoFile, posterFile, ...(chainFile ? [chainFile] : [])]);
     return;
   }
@@ -122,6 +128,33 @@ export async function recordSuccess(
     timings,
   });
   deps.log(`job ${jobId}: succeeded in ${Object.values(splitTimings(timings).phases).reduce((a, b) => a + b, 0).toFixed(1)} s`);
+}
+
+/** How long a run whose commit failed keeps asking the database what became of it, and how often. */
+const COMMIT_CHECK_MS = 10 * 60_000;
+const COMMIT_CHECK_EVERY_MS = 1000;
+
+/**
+ * The commit of a success failed (the database did not answer, e.g. this worker was cut off): it may or
+ * may not have landed. Ask the row once the database answers again: our attempt succeeded with our video
+ * → it landed; still ours and running → it did not: throw, so that BullMQ retries the job; anything else
+ * (taken over by a later attempt, canceled, deleted) → not committed, and our files go.
+ */
+async function commitLanded(deps: OutcomeDeps, jobId: string, videoFile: string, error: unknown): Promise<boolean> {
+  deps.log(`job ${jobId}: the commit of attempt ${deps.fence.attempt} failed (${errorText(error)}); asking the database what became of it`);
+  const deadline = Date.now() + COMMIT_CHECK_MS;
+  for (;;) {
+    try {
+      const now = await deps.db.job.findUnique({ where: { id: jobId }, select: { status: true, attempts: true, videoFile: true } });
+      if (now?.attempts !== deps.fence.attempt) return false;
+      if (now.status === "succeeded" && now.videoFile === videoFile) return true;
+      if (now.status === "running") throw error;
+      return false;
+    } catch (e) {
+      if (e === error || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, COMMIT_CHECK_EVERY_MS));
+    }
+  }
 }
 
 /**
