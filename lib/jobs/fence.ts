@@ -18,8 +18,9 @@
  *   still holds this run's token in the same step (events.ts publishEventWhileLocked), so a run that lost
  *   its lock goes silent at once; end events follow a successful fenced commit. Every event of a run
  *   carries its attempt, so a client can ignore an older attempt's stragglers.
- * A run that finds itself fenced (a refused write whose row shows another attempt, or a refused publish)
- * aborts its engine, discards its outputs, records nothing, and logs `job X: fenced: …`.
+ * A run that finds itself fenced (a refused write or publish, and the row shows another attempt) aborts its
+ * engine, discards its outputs, records nothing, and logs `job X: fenced: …`. A refused publish while the
+ * row still shows this attempt (the lock lapsed, nobody took over yet) only drops that event.
  */
 import type { Db } from "../db/client.ts";
 

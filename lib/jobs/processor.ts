@@ -150,10 +150,13 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
         return true;
       });
       if (published || checking) return;
-      // The lock is gone or someone else's: say who took over when the database knows.
+      // The lock is gone or someone else's: the event is dropped. The run stops only once the database
+      // shows another attempt; a lock that merely lapsed (a slow renewal) costs events, not the run, whose
+      // commit is fenced by the database anyway.
       checking = true;
       const takenOver = await fence.takenOverBy().catch(() => undefined);
-      fence.lose(takenOver ?? `attempt ${fence.attempt} lost its queue lock`);
+      checking = false;
+      if (takenOver) fence.lose(takenOver);
     };
     return { db, storage, workerId, log, runGeneration, progressWriteMs, fence, publish, publishWhileOwned };
   }

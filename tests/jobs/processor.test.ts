@@ -295,10 +295,17 @@ describe("fencing: a run whose job was taken over commits nothing", () => {
   /** What a second worker's claim does to the row (processor.ts claimJob): the next attempt, its worker. */
   const takeOver = (id: string, attempt: number) =>
     ctx.db.job.updateMany({ where: { id, status: "running", attempts: attempt - 1 }, data: { attempts: attempt, workerId: "rescuer-w2" } });
+  // The rows these tests leave "running" (for a rescuer that never comes) would be re-queued by the
+  // reconciliation tests below.
+  const taken: string[] = [];
+  afterEach(async () => {
+    await ctx.db.job.deleteMany({ where: { id: { in: taken.splice(0) } } });
+  });
 
   it("mid-denoise: the stale run stops at its next write, logs that it was fenced, writes no outcome and leaves no file", async () => {
     const worker = await startWorker(ctx);
     const job = await createJob(ctx, tinyRequest(LONG));
+    taken.push(job.id);
     await waitFor("denoise step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3), 60_000);
     expect((await takeOver(job.id, 2)).count).toBe(1);
     const fenced = `job ${job.id}: fenced: attempt 1 was taken over by attempt 2 (worker rescuer-w2, now running); discarded its outputs`;
@@ -326,6 +333,7 @@ describe("fencing: a run whose job was taken over commits nothing", () => {
     const worker = await startWorker(ctx, { db: racing });
     const job = await createJob(ctx, tinyRequest());
     jobId = job.id;
+    taken.push(job.id);
     const fenced = `job ${job.id}: fenced: attempt 1 was taken over by attempt 2 (worker rescuer-w2, now running); discarded its outputs`;
     await waitFor("the fenced log line", () => (worker.lines.includes(fenced) ? true : undefined), 60_000);
     expect(await row(job.id)).toMatchObject({ status: "running", attempts: 2, workerId: "rescuer-w2", videoFile: null });
