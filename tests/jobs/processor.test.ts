@@ -14,6 +14,7 @@ import { createGenerationRunner } from "../../lib/engine/generation.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { latentFrameCount } from "../../lib/engine/vae.ts";
 import { cancelJob } from "../../lib/jobs/actions.ts";
+import { continueJob } from "../../lib/jobs/continue.ts";
 import { createJob } from "../../lib/jobs/create.ts";
 import { jobFilePath } from "../../lib/jobs/files.ts";
 import { jobJson } from "../../lib/jobs/job-json.ts";
@@ -339,6 +340,19 @@ describe("fencing: a run whose job was taken over commits nothing", () => {
     expect(await row(job.id)).toMatchObject({ status: "running", attempts: 2, workerId: "rescuer-w2", videoFile: null });
     expect(folder(job.id)).toEqual(["preview.webp", "video.a2.mp4"]);
     expect(eventsOf(job.id).map((e) => e.type)).not.toContain("succeeded");
+  });
+});
+
+describe("a continuation under fencing", () => {
+  it("commits its chain video under its attempt's name too, and leaves none of its scratch files", async () => {
+    await startWorker(ctx);
+    const first = await createJob(ctx, tinyRequest({ frames: 5, steps: 2 }));
+    await waitStatus(first.id, "succeeded");
+    const next = await continueJob(ctx, first.id, {});
+    const done = await waitStatus(next.id, "succeeded", 60_000);
+    expect(done).toMatchObject({ attempts: 1, videoFile: "video.a1.mp4", posterFile: "poster.a1.jpg", chainFile: "chain.a1.mp4" });
+    expect(folder(next.id).filter((f) => f !== "preview.webp")).toEqual(["chain.a1.mp4", "poster.a1.jpg", "video.a1.mp4"]);
+    expect(await probeVideo(await jobFilePath(ctx, next.id, "chain"), { countFrames: true })).toMatchObject({ codec: "h264", frames: 5 + 5 - 1 });
   });
 });
 
