@@ -16,11 +16,13 @@ export type Child = {
 export type StartOptions = SpawnOptions & {
   /** Called with each output line; defaults to printing it prefixed with the child's name. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** "pipe" to write to the child's stdin (default: none). */
+  stdin?: "pipe" | "ignore";
 };
 
 export function startChild(name: string, command: string, args: string[], opts: StartOptions = {}): Child {
-  const { onLine, ...spawnOpts } = opts;
-  const child = spawn(command, args, { ...spawnOpts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const { onLine, stdin = "ignore", ...spawnOpts } = opts;
+  const child = spawn(command, args, { ...spawnOpts, detached: true, stdio: [stdin, "pipe", "pipe"] });
   const print = onLine ?? ((line: string) => console.log(`[${name}] ${line}`));
   for (const stream of ["stdout", "stderr"] as const) {
     const source = child[stream];

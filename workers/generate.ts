@@ -1,6 +1,8 @@
 /**
  * The generation worker: one process per device. It finds the execution providers that work here, logs
- * them, and runs the queue worker (lib/jobs/worker.ts) with the engine until SIGINT/SIGTERM.
+ * them, and runs the queue worker (lib/jobs/worker.ts) with the engine until SIGINT/SIGTERM: the first
+ * signal drains (the running job finishes, no new one is taken, then exit 0); a second one checkpoints the
+ * running job and exits 0 without failing it, so another worker resumes it; a third exits at once.
  */
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
@@ -41,11 +43,21 @@ async function main(): Promise<void> {
     lockMs: cfg.lockMs,
     log: (line) => console.log(line),
   });
-  const shutdown = () =>
-    void Promise.all([worker.close(), installs.close()]).then(() => {
-      installRedis.disconnect();
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals++;
+    console.log(`${signal} (${signals})`);
+    if (signals === 1) {
+      void Promise.all([worker.drain(), installs.close()]).then(() => {
+        installRedis.disconnect();
+        process.exit(0);
+      });
+    } else if (signals === 2) {
+      void worker.leave().then(() => process.exit(0));
+    } else {
       process.exit(0);
-    });
+    }
+  };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
 }

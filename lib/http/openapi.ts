@@ -54,7 +54,7 @@ function queryParameters(schema: z.ZodObject): unknown[] {
 
 export function openApiDocument(): Record<string, unknown> {
   const sse = {
-    description: `Server-Sent Events: first "snapshot", then the events (${EVENT_TYPES.join(", ")}), each with JSON data { type, jobId, at, … }; /api/events also carries "${QUEUE_EVENT}" ({ type, at, paused, jobs }: the queue after a pause, resume, move or priority change); a comment every 15 s keeps the connection open`,
+    description: `Server-Sent Events: first "snapshot", then the events (${EVENT_TYPES.join(", ")}), each with JSON data { type, jobId, at, attempt?, … } (attempt: the run of the job that published it, so stragglers of an attempt another worker took over can be ignored); /api/events also carries "${QUEUE_EVENT}" ({ type, at, paused, jobs }: the queue after a pause, resume, move or priority change); a comment every 15 s keeps the connection open`,
     content: { "text/event-stream": { schema: { type: "string" } } },
   };
   return {
@@ -339,7 +339,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       "/api/logout": { post: { summary: "End the cookie session", security: [], responses: { "204": { description: "Logged out" } } } },
-      "/api/health": { get: { summary: "Database, Redis and live workers", responses: { "200": { description: "Healthy" }, "503": { description: "Degraded" } } } },
+      "/api/health": { get: { summary: "Database, Redis and live workers (each with state: ready, or draining after SIGTERM)", responses: { "200": { description: "Healthy" }, "503": { description: "Degraded" } } } },
       "/api/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } } },
     },
   };

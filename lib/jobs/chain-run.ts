@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { copyFile, link, rm } from "node:fs/promises";
 import type { Db, JobRow } from "../db/client.ts";
-import { JOB_FILES, type Storage } from "../storage/storage.ts";
+import type { RunFiles, Storage } from "../storage/storage.ts";
 import { joinClips, writeLastFramePng } from "../video/join.ts";
 
 export type ContinuationInput = {
@@ -33,7 +33,8 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
-export async function prepareContinuation(db: Db, storage: Storage, row: JobRow): Promise<ContinuationInput> {
+/** `files`: the names of this run's attempt (storage.ts attemptFiles), so a stale attempt never touches them. */
+export async function prepareContinuation(db: Db, storage: Storage, row: JobRow, files: Pick<RunFiles, "chainHead" | "startFrame">): Promise<ContinuationInput> {
   const previousId = row.continuesJobId;
   const previous = previousId ? await db.job.findUnique({ where: { id: previousId } }) : null;
   if (!previous) throw new Error("the clip this job continues was deleted before the job ran");
@@ -41,17 +42,17 @@ export async function prepareContinuation(db: Db, storage: Storage, row: JobRow)
   if (!video || !existsSync(video)) throw new Error(`the video of job ${previous.id}, which this job continues, is no longer in storage`);
   const chain = previous.chainFile ? storage.jobFile(previous.id, previous.chainFile) : null;
 
-  const head = storage.jobFile(row.id, JOB_FILES.chainHead);
+  const head = storage.jobFile(row.id, files.chainHead);
   await linkOrCopy(chain && existsSync(chain) ? chain : video, head);
-  const startFrame = storage.jobFile(row.id, JOB_FILES.startFrame);
+  const startFrame = storage.jobFile(row.id, files.startFrame);
   await writeLastFramePng(video, startFrame);
   return { startFrame, head };
 }
 
-/** Writes the job's chain.mp4 from the chain so far and its finished video; returns the seconds it took. */
-export async function writeChain(storage: Storage, jobId: string, input: ContinuationInput, videoFile: string): Promise<number> {
+/** Writes the job's chain video (`chainFile`) from the chain so far and its finished video; returns the seconds it took. */
+export async function writeChain(storage: Storage, jobId: string, input: ContinuationInput, videoFile: string, chainFile: string): Promise<number> {
   const started = performance.now();
-  await joinClips({ head: input.head, tail: storage.jobFile(jobId, videoFile), file: storage.jobFile(jobId, JOB_FILES.chain) });
+  await joinClips({ head: input.head, tail: storage.jobFile(jobId, videoFile), file: storage.jobFile(jobId, chainFile) });
   await Promise.all([rm(input.head, { force: true }), rm(input.startFrame, { force: true })]);
   return (performance.now() - started) / 1000;
 }

@@ -3,7 +3,9 @@
  *
  * 1. Load the job row. Gone (deleted) or no longer queued/running (canceled while waiting): skip.
  * 2. Claim it: status "running", attempts + 1, this worker's id — in one conditional update, so a
- *    cancel that lands first wins. A row already "running" is a recovery after a crashed worker.
+ *    cancel that lands first wins. A row already "running" is a recovery after a crashed worker (or a
+ *    takeover from one cut off from Redis). The new attempt number fences every later write of the run
+ *    (fence.ts): a stale run of an earlier attempt can no longer commit anything.
  * 3. Run the engine (run-job.ts) with an AbortController that the cancel channel (and BullMQ's own
  *    signal) aborts, and record the outcome with timings (outcome.ts). Engine errors and cancels throw
  *    UnrecoverableError, so BullMQ does not retry them; anything else thrown here (the database or Redis
@@ -14,8 +16,9 @@
  * that takes a job over after a crash continues from it. `checkpointNow` asks every running job for a fresh one
  * (for a graceful drain).
  *
- * The engine publishes its files by temp-file + rename; whatever a failed, canceled or crashed run
- * left behind is removed, and the video is only ever served once the row says "succeeded".
+ * The engine publishes its files by temp-file + rename under names of the attempt; whatever a failed,
+ * canceled or crashed run left behind is removed, and the video is only ever served once the row says
+ * "succeeded" (and names it).
  */
 import { UnrecoverableError, type Job as QueueJob, type Processor } from "bullmq";
 import type { Redis } from "ioredis";
@@ -23,10 +26,12 @@ import { DEFAULT_CHECKPOINT_EVERY_STEPS } from "../config.ts";
 import type { Db, JobRow } from "../db/client.ts";
 import type { RunGeneration } from "../engine/generation.ts";
 import { subscribeCancel } from "../queue/cancel.ts";
-import { publishEvent, type StudioEventInput } from "../queue/events.ts";
-import type { GenerateJobData } from "../queue/generate-queue.ts";
+import { publishEvent, publishEventWhileLocked, type StudioEventInput } from "../queue/events.ts";
+import { jobLockKey, type GenerateJobData } from "../queue/generate-queue.ts";
 import { isValidId } from "../storage/ids.ts";
-import { JOB_RUN_OUTPUTS, type Storage } from "../storage/storage.ts";
+import { isRunOutput, type Storage } from "../storage/storage.ts";
+import { isPartialFile } from "../video/atomic-file.ts";
+import { createRunFence, type RunFence } from "./fence.ts";
 import { JobCheckpoints, removeStoredCheckpoint } from "./checkpoints.ts";
 import { errorText, type OutcomeDeps } from "./outcome.ts";
 import { runJob, type RunJobDeps } from "./run-job.ts";
@@ -75,8 +80,9 @@ async function claimJob(db: Db, jobId: string, workerId: string, log: (line: str
     log(`job ${jobId}: skipped (${row ? row.status : "deleted"})`);
     return undefined;
   }
+  // Conditional on the attempts read too: two claims of one job never get the same attempt number.
   const claimed = await db.job.updateMany({
-    where: { id: jobId, status: { in: ["queued", "running"] } },
+    where: { id: jobId, status: { in: ["queued", "running"] }, attempts: row.attempts },
     data: {
       status: "running",
       attempts: { increment: 1 },
@@ -92,7 +98,7 @@ async function claimJob(db: Db, jobId: string, workerId: string, log: (line: str
     },
   });
   if (claimed.count === 0) {
-    log(`job ${jobId}: skipped (canceled or deleted as it started)`);
+    log(`job ${jobId}: skipped (canceled, deleted or claimed by another run as it started)`);
     return undefined;
   }
   return row;
@@ -105,7 +111,7 @@ async function claimJob(db: Db, jobId: string, workerId: string, log: (line: str
 async function recordWorkerFailure(
   queueJob: QueueJob<GenerateJobData>,
   error: unknown,
-  deps: Pick<OutcomeDeps, "db" | "storage" | "workerId" | "publish" | "log">,
+  deps: Pick<OutcomeDeps, "db" | "storage" | "publish" | "log" | "fence">,
 ): Promise<void> {
   const attempts = queueJob.opts.attempts ?? 1;
   const final = queueJob.attemptsMade + 1 >= attempts;
@@ -115,7 +121,7 @@ async function recordWorkerFailure(
   const jobId = queueJob.id;
   await deps.db.job
     .updateMany({
-      where: { id: jobId, status: "running", workerId: deps.workerId },
+      where: deps.fence.owned,
       data: final
         ? { status: "failed", error: message, finishedAt: new Date(), etaS: null }
         : { status: "queued", phase: null, etaS: null },
@@ -147,11 +153,41 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     if (cancel(jobId)) log(`job ${jobId}: cancel requested`);
   });
 
-  const publish = (event: StudioEventInput) =>
-    publishEvent(redis, redisPrefix, event).catch((e) => log(`publishing ${event.type} for ${event.jobId} failed: ${errorText(e)}`));
-  const deps: RunJobDeps = { db, storage, workerId, publish, log, runGeneration, progressWriteMs };
+  const failedToPublish = (event: StudioEventInput) => (e: unknown) => log(`publishing ${event.type} for ${event.jobId} failed: ${errorText(e)}`);
 
-  async function run(queueJob: QueueJob<GenerateJobData>, bullSignal?: AbortSignal): Promise<void> {
+  /**
+   * The deps of one run: its events carry its attempt; progress, preview and "started" go out only while
+   * the queue lock holds this run's token (BullMQ's token, when the queue gave one).
+   */
+  function runDeps(fence: RunFence, lock: { key: string; token: string } | undefined): RunJobDeps {
+    const publish = (event: StudioEventInput) =>
+      publishEvent(redis, redisPrefix, { ...event, attempt: fence.attempt }).catch(failedToPublish(event));
+    let checking = false;
+    const publishWhileOwned = async (event: StudioEventInput) => {
+      if (fence.lostBecause) return;
+      if (!lock) return await publish(event);
+      const published = await publishEventWhileLocked(redis, redisPrefix, { ...event, attempt: fence.attempt }, lock).catch((e) => {
+        failedToPublish(event)(e);
+        return true;
+      });
+      if (published || checking) return;
+      // The lock is gone or someone else's: the event is dropped. The run stops only once the database
+      // shows another attempt; a lock that merely lapsed (a slow renewal) costs events, not the run, whose
+      // commit is fenced by the database anyway.
+      checking = true;
+      const takenOver = await fence.takenOverBy().catch(() => undefined);
+      checking = false;
+      if (takenOver) fence.lose(takenOver);
+    };
+    return { db, storage, workerId, log, runGeneration, progressWriteMs, fence, publish, publishWhileOwned };
+  }
+
+  async function run(
+    queueJob: QueueJob<GenerateJobData>,
+    token: string | undefined,
+    bullSignal: AbortSignal | undefined,
+    onClaim: (deps: RunJobDeps) => void,
+  ): Promise<void> {
     const jobId = queueJob.data?.jobId;
     if (!isValidId(jobId) || jobId !== queueJob.id) throw new UnrecoverableError(`not a studio job: ${queueJob.id}`);
 
@@ -160,6 +196,10 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     const recovering = row.status === "running";
 
     const controller = new AbortController();
+    const fence = createRunFence({ db, jobId, attempt: row.attempts + 1, abort: (reason) => controller.abort(reason) });
+    const lock = token && queueJob.queueQualifiedName ? { key: jobLockKey(queueJob.queueQualifiedName, jobId), token } : undefined;
+    const deps = runDeps(fence, lock);
+    onClaim(deps);
     controllers.set(jobId, controller);
     const checkpoints = new JobCheckpoints({ storage, jobId, every: checkpointEvery, log });
     checkpointers.set(jobId, checkpoints);
@@ -171,14 +211,14 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
       const now = await db.job.findUnique({ where: { id: jobId }, select: { status: true } });
       if (now?.status !== "running") controller.abort();
 
-      // A crashed earlier attempt may have left a temporary file, or even a finished video that was
-      // never recorded: this run writes its own.
+      // An earlier attempt may have left a temporary file, or even a finished video that was never
+      // recorded: this run writes its own (and an earlier attempt still running is fenced out).
       const outputDir = await storage.ensureJobDir(jobId);
-      const leftovers = await storage.removeJobOutputs(jobId, JOB_RUN_OUTPUTS);
+      const leftovers = await storage.removeJobOutputs(jobId, (name) => isRunOutput(name) || isPartialFile(name));
       if (recovering || leftovers.length) {
-        log(`job ${jobId}: attempt ${row.attempts + 1}${leftovers.length ? `, removed ${leftovers.join(", ")}` : ""}`);
+        log(`job ${jobId}: attempt ${fence.attempt}${leftovers.length ? `, removed ${leftovers.join(", ")}` : ""}`);
       }
-      if (!controller.signal.aborted) await publish({ type: "started", jobId, attempt: row.attempts + 1, workerId });
+      if (!controller.signal.aborted) await deps.publishWhileOwned({ type: "started", jobId, attempt: fence.attempt, workerId });
 
       const input = row.inputUploadId ? await db.upload.findUnique({ where: { id: row.inputUploadId } }) : null;
       await runJob(deps, row, input, outputDir, controller.signal, checkpoints);
@@ -190,12 +230,14 @@ export async function createJobProcessor(opts: JobProcessorOptions): Promise<Job
     }
   }
 
-  const process: Processor<GenerateJobData, void> = async (queueJob, _token, signal) => {
+  const process: Processor<GenerateJobData, void> = async (queueJob, token, signal) => {
+    let claimed: RunJobDeps | undefined;
     try {
-      await run(queueJob, signal);
+      await run(queueJob, token, signal, (deps) => (claimed = deps));
     } catch (error) {
       if (error instanceof UnrecoverableError) throw error;
-      await recordWorkerFailure(queueJob, error, { db, storage, workerId, publish, log });
+      if (claimed && !claimed.fence.lostBecause) await recordWorkerFailure(queueJob, error, claimed);
+      else log(`job ${queueJob.id}: the worker failed: ${errorText(error)}`);
       throw error;
     }
   };

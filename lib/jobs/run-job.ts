@@ -4,17 +4,21 @@
  * newest one when the disk is slow) and announced; the seed is recorded as soon as it is known; denoising
  * checkpoints are written to the job's folder (checkpoints.ts), and an attempt after a crash continues from the
  * one the earlier attempt left, with the seed that attempt drew. Then the outcome is recorded (outcome.ts) and
- * the checkpoint removed. Engine errors and cancels throw UnrecoverableError, so BullMQ does
- * not retry them.
+ * the checkpoint removed. Engine errors and cancels throw UnrecoverableError, so BullMQ does not retry them.
+ * Every write is fenced by the run's attempt (fence.ts): a run that finds another attempt owns the job stops,
+ * removes its own files and records nothing (its checkpoints stay: they are the same for every attempt, since
+ * a checkpoint is a pure function of the job's settings and the step).
  */
 import { existsSync } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { UnrecoverableError } from "bullmq";
 import type { JobRow, UploadRow } from "../db/client.ts";
 import { isCancellation } from "../engine/cancel.ts";
 import type { GenerationJob, GenerationProgress, GenerationResult, RunGeneration } from "../engine/generation.ts";
 import { PhaseClock } from "../engine/progress.ts";
-import { JOB_FILES, JOB_RUN_OUTPUTS } from "../storage/storage.ts";
-import { writeFileAtomically } from "../video/atomic-file.ts";
+import type { StudioEventInput } from "../queue/events.ts";
+import { attemptFiles, isAttemptFile, JOB_FILES } from "../storage/storage.ts";
+import { temporarySiblingPath } from "../video/atomic-file.ts";
 import { mp4FileSink } from "../video/encoder.ts";
 import { prepareContinuation, writeChain, type ContinuationInput } from "./chain-run.ts";
 import { discardCheckpoint, readStoredCheckpoint, type JobCheckpoints } from "./checkpoints.ts";
@@ -28,6 +32,8 @@ export type RunJobDeps = OutcomeDeps & {
   runGeneration: RunGeneration;
   /** Minimum time between progress writes to the database. */
   progressWriteMs: number;
+  /** Publishes a progress or preview event only while this run holds the job's queue lock (fence.ts). */
+  publishWhileOwned(event: StudioEventInput): Promise<unknown>;
 };
 
 export async function runJob(
@@ -38,19 +44,21 @@ export async function runJob(
   signal: AbortSignal,
   checkpoints: JobCheckpoints,
 ): Promise<void> {
-  const { db, storage, log, publish } = deps;
+  const { db, storage, log, fence } = deps;
   const jobId = row.id;
   const earlierAttempt = row.attempts > 0;
+  const files = attemptFiles(fence.attempt);
   // Seconds per phase from the engine's progress reports, kept for failed and canceled runs too.
   const clock = new PhaseClock();
   clock.start("load");
 
   const progressWriter = createThrottle<GenerationProgress>(
     async (p) => {
-      await db.job.updateMany({
-        where: { id: jobId, status: "running" },
+      const written = await db.job.updateMany({
+        where: fence.owned,
         data: { phase: p.phase, step: p.step, totalSteps: p.total, etaS: p.etaS },
       });
+      await fence.confirm(written.count);
     },
     deps.progressWriteMs,
     (e) => log(`job ${jobId}: progress write failed: ${errorText(e)}`),
@@ -78,7 +86,7 @@ export async function runJob(
   try {
     if (row.chainPart > 1) {
       // A continuation: its input image is the previous part's last frame (chain-run.ts).
-      continuation = await prepareContinuation(db, storage, row);
+      continuation = await prepareContinuation(db, storage, row, files);
       job.input = { kind: "image", file: continuation.startFrame };
     } else if (row.kind !== "t2v" && !input) {
       throw new Error("the input upload of this job no longer exists");
@@ -88,7 +96,7 @@ export async function runJob(
     signal.throwIfAborted();
     const resumeFrom = earlierAttempt ? await readStoredCheckpoint(storage, jobId, log) : undefined;
     result = await deps.runGeneration(job, {
-      sink: mp4FileSink(outputDir),
+      sink: mp4FileSink(outputDir, files),
       signal,
       checkpoints: checkpoints.hooks({
         resumeFrom,
@@ -106,7 +114,7 @@ export async function runJob(
         clock.start(p.phase);
         checkpoints.phase(p.phase);
         progressWriter.push(p);
-        void publish({
+        void deps.publishWhileOwned({
           type: "progress",
           jobId,
           phase: p.phase,
@@ -120,12 +128,13 @@ export async function runJob(
       onPreview: previews.push,
       onSeed(seed) {
         seedWrite = db.job
-          .updateMany({ where: { id: jobId }, data: { seed: BigInt(seed) } })
+          .updateMany({ where: fence.owned, data: { seed: BigInt(seed) } })
+          .then((written) => fence.confirm(written.count))
           .catch((e) => log(`job ${jobId}: seed write failed: ${errorText(e)}`));
       },
     });
     checkResult(storage, jobId, result);
-    if (continuation) joinS = await writeChain(storage, jobId, continuation, result.videoFile);
+    if (continuation) joinS = await writeChain(storage, jobId, continuation, result.videoFile, files.chain);
   } catch (error) {
     failure = error;
   } finally {
@@ -143,39 +152,53 @@ export async function runJob(
     ...(result?.ditCalls ? ditCallTimings(result.ditCalls) : {}),
   };
 
-  // The run is over whatever its outcome: its checkpoint is of use to nobody now. Removed before the outcome is
-  // recorded, so a finished row never has one beside it.
-  await discardCheckpoint(db, storage, jobId, deps.workerId).catch((e) => log(`job ${jobId}: checkpoint removal failed: ${errorText(e)}`));
-  if (failure !== undefined || !result) {
-    await storage.removeJobOutputs(jobId, JOB_RUN_OUTPUTS);
+  // The run is over whatever its outcome: its checkpoint is of use to nobody now (unless another attempt owns the
+  // job). Removed before the outcome is recorded, so a finished row never has one beside it.
+  if (!fence.lostBecause) {
+    await discardCheckpoint(db, storage, jobId, deps.workerId).catch((e) => log(`job ${jobId}: checkpoint removal failed: ${errorText(e)}`));
+  }
+  if (failure !== undefined || !result || fence.lostBecause) {
+    // Only this attempt's files: a later attempt may be writing its own beside them.
+    await storage.removeJobOutputs(jobId, (name) => isAttemptFile(fence.attempt, name));
+    if (fence.lostBecause) {
+      log(fence.fencedLine());
+      return;
+    }
     if (signal.aborted || isCancellation(failure)) {
       await recordCancel(deps, jobId, timings);
       throw new UnrecoverableError("canceled");
     }
     throw new UnrecoverableError(await recordFailure(deps, jobId, failure, timings));
   }
-  await recordSuccess(deps, jobId, result, timings, continuation ? JOB_FILES.chain : null);
+  await recordSuccess(deps, jobId, result, timings, continuation ? files.chain : null);
 }
 
-/** Previews: only the newest one matters, so a slow disk drops intermediate ones instead of queueing them. */
-function createPreviewWriter(deps: OutcomeDeps, jobId: string) {
-  const { db, storage, log, publish } = deps;
+/**
+ * Previews: only the newest one matters, so a slow disk drops intermediate ones instead of queueing them.
+ * Each is written to a temporary file and renamed into place only after a fenced write said this attempt
+ * still owns the job, so a stale run does not replace a later attempt's preview.
+ */
+function createPreviewWriter(deps: OutcomeDeps & Pick<RunJobDeps, "publishWhileOwned">, jobId: string) {
+  const { db, storage, log, fence } = deps;
   let next: { data: Buffer; step: number } | undefined;
   let loop: Promise<void> | undefined;
-  let recorded = false;
   const writeAll = async () => {
-    while (next) {
+    while (next && !fence.lostBecause) {
       const { data, step } = next;
       next = undefined;
+      const file = storage.jobFile(jobId, JOB_FILES.preview);
+      const temporary = temporarySiblingPath(file);
       try {
-        await writeFileAtomically(storage.jobFile(jobId, JOB_FILES.preview), data);
-        if (!recorded) {
-          recorded = true;
-          await db.job.updateMany({ where: { id: jobId }, data: { previewFile: JOB_FILES.preview } });
-        }
-        await publish({ type: "preview", jobId, url: jobPreviewUrl(jobId, step), step });
+        await writeFile(temporary, data);
+        const owned = await db.job.updateMany({ where: fence.owned, data: { previewFile: JOB_FILES.preview } });
+        await fence.confirm(owned.count);
+        if (owned.count === 0) continue;
+        await rename(temporary, file);
+        await deps.publishWhileOwned({ type: "preview", jobId, url: jobPreviewUrl(jobId, step), step });
       } catch (e) {
         log(`job ${jobId}: preview write failed: ${errorText(e)}`);
+      } finally {
+        await rm(temporary, { force: true });
       }
     }
     loop = undefined;

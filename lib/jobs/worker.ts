@@ -1,8 +1,12 @@
 /**
  * A generation worker's life: announce itself in Redis (the health endpoint lists live workers), put
  * back on the queue what Redis lost (reconcileQueue, at start and every minute), consume the queue with
- * the job processor, and on shutdown let go without waiting for a running job — its lock lapses and
- * another worker (or this one, restarted) takes the job over, exactly as after a crash, only sooner.
+ * the job processor. Leaving, three ways:
+ * - drain (first SIGTERM): announce "draining", take no new job, finish the running ones, then close;
+ * - leave (second SIGTERM): ask the running jobs for a checkpoint (the processor's checkpointNow, when it
+ *   has one) and go without recording anything: the job stays "running", its lock lapses and another
+ *   worker resumes it, exactly as after a crash, only sooner;
+ * - close: let go at once without waiting for a running job (same takeover).
  * workers/generate.ts runs it with the engine; tests run it with their own generation function.
  */
 import os from "node:os";
@@ -30,7 +34,14 @@ export type GenerationWorkerOptions = {
   log: (line: string) => void;
 };
 
-export type GenerationWorker = { info: WorkerInfo; close(): Promise<void> };
+export type GenerationWorker = {
+  info: WorkerInfo;
+  /** Takes no new job, finishes the running ones, then closes; announced as "draining" meanwhile. */
+  drain(): Promise<void>;
+  /** Checkpoints the running jobs (at their next finished denoising step) and retires the worker; the caller then exits. */
+  leave(): Promise<void>;
+  close(): Promise<void>;
+};
 
 export async function startGenerationWorker(opts: GenerationWorkerOptions): Promise<GenerationWorker> {
   const { cfg, log } = opts;
@@ -46,6 +57,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     startedAt: new Date().toISOString(),
     busy: false,
     concurrency: cfg.workerConcurrency,
+    state: "ready",
   };
 
   const processor = await createJobProcessor({
@@ -94,21 +106,36 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
   log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency})`);
 
   let closing: Promise<void> | undefined;
+  const shutDown = (waitForJobs: boolean) => {
+    closing ??= (async () => {
+      clearInterval(reconciler);
+      // The heartbeat goes on while running jobs finish, so the worker stays listed (as draining).
+      await worker.close(!waitForJobs).catch(() => {});
+      clearInterval(heartbeat);
+      await webhooks.close().catch(() => {});
+      await processor.close().catch(() => {});
+      await retireWorker(redis, cfg.redisPrefix, info.id).catch(() => {});
+      await queue.close().catch(() => {});
+      await db.$disconnect().catch(() => {});
+      redis.disconnect();
+    })();
+    return closing;
+  };
   return {
     info,
-    close() {
-      closing ??= (async () => {
-        clearInterval(heartbeat);
-        clearInterval(reconciler);
-        await worker.close(true).catch(() => {});
-        await webhooks.close().catch(() => {});
-        await processor.close().catch(() => {});
-        await retireWorker(redis, cfg.redisPrefix, info.id).catch(() => {});
-        await queue.close().catch(() => {});
-        await db.$disconnect().catch(() => {});
-        redis.disconnect();
-      })();
-      return closing;
+    async drain() {
+      info.state = "draining";
+      beat();
+      log(`worker ${info.id} draining: finishing ${processor.running().length} running job(s), taking no new one`);
+      await shutDown(true);
+      log(`worker ${info.id} drained`);
     },
+    async leave() {
+      const running = processor.running();
+      log(`worker ${info.id} leaving: checkpointing ${running.length} running job(s) for another worker to resume`);
+      if (running.length) await processor.checkpointNow().catch((e) => log(`checkpoint failed: ${(e as Error).message}`));
+      await retireWorker(redis, cfg.redisPrefix, info.id).catch(() => {});
+    },
+    close: () => shutDown(false),
   };
 }

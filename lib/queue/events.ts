@@ -38,7 +38,11 @@ type Payloads = {
   deleted: Record<never, never>;
 };
 
-export type StudioEventOf<T extends EventType> = { type: T; jobId: string; at: string } & Payloads[T];
+/**
+ * `attempt`: the run of the job that published it (worker events), so a client can ignore the
+ * stragglers of an attempt that another one has taken over (lib/jobs/fence.ts).
+ */
+export type StudioEventOf<T extends EventType> = { type: T; jobId: string; at: string; attempt?: number } & Payloads[T];
 export type StudioEvent = { [T in EventType]: StudioEventOf<T> }[EventType];
 /** An event before publication: `at` is stamped by publishEvent. */
 export type StudioEventInput = { [T in EventType]: Omit<StudioEventOf<T>, "at"> }[EventType];
@@ -69,6 +73,24 @@ export async function publishEvent(redis: Redis, prefix: string, event: StudioEv
   await redis.publish(eventsChannel(prefix), JSON.stringify(stamped));
   if (isEnd(stamped.type)) await enqueueWebhook(redis, prefix, stamped.jobId, stamped.type);
   return stamped;
+}
+
+/**
+ * Publishes only if the BullMQ lock `lock.key` still holds `lock.token`, checked by Redis in the same
+ * step as the publish; false (nothing published) when it does not: the run lost its job (fence.ts).
+ */
+const PUBLISH_WHILE_LOCKED = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PUBLISH", ARGV[2], ARGV[3]) end return -1`;
+
+export async function publishEventWhileLocked(
+  redis: Redis,
+  prefix: string,
+  event: StudioEventInput,
+  lock: { key: string; token: string },
+): Promise<boolean> {
+  const stamped = { ...event, at: new Date().toISOString() } as StudioEvent;
+  if (isEnd(stamped.type)) throw new Error("end events follow the fenced commit: publish them with publishEvent");
+  const answer = await redis.eval(PUBLISH_WHILE_LOCKED, 1, lock.key, lock.token, eventsChannel(prefix), JSON.stringify(stamped));
+  return answer !== -1;
 }
 
 export async function publishQueueState(redis: Redis, prefix: string, state: QueueState): Promise<QueueEvent> {

@@ -29,6 +29,14 @@ export function workerTiming(lockMs: number) {
   return { lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 1 } as const;
 }
 
+/**
+ * The Redis key of a queue job's lock, which holds the token of the worker that runs it (BullMQ keeps it
+ * at `<prefix>:<queue>:<jobId>:lock`). lib/jobs/fence.ts publishes a run's events only while it holds it.
+ */
+export function jobLockKey(queueQualifiedName: string, jobId: string): string {
+  return `${queueQualifiedName}:${jobId}:lock`;
+}
+
 export type GenerateQueue = Queue<GenerateJobData>;
 
 /** `prefix`: the studio's Redis namespace (REDIS_PREFIX); BullMQ keeps every queue key under it. */

@@ -6,6 +6,8 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { redisName } from "../redis/namespace.ts";
 
+export const WORKER_STATES = ["ready", "draining"] as const;
+
 const workerKey = (prefix: string, id: string) => redisName(prefix, "workers", id);
 export const HEARTBEAT_MS = 5_000;
 const TTL_S = 15;
@@ -33,6 +35,8 @@ export const workerInfoSchema = z.object({
   startedAt: z.string(),
   busy: z.boolean(),
   concurrency: z.number(),
+  /** "draining": asked to stop (SIGTERM); finishing its running job, taking no new one (lib/jobs/worker.ts). */
+  state: z.enum(WORKER_STATES).default("ready"),
 });
 export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 

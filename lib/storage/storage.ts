@@ -1,5 +1,6 @@
 /**
- * Where the studio keeps files: DATA_DIR/outputs/<jobId>/{video.mp4, poster.jpg, preview.webp, chain.mp4} and
+ * Where the studio keeps files: DATA_DIR/outputs/<jobId>/{video.a1.mp4, poster.a1.jpg, preview.webp, chain.a1.mp4}
+ * (names per attempt: attemptFiles) and
  * DATA_DIR/uploads/<uploadId>.<ext> with <uploadId>.thumb.jpg beside it. Every path is built here,
  * only from a validated id and a name from a fixed set (or one the studio itself generated and checks
  * against FILE_NAME), so nothing a client sends can point outside these folders. Writers publish
@@ -27,8 +28,40 @@ export const JOB_FILES = {
   checkpoint: "checkpoint.bin",
 } as const;
 
-/** What a run writes besides its preview: removed when a run fails or before a run starts again. */
-export const JOB_RUN_OUTPUTS: string[] = [JOB_FILES.video, JOB_FILES.poster, JOB_FILES.chain, JOB_FILES.startFrame, JOB_FILES.chainHead];
+/** What one run writes besides its preview (a continuation: its chain too, and its scratch files). */
+export type RunFiles = { video: string; poster: string; chain: string; startFrame: string; chainHead: string };
+
+/**
+ * The files one run (attempt n of a job) writes: JOB_FILES' names with `.a<n>` before the extension
+ * (`video.a2.mp4`, `poster.a2.jpg`, `chain.a2.mp4`, …). Each attempt has names of its own, so a stale run
+ * that lost its job to a later attempt can never overwrite (or remove) the files the later attempt wrote
+ * or committed; the row names the files of the attempt that won (lib/jobs/fence.ts).
+ */
+export function attemptFiles(attempt: number): RunFiles {
+  const named = (file: string) => file.replace(/(\.[a-z0-9]+)$/, `.a${attempt}$1`);
+  return {
+    video: named(JOB_FILES.video),
+    poster: named(JOB_FILES.poster),
+    chain: named(JOB_FILES.chain),
+    startFrame: named(JOB_FILES.startFrame),
+    chainHead: named(JOB_FILES.chainHead),
+  };
+}
+
+/** A file of any run (an attempt's, or the fixed names of runs before attempts had their own). */
+const RUN_OUTPUT = /^(video|poster|chain|start-frame|chain-head)(\.a[0-9]+)?\.(mp4|jpg|png)$/;
+export const isRunOutput = (name: string): boolean => RUN_OUTPUT.test(name);
+
+/**
+ * The files of one attempt, finished or still temporary (atomic-file.ts names a temporary
+ * `.video.a<n>.<random>.partial.mp4`). A run that gives up removes only these, never another attempt's
+ * file in progress.
+ */
+export function isAttemptFile(attempt: number, name: string): boolean {
+  const mine = Object.values(attemptFiles(attempt));
+  if (mine.includes(name)) return true;
+  return isPartialFile(name) && mine.some((file) => name.startsWith(`.${file.replace(/\.[a-z0-9]+$/, "")}.`));
+}
 
 /** A plain file name the studio generated: no folder, no leading dot (temporary files start with one). */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
@@ -62,8 +95,11 @@ export type Storage = {
   ensureJobDir(jobId: string): Promise<string>;
   /** Removes a job's whole output folder. */
   removeJobFiles(jobId: string): Promise<void>;
-  /** Removes named outputs and any leftover temporary files of interrupted writes; returns what it removed. */
-  removeJobOutputs(jobId: string, names: string[]): Promise<string[]>;
+  /**
+   * Removes outputs; returns what it removed. `names`: those names and any leftover temporary files of
+   * interrupted writes; or a predicate: exactly the names it accepts.
+   */
+  removeJobOutputs(jobId: string, names: string[] | ((name: string) => boolean)): Promise<string[]>;
   uploadFileName(uploadId: string, ext: UploadExtension): string;
   uploadThumbName(uploadId: string): string;
   /** A file in the uploads folder by the name stored in the database (checked to belong to `uploadId`). */
@@ -113,7 +149,7 @@ export function createStorage(dataDir: string): Storage {
       } catch {
         return [];
       }
-      const doomed = entries.filter((e) => names.includes(e) || isPartialFile(e));
+      const doomed = entries.filter(typeof names === "function" ? names : (e) => names.includes(e) || isPartialFile(e));
       await Promise.all(doomed.map((e) => rm(path.join(dir, e), { force: true })));
       return doomed;
     },

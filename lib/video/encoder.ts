@@ -275,11 +275,12 @@ export function createMp4Encoder(options: Mp4EncoderOptions): Mp4Encoder {
 
 /**
  * The engine's video sink (lib/engine/pipeline.ts `VideoSink`) for a job folder: the frames become
- * `dir/video.mp4` with the generation settings embedded as tags, and the first frame `dir/poster.jpg`.
+ * `dir/video.mp4` with the generation settings embedded as tags, and the first frame `dir/poster.jpg`
+ * (or the names given: the worker gives each attempt its own, lib/storage/storage.ts attemptFiles).
  */
-export function mp4FileSink(dir: string): VideoSink {
-  const videoFile = path.join(dir, "video.mp4");
-  const posterFile = path.join(dir, "poster.jpg");
+export function mp4FileSink(dir: string, names: { video: string; poster: string } = { video: "video.mp4", poster: "poster.jpg" }): VideoSink {
+  const videoFile = path.join(dir, names.video);
+  const posterFile = path.join(dir, names.poster);
   let encoder: Mp4Encoder | undefined;
   let size = { width: 0, height: 0 };
   let posterWritten = false;

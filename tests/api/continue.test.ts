@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import type { JobJson } from "../../lib/jobs/schemas.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
-import { createStorage } from "../../lib/storage/storage.ts";
+import { attemptFiles, createStorage } from "../../lib/storage/storage.ts";
 import { decodeVideoFrames } from "../../lib/video/decode.ts";
 import { readGenerationSettings } from "../../lib/video/metadata.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
@@ -126,7 +126,7 @@ describe("continue a clip", () => {
     expect(await probeVideo(chainFile, { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, fps: 16, frames: 9 + 9 - 1 });
     expectJoined(await frames(chainFile), await frames(firstFile), await frames(secondFile));
     // The start frame and the link to the chain so far were the run's own: gone once it succeeded.
-    expect(readdirSync(storage.jobDir(second.id)).filter((f) => !f.startsWith("preview")).sort()).toEqual(["chain.mp4", "poster.jpg", "video.mp4"]);
+    expect(readdirSync(storage.jobDir(second.id)).filter((f) => !f.startsWith("preview")).sort()).toEqual(["chain.a1.mp4", "poster.a1.jpg", "video.a1.mp4"]);
   });
 
   it("continues a continuation with its own settings: part 3 joins part 2's chain", async () => {
@@ -199,7 +199,7 @@ describe("continue a clip", () => {
 
     // Its video gone from storage: 422 on the id, and no server path in the answer.
     const lost = await succeeded((await create(tinyRequest({ seed: 5 }))).id);
-    unlinkSync(storage.jobFile(lost.id, "video.mp4"));
+    unlinkSync(storage.jobFile(lost.id, attemptFiles(1).video));
     const gone = await ask(lost.id);
     expect([gone.status, gone.body.error.field]).toEqual([422, "id"]);
     expect(gone.body.error.message).not.toContain(dataDir);

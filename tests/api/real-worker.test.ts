@@ -197,7 +197,7 @@ describe("text to video through the API and a real worker", () => {
   it("DELETE removes a finished job's files", async () => {
     const job = await create(tinyRequest({ frames: 5, steps: 2 }));
     await waitForStatus(job.id, "succeeded");
-    expect(outputs(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+    expect(outputs(job.id)).toEqual(["poster.a1.jpg", "preview.webp", "video.a1.mp4"]);
     expect((await call(base, `/api/jobs/${job.id}`, { method: "DELETE" })).status).toBe(204);
     expect(existsSync(storage.jobDir(job.id))).toBe(false);
     expect((await call(base, `/api/jobs/${job.id}`)).status).toBe(404);
@@ -316,7 +316,7 @@ describe("a worker killed mid-job", () => {
     await studio.startWorker();
     const done = await waitForStatus(job.id, "succeeded", 120_000);
     expect(done).toMatchObject({ attempts: 2, seed: 8 });
-    expect(outputs(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+    expect(outputs(job.id)).toEqual(["poster.a2.jpg", "preview.webp", "video.a2.mp4"]);
     const file = await download(done);
     expect(await probeVideo(file, { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 33 });
     expect(studio.lines.some((l) => l.startsWith("[worker2]") && l.includes(`job ${job.id}: attempt 2`))).toBe(true);

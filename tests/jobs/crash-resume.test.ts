@@ -11,6 +11,7 @@
  * Also here: the processor's `checkpointNow` (the drain hook), and a damaged or foreign checkpoint ignored.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { decodeCheckpoint, encodeCheckpoint } from "../../lib/engine/checkpoint.ts";
 import { createGenerationRunner } from "../../lib/engine/generation.ts";
@@ -157,9 +158,13 @@ describe("crash resume", () => {
     expect(ref).toMatchObject({ attempts: 1, resumedFromStep: null });
     expect(rescuerLines.some((l) => l.includes(`job ${reference.id}: resuming`))).toBe(false);
 
-    const resumedVideo = readFileSync(ctx.storage.jobFile(crashed.id, JOB_FILES.video));
-    const referenceVideo = readFileSync(ctx.storage.jobFile(reference.id, JOB_FILES.video));
-    const [a, b] = [await frames(ctx.storage.jobFile(crashed.id, JOB_FILES.video), 17), await frames(ctx.storage.jobFile(reference.id, JOB_FILES.video), 17)];
+    // Each attempt names its own files (lib/jobs/fence.ts): the resumed one is attempt 2's, the reference attempt 1's.
+    const resumedFile = ctx.storage.jobFile(crashed.id, done.videoFile!);
+    const referenceFile = ctx.storage.jobFile(reference.id, ref.videoFile!);
+    expect([path.basename(resumedFile), path.basename(referenceFile)]).toEqual(["video.a2.mp4", "video.a1.mp4"]);
+    const resumedVideo = readFileSync(resumedFile);
+    const referenceVideo = readFileSync(referenceFile);
+    const [a, b] = [await frames(resumedFile, 17), await frames(referenceFile, 17)];
     expect(a).toHaveLength(17);
     a.forEach((f, k) => expect(f.equals(b[k]), `frame ${k}`).toBe(true));
     expect(resumedVideo.equals(referenceVideo)).toBe(true);

@@ -5,7 +5,7 @@
  * a worker process killed mid-job, no double runs, persistence. Long jobs use real settings (33 frames,
  * up to 100 steps) to stay running long enough to cancel or kill.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { UnrecoverableError, Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
@@ -14,6 +14,7 @@ import { createGenerationRunner } from "../../lib/engine/generation.ts";
 import { resolveRuntime, type ResolvedRuntime } from "../../lib/engine/runtime.ts";
 import { latentFrameCount } from "../../lib/engine/vae.ts";
 import { cancelJob } from "../../lib/jobs/actions.ts";
+import { continueJob } from "../../lib/jobs/continue.ts";
 import { createJob } from "../../lib/jobs/create.ts";
 import { jobFilePath } from "../../lib/jobs/files.ts";
 import { jobJson } from "../../lib/jobs/job-json.ts";
@@ -56,7 +57,7 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-type TestWorker = { id: string; runs: string[]; close(): Promise<void> };
+type TestWorker = { id: string; runs: string[]; lines: string[]; close(): Promise<void> };
 
 /**
  * An in-process worker: the studio's processor and BullMQ settings around the engine's runner on the
@@ -65,6 +66,7 @@ type TestWorker = { id: string; runs: string[]; close(): Promise<void> };
 async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?: Db; progressWriteMs?: number } = {}): Promise<TestWorker> {
   const id = `test-worker-${Math.random().toString(36).slice(2, 8)}`;
   const runs: string[] = [];
+  const lines: string[] = [];
   const redis = createRedis(c.redisUrl, id);
   const runner = createGenerationRunner({ modelsDir: c.modelsDir, runtime });
   const processor = await createJobProcessor({
@@ -78,6 +80,7 @@ async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?
     },
     workerId: id,
     progressWriteMs: opts.progressWriteMs,
+    log: (line) => lines.push(line),
   });
   const connection = createRedis(c.redisUrl, `${id}-queue`);
   const worker = createGenerateWorker({ connection, prefix: c.redisPrefix, processor: processor.process, concurrency: opts.concurrency ?? 1, lockMs: LOCK_MS, name: id });
@@ -85,6 +88,7 @@ async function startWorker(c: TestJobsContext, opts: { concurrency?: number; db?
   const w: TestWorker = {
     id,
     runs,
+    lines,
     async close() {
       await worker.close(true);
       // A forced close does not wait for a run in progress; its sessions must not be released under it.
@@ -150,13 +154,13 @@ describe("job processor on a real queue", () => {
     const worker = await startWorker(ctx);
     const job = await createJob(ctx, tinyRequest());
     const done = await waitStatus(job.id, "succeeded");
-    expect(done).toMatchObject({ attempts: 1, workerId: worker.id, videoFile: "video.mp4", posterFile: "poster.jpg", previewFile: "preview.webp", error: null });
+    expect(done).toMatchObject({ attempts: 1, workerId: worker.id, videoFile: "video.a1.mp4", posterFile: "poster.a1.jpg", previewFile: "preview.webp", error: null });
     expect(done.seed).not.toBeNull(); // drawn by the run and recorded
     const timings = JSON.parse(done.timings!);
     expect(timings.denoise).toBeGreaterThan(0);
     expect(Object.keys(timings).sort()).toEqual(["decode", "denoise", "ditCalls", "ditCallsSkipped", "load", "text"]);
     expect(worker.runs).toEqual([job.id]);
-    expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+    expect(folder(job.id)).toEqual(["poster.a1.jpg", "preview.webp", "video.a1.mp4"]);
     expect(await probeVideo(await jobFilePath(ctx, job.id, "video"), { countFrames: true })).toMatchObject({ codec: "h264", width: 160, height: 96, frames: 9 });
     expect(jobJson(done)).toMatchObject({ progress: 1, videoUrl: `/api/jobs/${job.id}/video`, seed: Number(done.seed) });
 
@@ -269,7 +273,8 @@ describe("job processor on a real queue", () => {
     const done = await waitStatus(job.id, "succeeded");
     expect(worker.runs).toEqual([job.id, job.id]);
     expect(done.attempts).toBe(2);
-    expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
+    // The first attempt's files went with its failure; the second attempt's names are its own.
+    expect(folder(job.id)).toEqual(["poster.a2.jpg", "preview.webp", "video.a2.mp4"]);
   });
 
   it("two workers never run the same job twice", async () => {
@@ -284,6 +289,70 @@ describe("job processor on a real queue", () => {
     // Both took part (each had a free slot when the jobs arrived).
     expect(a.runs.length).toBeGreaterThan(0);
     expect(b.runs.length).toBeGreaterThan(0);
+  });
+});
+
+describe("fencing: a run whose job was taken over commits nothing", () => {
+  /** What a second worker's claim does to the row (processor.ts claimJob): the next attempt, its worker. */
+  const takeOver = (id: string, attempt: number) =>
+    ctx.db.job.updateMany({ where: { id, status: "running", attempts: attempt - 1 }, data: { attempts: attempt, workerId: "rescuer-w2" } });
+  // The rows these tests leave "running" (for a rescuer that never comes) would be re-queued by the
+  // reconciliation tests below.
+  const taken: string[] = [];
+  afterEach(async () => {
+    await ctx.db.job.deleteMany({ where: { id: { in: taken.splice(0) } } });
+  });
+
+  it("mid-denoise: the stale run stops at its next write, logs that it was fenced, writes no outcome and leaves no file", async () => {
+    const worker = await startWorker(ctx);
+    const job = await createJob(ctx, tinyRequest(LONG));
+    taken.push(job.id);
+    await waitFor("denoise step 3", () => eventsOf(job.id).find((e) => e.type === "progress" && e.phase === "denoise" && e.step >= 3), 60_000);
+    expect((await takeOver(job.id, 2)).count).toBe(1);
+    const fenced = `job ${job.id}: fenced: attempt 1 was taken over by attempt 2 (worker rescuer-w2, now running); discarded its outputs`;
+    await waitFor("the fenced log line", () => (worker.lines.includes(fenced) ? true : undefined), 60_000);
+    // The row is the later attempt's, untouched: no outcome, no progress of the stale run after the takeover.
+    const after = await row(job.id);
+    expect(after).toMatchObject({ status: "running", attempts: 2, workerId: "rescuer-w2", videoFile: null, finishedAt: null });
+    expect(eventsOf(job.id).map((e) => e.type)).not.toContain("canceled");
+    expect(eventsOf(job.id).map((e) => e.type)).not.toContain("failed");
+    expect(eventsOf(job.id).every((e) => e.type === "queued" || e.attempt === 1)).toBe(true);
+    expect(folder(job.id).filter((f) => f !== "preview.webp")).toEqual([]);
+    expect(worker.lines.some((l) => /job .*: (failed|canceled|succeeded)/.test(l))).toBe(false);
+  });
+
+  it("at the commit: the success write of a taken-over run is refused, its files removed, and the later attempt's files kept", async () => {
+    let jobId = "";
+    const racing = interceptJobUpdates(ctx.db, async (args, write) => {
+      if (args.data.status === "succeeded") {
+        // The later attempt claimed the job and published its own video just before this commit.
+        await takeOver(jobId, 2);
+        writeFileSync(ctx.storage.jobFile(jobId, "video.a2.mp4"), "the later attempt's video");
+      }
+      return write();
+    });
+    const worker = await startWorker(ctx, { db: racing });
+    const job = await createJob(ctx, tinyRequest());
+    jobId = job.id;
+    taken.push(job.id);
+    const fenced = `job ${job.id}: fenced: attempt 1 was taken over by attempt 2 (worker rescuer-w2, now running); discarded its outputs`;
+    await waitFor("the fenced log line", () => (worker.lines.includes(fenced) ? true : undefined), 60_000);
+    expect(await row(job.id)).toMatchObject({ status: "running", attempts: 2, workerId: "rescuer-w2", videoFile: null });
+    expect(folder(job.id)).toEqual(["preview.webp", "video.a2.mp4"]);
+    expect(eventsOf(job.id).map((e) => e.type)).not.toContain("succeeded");
+  });
+});
+
+describe("a continuation under fencing", () => {
+  it("commits its chain video under its attempt's name too, and leaves none of its scratch files", async () => {
+    await startWorker(ctx);
+    const first = await createJob(ctx, tinyRequest({ frames: 5, steps: 2 }));
+    await waitStatus(first.id, "succeeded");
+    const next = await continueJob(ctx, first.id, {});
+    const done = await waitStatus(next.id, "succeeded", 60_000);
+    expect(done).toMatchObject({ attempts: 1, videoFile: "video.a1.mp4", posterFile: "poster.a1.jpg", chainFile: "chain.a1.mp4" });
+    expect(folder(next.id).filter((f) => f !== "preview.webp")).toEqual(["chain.a1.mp4", "poster.a1.jpg", "video.a1.mp4"]);
+    expect(await probeVideo(await jobFilePath(ctx, next.id, "chain"), { countFrames: true })).toMatchObject({ codec: "h264", frames: 5 + 5 - 1 });
   });
 });
 
@@ -326,15 +395,15 @@ describe("crash recovery", () => {
     expect(orphaned.workerId).toMatch(/^.+-\d+-[0-9a-f]{8}$/);
     // What the dead run left is only a temporary file, and the API serves no video for the job.
     expect(folder(job.id).some(isPartialFile)).toBe(true);
-    expect(folder(job.id)).not.toContain("video.mp4");
+    expect(folder(job.id)).not.toContain("video.a1.mp4");
     await expect(jobFilePath(ctx, job.id, "video")).rejects.toThrow(/not found/);
 
     const rescuer = await startWorker(ctx);
     const done = await waitStatus(job.id, "succeeded", 90_000);
     expect(done).toMatchObject({ attempts: 2, workerId: rescuer.id });
     expect(rescuer.runs).toEqual([job.id]);
-    expect(folder(job.id)).toEqual(["poster.jpg", "preview.webp", "video.mp4"]);
-    expect(await probeVideo(path.join(ctx.storage.jobDir(job.id), "video.mp4"), { countFrames: true })).toMatchObject({ codec: "h264", frames: 33 });
+    expect(folder(job.id)).toEqual(["poster.a2.jpg", "preview.webp", "video.a2.mp4"]);
+    expect(await probeVideo(path.join(ctx.storage.jobDir(job.id), "video.a2.mp4"), { countFrames: true })).toMatchObject({ codec: "h264", frames: 33 });
     expect(lines.join("\n")).toMatch(/worker .* ready \(lock 2000 ms/);
   });
 

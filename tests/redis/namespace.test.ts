@@ -100,7 +100,7 @@ describe("Redis namespace", () => {
       for (const stop of stops) await stop();
     }
 
-    const info = { host: "h", pid: 1, executionProviders: ["cpu"], adapter: null, model: null, startedAt: "", busy: false, concurrency: 1 };
+    const info = { host: "h", pid: 1, executionProviders: ["cpu"], adapter: null, model: null, startedAt: "", busy: false, concurrency: 1, state: "ready" as const };
     await announceWorker(redis, a, { ...info, id: "worker-a" });
     await announceWorker(redis, b, { ...info, id: "worker-b" });
     expect((await listWorkers(redis, a)).map((w) => w.id)).toEqual(["worker-a"]);
