@@ -1,18 +1,26 @@
 /**
- * A generation worker's life: announce itself in Redis (the health endpoint lists live workers), put
- * back on the queue what Redis lost (reconcileQueue, at start and every minute), consume the queue with
- * the job processor, and on shutdown let go without waiting for a running job — its lock lapses and
- * another worker (or this one, restarted) takes the job over, exactly as after a crash, only sooner.
+ * A generation worker's life: check that its storage root is the studio's (lib/storage/marker.ts),
+ * announce itself and what it can run in Redis (the health endpoint and the workers panel list live
+ * workers), put back on the queue what Redis lost (reconcileQueue, at start and every minute), consume
+ * the queues of the capability classes it can run (lib/queue/routing.ts) with the job processor, and on
+ * shutdown let go without waiting for a running job — its lock lapses and another worker (or this one,
+ * restarted) takes the job over, exactly as after a crash, only sooner. It needs only its environment
+ * (REDIS_URL, DATABASE_URL, DATA_DIR, MODELS_DIR), never the web server.
  * workers/generate.ts runs it with the engine; tests run it with their own generation function.
  */
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import type { StudioConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
+import { detectDeviceMemory, type DeviceMemory } from "../engine/device-memory.ts";
 import type { RunGeneration } from "../engine/generation.ts";
-import { createGenerateQueue, createGenerateWorker } from "../queue/generate-queue.ts";
-import { announceWorker, HEARTBEAT_MS, retireWorker, type WorkerInfo } from "../queue/worker-registry.ts";
+import { installedModels } from "../model-library/installed.ts";
+import { classOfJob, createGenerateQueue } from "../queue/generate-queue.ts";
+import { createGenerateWorker } from "../queue/routed-worker.ts";
+import { canRun, classQueueName, defersTo } from "../queue/routing.ts";
+import { announceWorker, capabilitiesOf, HEARTBEAT_MS, listWorkers, retireWorker, type WorkerInfo } from "../queue/worker-registry.ts";
 import { createRedis } from "../redis/connection.ts";
+import { checkStorageRoot } from "../storage/marker.ts";
 import { createStorage } from "../storage/storage.ts";
 import { startWebhookWorker } from "../webhooks/worker.ts";
 import { createJobProcessor } from "./processor.ts";
@@ -27,6 +35,8 @@ export type GenerationWorkerOptions = {
   executionProviders: string[];
   /** The GPU the sessions run on (WebGPU), for the health endpoint. */
   adapter?: WorkerInfo["adapter"];
+  /** The device's memory; default: detected for the first execution provider (WORKER_MEMORY_GB overrides). */
+  memory?: DeviceMemory;
   log: (line: string) => void;
 };
 
@@ -35,7 +45,16 @@ export type GenerationWorker = { info: WorkerInfo; close(): Promise<void> };
 export async function startGenerationWorker(opts: GenerationWorkerOptions): Promise<GenerationWorker> {
   const { cfg, log } = opts;
   const redis = createRedis(cfg.redisUrl, "worker");
+  const storage = createStorage(cfg.dataDir);
+  let storageId: string;
+  try {
+    storageId = await checkStorageRoot(redis, cfg.redisPrefix, storage.root);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   const db = createDb(cfg.databaseUrl);
+  const memory = opts.memory ?? detectDeviceMemory(opts.executionProviders[0] ?? "cpu", cfg.workerMemoryGiB);
   const info: WorkerInfo = {
     id: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     host: os.hostname(),
@@ -45,21 +64,33 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     model: null,
     startedAt: new Date().toISOString(),
     busy: false,
+    running: 0,
     concurrency: cfg.workerConcurrency,
+    state: "ready",
+    memory,
+    models: installedModels(cfg.modelsDir),
+    kinds: cfg.workerKinds,
+    queues: [],
+    storageId,
   };
+  if (memory.source === "unknown") log("worker memory unknown (no nvidia-smi): routing applies no memory limit; set WORKER_MEMORY_GB");
 
   const processor = await createJobProcessor({
     db,
     redis,
     redisPrefix: cfg.redisPrefix,
-    storage: createStorage(cfg.dataDir),
+    storage,
     runGeneration: opts.runGeneration,
     workerId: info.id,
     log,
   });
   const queue = createGenerateQueue(redis, cfg.redisPrefix);
   const events = { redis, prefix: cfg.redisPrefix };
-  await reconcileQueue(db, queue, { events, log });
+  const reconcile = () => reconcileQueue(db, queue, { modelsDir: cfg.modelsDir, events, log });
+  await reconcile();
+
+  // Live peers, read once per heartbeat for the prefer-loaded rule (routing.ts, defersTo).
+  let peers: WorkerInfo[] = [];
   const worker = createGenerateWorker({
     connection: createRedis(cfg.redisUrl, "worker-queue"),
     prefix: cfg.redisPrefix,
@@ -67,6 +98,11 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     concurrency: cfg.workerConcurrency,
     lockMs: cfg.lockMs,
     name: info.id,
+    canRun: (c) => info.state === "ready" && canRun(capabilitiesOf(info), c),
+    defers: async (c, oldestWaitingMs) => {
+      if (!peers.some((p) => p.id !== info.id && p.model === c.model)) return false;
+      return defersTo(info, c, peers, await oldestWaitingMs(), cfg.routingGraceMs) !== undefined;
+    },
   });
   worker.on("error", (e) => log(`queue error: ${e.message}`));
   const webhooks = startWebhookWorker({
@@ -77,20 +113,29 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     log,
   });
 
-  const beat = () => {
-    info.busy = processor.running().length > 0;
-    void announceWorker(redis, cfg.redisPrefix, info).catch(() => {});
+  const announce = async () => {
+    info.running = processor.running().length;
+    info.busy = info.running > 0;
+    info.models = installedModels(cfg.modelsDir);
+    info.queues = worker.consumed().map(classQueueName);
+    await announceWorker(redis, cfg.redisPrefix, info);
+    peers = await listWorkers(redis, cfg.redisPrefix);
   };
-  await announceWorker(redis, cfg.redisPrefix, info);
+  const beat = () => void announce().catch(() => {});
+  await announce();
+  await worker.refresh();
+  await announce();
   const heartbeat = setInterval(beat, HEARTBEAT_MS);
-  worker.on("active", beat);
+  worker.on("active", (job) => {
+    // The engine keeps the sessions of the last model it ran: that is the model loaded now.
+    info.model = classOfJob(job)?.model ?? info.model;
+    beat();
+  });
   worker.on("completed", beat);
   worker.on("failed", beat);
-  const reconciler = setInterval(
-    () => void reconcileQueue(db, queue, { events, log }).catch((e) => log(`reconcile failed: ${(e as Error).message}`)),
-    RECONCILE_MS,
-  );
-  log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency})`);
+  const reconciler = setInterval(() => void reconcile().catch((e) => log(`reconcile failed: ${(e as Error).message}`)), RECONCILE_MS);
+  const mem = memory.totalBytes === null ? "unknown" : `${(memory.totalBytes / 2 ** 30).toFixed(1)} GiB (${memory.source})`;
+  log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency}, memory ${mem}, models ${info.models.join(", ") || "none"}, kinds ${info.kinds.join(", ")})`);
 
   let closing: Promise<void> | undefined;
   return {

@@ -11,6 +11,7 @@ import type { JobsContext } from "../jobs/context.ts";
 import { createEventHub, type EventHub } from "../queue/event-hub.ts";
 import { createGenerateQueue } from "../queue/generate-queue.ts";
 import { redis } from "../redis/connection.ts";
+import { checkStorageRoot } from "../storage/marker.ts";
 import { createStorage } from "../storage/storage.ts";
 
 export type Studio = JobsContext & { hub: EventHub };
@@ -33,6 +34,9 @@ export function studio(): Studio {
       acceptsJobWebhooks: Boolean(cfg.webhookSecret),
       hub: createEventHub(redis(), cfg.redisPrefix, log),
     };
+    // The storage marker (lib/storage/marker.ts): written on the studio's first start, checked after;
+    // /api/health reports a mismatch, and a worker on another root refuses to start.
+    checkStorageRoot(redis(), cfg.redisPrefix, cfg.dataDir).catch((e) => log(`storage check: ${(e as Error).message}`));
   }
   return globalForStudio.studio;
 }
