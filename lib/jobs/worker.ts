@@ -90,7 +90,7 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
   await reconcile();
 
   // Live peers, read once per heartbeat for the prefer-loaded rule (routing.ts, defersTo).
-  let peers: WorkerInfo[] = [];
+  let peers = await listWorkers(redis, cfg.redisPrefix);
   const worker = createGenerateWorker({
     connection: createRedis(cfg.redisUrl, "worker-queue"),
     prefix: cfg.redisPrefix,
@@ -105,14 +105,6 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     },
   });
   worker.on("error", (e) => log(`queue error: ${e.message}`));
-  const webhooks = startWebhookWorker({
-    connection: createRedis(cfg.redisUrl, "worker-webhooks"),
-    prefix: cfg.redisPrefix,
-    db,
-    settings: { url: cfg.webhookUrl, secret: cfg.webhookSecret },
-    log,
-  });
-
   const announce = async () => {
     info.running = processor.running().length;
     info.busy = info.running > 0;
@@ -122,17 +114,27 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     peers = await listWorkers(redis, cfg.redisPrefix);
   };
   const beat = () => void announce().catch(() => {});
+  // Listening before the first refresh: a job already waiting is taken as soon as its class is seen.
+  worker.on("active", (job) => {
+    // The engine keeps the sessions of the last model it ran: that is the model loaded now.
+    info.model = classOfJob(job)?.model ?? info.model;
+    log(`job ${job.id}: taken from ${job.queueName}`);
+    beat();
+  });
+  worker.on("completed", () => beat());
+  worker.on("failed", () => beat());
+  const webhooks = startWebhookWorker({
+    connection: createRedis(cfg.redisUrl, "worker-webhooks"),
+    prefix: cfg.redisPrefix,
+    db,
+    settings: { url: cfg.webhookUrl, secret: cfg.webhookSecret },
+    log,
+  });
+
   await announce();
   await worker.refresh();
   await announce();
   const heartbeat = setInterval(beat, HEARTBEAT_MS);
-  worker.on("active", (job) => {
-    // The engine keeps the sessions of the last model it ran: that is the model loaded now.
-    info.model = classOfJob(job)?.model ?? info.model;
-    beat();
-  });
-  worker.on("completed", beat);
-  worker.on("failed", beat);
   const reconciler = setInterval(() => void reconcile().catch((e) => log(`reconcile failed: ${(e as Error).message}`)), RECONCILE_MS);
   const mem = memory.totalBytes === null ? "unknown" : `${(memory.totalBytes / 2 ** 30).toFixed(1)} GiB (${memory.source})`;
   log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency}, memory ${mem}, models ${info.models.join(", ") || "none"}, kinds ${info.kinds.join(", ")})`);
