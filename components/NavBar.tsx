@@ -8,9 +8,10 @@ const LINKS = [
   { href: "/image", label: "Image to video", short: "Image" },
   { href: "/gallery", label: "Gallery", short: "Gallery" },
   { href: "/models", label: "Models", short: "Models" },
+  { href: "/workers", label: "Workers", short: "Workers" },
 ];
 
-/** The top bar: brand, the four places (the current one marked for screen readers too) and the notification bell. */
+/** The top bar: brand, the places (the current one marked for screen readers too) and the notification bell. */
 export function NavBar() {
   const pathname = usePathname();
   const current = (href: string) => (href === "/" ? pathname === "/" : pathname.startsWith(href));
