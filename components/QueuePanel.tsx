@@ -229,7 +229,7 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
                   <JobProgress job={job} compact position={job.status === "queued" ? position : undefined} />
                   {job.status === "queued" && queuedOf(job)?.waitingFor && (
                     <p className="queue-waiting-for" role="status">
-                      Waiting: {queuedOf(job)?.waitingFor}
+                      Waiting: {queuedOf(job)?.waitingFor} (<Link href="/workers">workers</Link>)
                     </p>
                   )}
                   {job.status === "queued" && (
