@@ -1,6 +1,6 @@
 /**
- * The web server process's shared services: one database client, one Redis connection, one queue
- * producer and one event subscription for all requests (kept on globalThis so Next's dev reloads reuse
+ * The web server process's shared services: one database client, one Redis connection, one producer
+ * for the class queues and one event subscription for all requests (kept on globalThis so Next's dev reloads reuse
  * them instead of opening new connections).
  */
 import "server-only";

@@ -7,6 +7,8 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobJson } from "../../lib/jobs/schemas.ts";
+import type { WorkerView } from "../../lib/ui/api-types.ts";
+import { call } from "../api/helpers.ts";
 import { NO_OVERFLOW, screenshots } from "./browser.ts";
 import { startUiStudio, type UiStudio } from "./ui-studio.ts";
 
@@ -44,6 +46,10 @@ describe("routing in the UI", () => {
     expect(text).toContain("256 MB (override)");
     expect(text).toContain("none yet");
     expect(text).toContain("no job class yet");
+    // The same through /api/health, with the storage root's marker checked by the web server.
+    const health = (await call<{ status: string; storage: { ok: boolean; id?: string }; workers: WorkerView[] }>(studio.url, "/api/health")).body;
+    expect(health).toMatchObject({ status: "ok", storage: { ok: true, id: expect.any(String) } });
+    expect(health.workers.map((w) => [w.state, w.memory.source, w.storageId])).toEqual([["ready", "override", health.storage.id]]);
   });
 
   it("a worker with enough memory joins: the job runs there and the page shows both workers", async () => {

@@ -3,9 +3,12 @@
  * queue's name, which worker can run a class, why none can, and when a worker leaves a job to a peer
  * that has the model loaded. Real estimates (the DiT graph built against recorded weights), no Redis.
  */
+import { execFileSync } from "node:child_process";
+import os from "node:os";
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../models/manifest.ts";
 import { WAN21_T2V_1_3B } from "../../models/wan/dit.ts";
+import { detectDeviceMemory } from "../../lib/engine/device-memory.ts";
 import { gpuMemoryBudget } from "../../lib/engine/memory-budget.ts";
 import { estimatedPeakBytes, jobClassOf } from "../../lib/jobs/job-class.ts";
 import { canRun, classQueueName, defersTo, memoryTier, parseClassQueueName, whyNoWorker, type JobClass, type PeerState } from "../../lib/queue/routing.ts";
@@ -87,5 +90,22 @@ describe("prefer the worker that has the model loaded", () => {
     expect(defersTo(self, c, [peer({ state: "draining" })], 0, 15_000)).toBeUndefined();
     expect(defersTo(self, c, [peer({ model: "other" })], 0, 15_000)).toBeUndefined();
     expect(defersTo(self, c, [peer({ id: "self" })], 0, 15_000)).toBeUndefined();
+  });
+});
+
+describe("the memory a worker advertises", () => {
+  it("WORKER_MEMORY_GB over everything; RAM on the CPU; the driver's figure or unknown on a GPU", () => {
+    expect(detectDeviceMemory("webgpu", 6)).toEqual({ totalBytes: 6 * GIB, freeBytes: null, source: "override" });
+    expect(detectDeviceMemory("cpu")).toMatchObject({ totalBytes: os.totalmem(), source: "system-ram" });
+    let nvidia = false;
+    try {
+      execFileSync("nvidia-smi", ["-L"], { stdio: "ignore" });
+      nvidia = true;
+    } catch {
+      // no NVIDIA driver here
+    }
+    const gpu = detectDeviceMemory("webgpu");
+    if (nvidia) expect(gpu).toMatchObject({ source: "nvidia-smi", totalBytes: expect.any(Number) });
+    else expect(gpu).toEqual({ totalBytes: null, freeBytes: null, source: "unknown" });
   });
 });
