@@ -8,6 +8,8 @@ COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY lib/config.ts ./lib/config.ts
 COPY lib/engine/providers.ts ./lib/engine/providers.ts
+COPY lib/schemas/job-vocabulary.ts ./lib/schemas/job-vocabulary.ts
+COPY lib/webhooks/url.ts ./lib/webhooks/url.ts
 RUN npm ci
 
 FROM deps AS build

@@ -75,6 +75,24 @@ export function JobDetail({ initial, fps }: Props) {
     document.title = `${jobTitle(job)} · Wan Studio`;
   }, [job]);
 
+  // While it waits: why no live worker can run it, if none can (GET /api/queue, re-read as workers come and go).
+  const [waitingFor, setWaitingFor] = useState<string | null>(null);
+  const queued = job.status === "queued";
+  useEffect(() => {
+    if (!queued) {
+      setWaitingFor(null);
+      return;
+    }
+    const read = () =>
+      api
+        .queue()
+        .then((q) => setWaitingFor(q.jobs.find((j) => j.id === job.id)?.waitingFor ?? null))
+        .catch(() => undefined);
+    void read();
+    const t = setInterval(() => void read(), POLL_MS);
+    return () => clearInterval(t);
+  }, [queued, job.id]);
+
   const act = async (what: "cancel" | "retry" | "delete") => {
     setBusy(what);
     setError(null);
@@ -180,6 +198,11 @@ export function JobDetail({ initial, fps }: Props) {
                     <div className="stage-empty">
                       <span className="spinner" aria-hidden="true" />
                       <p className="muted">{job.status === "queued" ? "Waiting for a worker…" : "Starting…"}</p>
+                      {queued && waitingFor && (
+                        <p className="queue-waiting-for" role="status" data-testid="job-waiting-for">
+                          No worker can run this yet: {waitingFor}
+                        </p>
+                      )}
                     </div>
                   )}
                 </div>

@@ -8,9 +8,11 @@ const LINKS = [
   { href: "/image", label: "Image to video", short: "Image" },
   { href: "/gallery", label: "Gallery", short: "Gallery" },
   { href: "/models", label: "Models", short: "Models" },
+  // Five pills and the bell do not fit a 360 px phone: there the Workers page is reached from the queue panel.
+  { href: "/workers", label: "Workers", short: "Workers", wideOnly: true },
 ];
 
-/** The top bar: brand, the four places (the current one marked for screen readers too) and the notification bell. */
+/** The top bar: brand, the places (the current one marked for screen readers too) and the notification bell. */
 export function NavBar() {
   const pathname = usePathname();
   const current = (href: string) => (href === "/" ? pathname === "/" : pathname.startsWith(href));
@@ -34,7 +36,12 @@ export function NavBar() {
         </Link>
         <nav aria-label="Main" className="nav">
           {LINKS.map((l) => (
-            <Link key={l.href} href={l.href} className="nav-link" aria-current={current(l.href) ? "page" : undefined}>
+            <Link
+              key={l.href}
+              href={l.href}
+              className={"wideOnly" in l ? "nav-link nav-link-wide" : "nav-link"}
+              aria-current={current(l.href) ? "page" : undefined}
+            >
               <span className="nav-long">{l.label}</span>
               <span className="nav-short">{l.short}</span>
             </Link>

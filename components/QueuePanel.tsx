@@ -26,8 +26,14 @@ const FINISHED_KEPT = 4;
  *
  * Queue control: each waiting job has a priority and up/down buttons, and the head a pause/resume
  * switch. The order shown is the queue's own (GET /api/queue, then every "queue" event), so every open
- * page shows the same order after anyone changes it.
+ * page shows the same order after anyone changes it. Order is kept per capability class (the jobs one
+ * kind of worker takes, docs/multi-machine.md): a job moves among the jobs of its own class. A job that
+ * no live worker can run says why, and the queue is re-read every few seconds while one does, so the
+ * note goes when a worker that can run it joins.
  */
+
+/** How often the queue is re-read while a job waits for a worker that can run it (workers beat every 5 s). */
+const WAITING_FOR_POLL_MS = 5_000;
 
 /** The two move buttons: which way, the arrow drawn, and the end of the line where the button does nothing. */
 const MOVES = [
@@ -164,8 +170,17 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
       a.status !== b.status ? (a.status === "running" ? -1 : 1) : rank(a) - rank(b) || a.createdAt.localeCompare(b.createdAt),
     );
   }, [jobs, queue]);
-  const priorityOf = (job: JobView): JobPriority => queue?.jobs.find((j) => j.id === job.id)?.priority ?? job.priority;
+  const queuedOf = (job: JobView) => queue?.jobs.find((j) => j.id === job.id);
+  const priorityOf = (job: JobView): JobPriority => queuedOf(job)?.priority ?? job.priority;
   const waiting = ordered.filter((j) => j.status === "queued");
+  /** The waiting jobs of a job's class: the line its move buttons work in. */
+  const lineOf = (job: JobView) => waiting.filter((j) => queuedOf(j)?.queue === queuedOf(job)?.queue);
+  const anyUnroutable = queue?.jobs.some((j) => j.waitingFor !== null) ?? false;
+  useEffect(() => {
+    if (!anyUnroutable) return;
+    const timer = setInterval(refreshQueue, WAITING_FOR_POLL_MS);
+    return () => clearInterval(timer);
+  }, [anyUnroutable, refreshQueue]);
   let position = 0;
 
   return (
@@ -212,6 +227,11 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
                     {promptExcerpt(job.prompt, 90)}
                   </Link>
                   <JobProgress job={job} compact position={job.status === "queued" ? position : undefined} />
+                  {job.status === "queued" && queuedOf(job)?.waitingFor && (
+                    <p className="queue-waiting-for" role="status">
+                      Waiting: {queuedOf(job)?.waitingFor} (<Link href="/workers">workers</Link>)
+                    </p>
+                  )}
                   {job.status === "queued" && (
                     <div className="queue-controls">
                       <select
@@ -233,7 +253,7 @@ export function QueuePanel({ initialJobs = [], created }: Props) {
                           type="button"
                           className="icon-button icon-button-quiet"
                           onClick={() => void move(job, direction)}
-                          disabled={busy.has(job.id) || edge(waiting)?.id === job.id}
+                          disabled={busy.has(job.id) || edge(lineOf(job))?.id === job.id}
                           aria-label={`Move “${promptExcerpt(job.prompt, 40)}” ${direction}`}
                           title={`Move ${direction}`}
                         >

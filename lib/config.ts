@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from "./engine/providers.ts";
+import { JOB_KINDS, type JobKind } from "./schemas/job-vocabulary.ts";
 import { webhookUrlSchema } from "./webhooks/url.ts";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
@@ -64,6 +65,17 @@ const envSchema = z.object({
   TEXT_ENCODER_DEVICE: z.enum(["cpu", "gpu"], { error: 'must be "cpu" or "gpu"' }).default("cpu"),
   /** Jobs one worker process runs at once (one per device; the default fits one GPU or the CPU). */
   WORKER_CONCURRENCY: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(1).max(8).default(1),
+  /** Memory (GiB) the worker advertises for routing, instead of what its GPU driver (or RAM, on CPU) says. */
+  WORKER_MEMORY_GB: z.coerce.number({ error: "must be a number" }).positive("must be more than 0").max(4096).optional(),
+  /** Job kinds the worker takes (default: all). */
+  WORKER_KINDS: z
+    .string()
+    .refine((v) => v.split(",").every((k) => (JOB_KINDS as readonly string[]).includes(k.trim())), {
+      message: `must be a comma-separated list of ${JOB_KINDS.join(", ")}`,
+    })
+    .optional(),
+  /** How long (ms) a job waits for a worker that has its model loaded before any other capable worker takes it. */
+  ROUTING_GRACE_MS: z.coerce.number({ error: "must be a number" }).int("must be an integer").min(0).max(3_600_000).default(15_000),
   /**
    * BullMQ lock duration and stalled-check interval in ms. Every worker must use the same value: the
    * stalled check is throttled by the interval of whichever worker ran it last.
@@ -114,6 +126,12 @@ export type StudioConfig = {
   ortThreads: number;
   textEncoderDevice: "cpu" | "gpu";
   workerConcurrency: number;
+  /** WORKER_MEMORY_GB: the memory a worker advertises instead of the detected one. */
+  workerMemoryGiB: number | undefined;
+  /** The job kinds a worker takes. */
+  workerKinds: JobKind[];
+  /** How long a job waits for a worker with its model loaded before another capable worker takes it. */
+  routingGraceMs: number;
   /** Job lock duration = stalled-check interval (ms): how soon a crashed worker's job is picked up again. */
   lockMs: number;
   /** Denoising steps between two checkpoints of a running job; 0: none are written. */
@@ -184,6 +202,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ortThreads: e.ORT_THREADS,
     textEncoderDevice: e.TEXT_ENCODER_DEVICE,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    workerMemoryGiB: e.WORKER_MEMORY_GB,
+    workerKinds: e.WORKER_KINDS ? (e.WORKER_KINDS.split(",").map((k) => k.trim()) as JobKind[]) : [...JOB_KINDS],
+    routingGraceMs: e.ROUTING_GRACE_MS,
     lockMs: e.STUDIO_LOCK_MS,
     checkpointEverySteps: e.CHECKPOINT_EVERY_STEPS,
     webhookUrl: e.WEBHOOK_URL,

@@ -1,8 +1,10 @@
 /**
- * The generation worker: one process per device. It finds the execution providers that work here, logs
- * them, and runs the queue worker (lib/jobs/worker.ts) with the engine until SIGINT/SIGTERM: the first
- * signal drains (the running job finishes, no new one is taken, then exit 0); a second one checkpoints the
- * running job and exits 0 without failing it, so another worker resumes it; a third exits at once.
+ * The generation worker: one process per device, on any machine that reaches the studio's Redis and
+ * database and mounts its storage root (docs/multi-machine.md). It finds the execution providers that
+ * work here, logs them, and runs the queue worker (lib/jobs/worker.ts) with the engine until
+ * SIGINT/SIGTERM: the first signal drains (the running job finishes, no new one is taken, then exit 0); a
+ * second one checkpoints the running job and exits 0 without failing it, so another worker resumes it; a
+ * third exits at once.
  */
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createGenerationRunner } from "../lib/engine/generation.ts";
@@ -11,6 +13,7 @@ import { startGenerationWorker } from "../lib/jobs/worker.ts";
 import { ensureDefaultModel } from "../lib/model-library/default-model.ts";
 import { startInstallWorker } from "../lib/model-library/install-worker.ts";
 import { createRedis } from "../lib/redis/connection.ts";
+import { StorageMismatchError } from "../lib/storage/marker.ts";
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -63,6 +66,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e instanceof ConfigError ? e.message : e);
+  console.error(e instanceof ConfigError || e instanceof StorageMismatchError ? e.message : e);
   process.exit(1);
 });

@@ -3,7 +3,7 @@
  * ApiError that names the field, a 401 sent to the login page, and uploads with progress (fetch cannot
  * report upload progress, XMLHttpRequest can).
  */
-import type { ApiErrorBody, BatchView, InstallView, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries } from "../ui/api-types.ts";
+import type { ApiErrorBody, BatchView, InstallView, JobPage, JobPriority, JobView, ModelView, QueueState, UploadView, WebhookDeliveries, WorkerView } from "../ui/api-types.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -88,6 +88,7 @@ export const api = {
   deleteJob: (id: string) => apiFetch<void>(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }),
   getUpload: (id: string) => apiFetch<UploadView>(`/api/uploads/${encodeURIComponent(id)}`),
   queue: () => apiFetch<QueueState>("/api/queue"),
+  workers: () => apiFetch<{ workers: WorkerView[] }>("/api/workers"),
   pauseQueue: () => apiFetch<QueueState>("/api/queue/pause", { method: "POST" }),
   resumeQueue: () => apiFetch<QueueState>("/api/queue/resume", { method: "POST" }),
   moveJob: (id: string, direction: "up" | "down") =>

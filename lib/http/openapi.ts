@@ -20,6 +20,7 @@ import {
 } from "../jobs/schemas.ts";
 import { moveRequestSchema, priorityRequestSchema, queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
 import { installRequestSchema, installSchema, updateModelSchema } from "../model-library/install-schemas.ts";
+import { workerInfoSchema } from "../queue/worker-registry.ts";
 import { EVENT_TYPES, QUEUE_EVENT } from "../schemas/job-vocabulary.ts";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../webhooks/signature.ts";
 
@@ -87,6 +88,7 @@ export function openApiDocument(): Record<string, unknown> {
         PriorityRequest: jsonSchema(priorityRequestSchema, "input"),
         MoveRequest: jsonSchema(moveRequestSchema, "input"),
         WebhookDeliveries: jsonSchema(webhookDeliveriesSchema, "output"),
+        Workers: jsonSchema(z.object({ workers: z.array(workerInfoSchema) }), "output"),
       },
     },
     security: [{ bearer: [] }, { cookie: [] }],
@@ -219,7 +221,16 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       "/api/queue": {
-        get: { summary: "Whether the queue is paused, and the queued jobs in the order workers will take them", responses: { "200": { description: "The queue", content: json(ref("QueueState")) } } },
+        get: {
+          summary: "Whether the queue is paused, and the queued jobs (per capability class, in the order its workers take them; why no worker can run one)",
+          responses: { "200": { description: "The queue", content: json(ref("QueueState")) } },
+        },
+      },
+      "/api/workers": {
+        get: {
+          summary: "The live workers: host, device, memory, loaded model, models, kinds, the capability classes they take, state",
+          responses: { "200": { description: "The workers", content: json(ref("Workers")) } },
+        },
       },
       "/api/queue/pause": {
         post: { summary: "Pause the queue: running jobs finish, no worker takes a new one", responses: { "200": { description: "The queue, paused", content: json(ref("QueueState")) } } },
@@ -339,7 +350,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       "/api/logout": { post: { summary: "End the cookie session", security: [], responses: { "204": { description: "Logged out" } } } },
-      "/api/health": { get: { summary: "Database, Redis and live workers (each with state: ready, or draining after SIGTERM)", responses: { "200": { description: "Healthy" }, "503": { description: "Degraded" } } } },
+      "/api/health": { get: { summary: "Database, Redis, the storage root's marker and live workers (each with state: ready, or draining after SIGTERM)", responses: { "200": { description: "Healthy" }, "503": { description: "Degraded" } } } },
       "/api/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } } },
     },
   };

@@ -14,7 +14,7 @@ import { isActive, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import { isValidId, newId } from "../storage/ids.ts";
 import { stopJob } from "./actions.ts";
 import type { JobsContext } from "./context.ts";
-import { announceQueued, checkRequest, QUEUE_UNAVAILABLE, queuedJobRow } from "./create.ts";
+import { announceQueued, checkRequest, jobClassOfChecked, QUEUE_UNAVAILABLE, queuedJobRow } from "./create.ts";
 import { jobJson } from "./job-json.ts";
 import { createBatchRequestSchema, type BatchJson, type JobStatus } from "./schemas.ts";
 
@@ -56,7 +56,7 @@ export async function createBatch(ctx: JobsContext, body: unknown): Promise<Batc
   const ids = rows.map((r) => r.id);
   for (const row of rows) await announceQueued(ctx, jobJson(row));
   try {
-    await enqueueGenerations(ctx.queue, ids, checked.priority);
+    await enqueueGenerations(ctx.queue, ids, jobClassOfChecked(checked), checked.priority);
   } catch (e) {
     ctx.log(`enqueueing batch ${batchId} failed: ${(e as Error).message}`);
     await Promise.all(ids.map((id) => ctx.queue.remove(id).catch(() => 0)));

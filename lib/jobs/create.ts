@@ -1,17 +1,19 @@
 /**
  * Creating a job: validate the request (the shared generation schema plus the kind's fields), check it
  * against the chosen model (sizes and lengths it offers, a distilled sampler only on its distillation) and the referenced upload, store the row with
- * the effective negative prompt, and put it on the queue.
+ * the effective negative prompt, and put it on the queue of its capability class (job-class.ts).
  */
 import { StudioError } from "../errors.ts";
 import { recipeIssue } from "../engine/schedulers/distilled-recipes.ts";
 import { negativePromptFor } from "../engine/text/negative-prompt.ts";
 import { enqueueGeneration } from "../queue/generate-queue.ts";
 import { publishEvent } from "../queue/events.ts";
+import type { JobClass } from "../queue/routing.ts";
 import { DEFAULT_FIT, DEFAULT_V2V_STRENGTH, framesForSeconds, storedParamsSchema, type StoredParams } from "../schemas/generation.ts";
 import { DEFAULT_PRIORITY, type JobPriority } from "../schemas/job-vocabulary.ts";
 import { newId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
+import { jobClassOf } from "./job-class.ts";
 import { jobJson } from "./job-json.ts";
 import { defaultModel, loadModels, type InstalledModel } from "./model-catalog.ts";
 import { createJobRequestSchema, type CreateJobRequest, type JobJson } from "./schemas.ts";
@@ -71,6 +73,11 @@ export type CheckedRequest = {
   inputUploadId: string | null;
   priority: JobPriority;
 };
+
+/** The capability class of the jobs of a checked request (job-class.ts): a batch's jobs share it. */
+export function jobClassOfChecked({ req, model, frames }: CheckedRequest): JobClass {
+  return jobClassOf(model, req.kind, { width: req.width, height: req.height, frames, guidance: req.guidance });
+}
 
 /** Everything of a job request but its prompt: what the jobs of one batch share. */
 export type JobSettings = Omit<CreateJobRequest, "prompt">;
@@ -160,7 +167,7 @@ export async function queueJob(ctx: JobsContext, req: CreateJobRequest, options:
   const job = jobJson(row);
   await announceQueued(ctx, job);
   try {
-    await enqueueGeneration(ctx.queue, row.id, checked.priority);
+    await enqueueGeneration(ctx.queue, row.id, jobClassOfChecked(checked), checked.priority);
   } catch (e) {
     // Without the queue nobody would ever run it: do not keep a job that only looks queued.
     await ctx.db.job.deleteMany({ where: { id: row.id } });

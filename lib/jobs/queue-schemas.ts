@@ -17,8 +17,17 @@ export const moveRequestSchema = z.strictObject({
 export const queueStateSchema = z.object({
   /** True while workers take no new job (running ones finish). */
   paused: z.boolean(),
-  /** The waiting jobs in the order workers will take them. */
-  jobs: z.array(z.object({ id: z.string(), priority: z.enum(JOB_PRIORITIES) })),
+  /** The waiting jobs, band by band; within a band each capability class in the order its workers take them. */
+  jobs: z.array(
+    z.object({
+      id: z.string(),
+      priority: z.enum(JOB_PRIORITIES),
+      /** The capability class queue it waits in ("generate.<model>.<kind>.<GiB>g"); order is kept per class. */
+      queue: z.string(),
+      /** Why no live worker can run it, e.g. "no worker has model X"; null when one can. It stays queued. */
+      waitingFor: z.string().nullable(),
+    }),
+  ),
 });
 
 export const webhookDeliverySchema = z.object({

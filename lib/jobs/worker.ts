@@ -1,11 +1,14 @@
 /**
- * A generation worker's life: announce itself in Redis (the health endpoint lists live workers), put
- * back on the queue what Redis lost (reconcileQueue, at start and every minute), consume the queue with
- * the job processor. Leaving, three ways:
+ * A generation worker's life: check that its storage root is the studio's (lib/storage/marker.ts),
+ * announce itself and what it can run in Redis (the health endpoint and the workers panel list live
+ * workers), put back on the queue what Redis lost (reconcileQueue, at start and every minute), consume
+ * the queues of the capability classes it can run (lib/queue/routing.ts) with the job processor. It needs
+ * only its environment (REDIS_URL, DATABASE_URL, DATA_DIR, MODELS_DIR), never the web server. Leaving,
+ * three ways:
  * - drain (first SIGTERM): announce "draining", take no new job, finish the running ones, then close;
- * - leave (second SIGTERM): ask the running jobs for a checkpoint (the processor's checkpointNow, when it
- *   has one) and go without recording anything: the job stays "running", its lock lapses and another
- *   worker resumes it, exactly as after a crash, only sooner;
+ * - leave (second SIGTERM): ask the running jobs for a checkpoint (the processor's checkpointNow) and go
+ *   without recording anything: the job stays "running", its lock lapses and another worker resumes it,
+ *   exactly as after a crash, only sooner;
  * - close: let go at once without waiting for a running job (same takeover).
  * workers/generate.ts runs it with the engine; tests run it with their own generation function.
  */
@@ -13,10 +16,15 @@ import os from "node:os";
 import { randomUUID } from "node:crypto";
 import type { StudioConfig } from "../config.ts";
 import { createDb } from "../db/client.ts";
+import { detectDeviceMemory, type DeviceMemory } from "../engine/device-memory.ts";
 import type { RunGeneration } from "../engine/generation.ts";
-import { createGenerateQueue, createGenerateWorker } from "../queue/generate-queue.ts";
-import { announceWorker, HEARTBEAT_MS, retireWorker, type WorkerInfo } from "../queue/worker-registry.ts";
+import { installedModels } from "../model-library/installed.ts";
+import { classOfJob, createGenerateQueue } from "../queue/generate-queue.ts";
+import { createGenerateWorker } from "../queue/routed-worker.ts";
+import { canRun, classQueueName, defersTo } from "../queue/routing.ts";
+import { announceWorker, capabilitiesOf, HEARTBEAT_MS, listWorkers, retireWorker, type WorkerInfo } from "../queue/worker-registry.ts";
 import { createRedis } from "../redis/connection.ts";
+import { checkStorageRoot } from "../storage/marker.ts";
 import { createStorage } from "../storage/storage.ts";
 import { startWebhookWorker } from "../webhooks/worker.ts";
 import { createJobProcessor } from "./processor.ts";
@@ -31,6 +39,8 @@ export type GenerationWorkerOptions = {
   executionProviders: string[];
   /** The GPU the sessions run on (WebGPU), for the health endpoint. */
   adapter?: WorkerInfo["adapter"];
+  /** The device's memory; default: detected for the first execution provider (WORKER_MEMORY_GB overrides). */
+  memory?: DeviceMemory;
   log: (line: string) => void;
 };
 
@@ -46,7 +56,16 @@ export type GenerationWorker = {
 export async function startGenerationWorker(opts: GenerationWorkerOptions): Promise<GenerationWorker> {
   const { cfg, log } = opts;
   const redis = createRedis(cfg.redisUrl, "worker");
+  const storage = createStorage(cfg.dataDir);
+  let storageId: string;
+  try {
+    storageId = await checkStorageRoot(redis, cfg.redisPrefix, storage.root);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   const db = createDb(cfg.databaseUrl);
+  const memory = opts.memory ?? detectDeviceMemory(opts.executionProviders[0] ?? "cpu", cfg.workerMemoryGiB);
   const info: WorkerInfo = {
     id: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     host: os.hostname(),
@@ -56,15 +75,22 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     model: null,
     startedAt: new Date().toISOString(),
     busy: false,
+    running: 0,
     concurrency: cfg.workerConcurrency,
     state: "ready",
+    memory,
+    models: installedModels(cfg.modelsDir),
+    kinds: cfg.workerKinds,
+    queues: [],
+    storageId,
   };
+  if (memory.source === "unknown") log("worker memory unknown (no nvidia-smi): routing applies no memory limit; set WORKER_MEMORY_GB");
 
   const processor = await createJobProcessor({
     db,
     redis,
     redisPrefix: cfg.redisPrefix,
-    storage: createStorage(cfg.dataDir),
+    storage,
     runGeneration: opts.runGeneration,
     workerId: info.id,
     checkpointEverySteps: cfg.checkpointEverySteps,
@@ -72,7 +98,11 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
   });
   const queue = createGenerateQueue(redis, cfg.redisPrefix);
   const events = { redis, prefix: cfg.redisPrefix };
-  await reconcileQueue(db, queue, { events, log });
+  const reconcile = () => reconcileQueue(db, queue, { modelsDir: cfg.modelsDir, events, log });
+  await reconcile();
+
+  // Live peers, read once per heartbeat for the prefer-loaded rule (routing.ts, defersTo).
+  let peers = await listWorkers(redis, cfg.redisPrefix);
   const worker = createGenerateWorker({
     connection: createRedis(cfg.redisUrl, "worker-queue"),
     prefix: cfg.redisPrefix,
@@ -80,8 +110,31 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     concurrency: cfg.workerConcurrency,
     lockMs: cfg.lockMs,
     name: info.id,
+    canRun: (c) => info.state === "ready" && canRun(capabilitiesOf(info), c),
+    defers: async (c, oldestWaitingMs) => {
+      if (!peers.some((p) => p.id !== info.id && p.model === c.model)) return false;
+      return defersTo(info, c, peers, await oldestWaitingMs(), cfg.routingGraceMs) !== undefined;
+    },
   });
   worker.on("error", (e) => log(`queue error: ${e.message}`));
+  const announce = async () => {
+    info.running = processor.running().length;
+    info.busy = info.running > 0;
+    info.models = installedModels(cfg.modelsDir);
+    info.queues = worker.consumed().map(classQueueName);
+    await announceWorker(redis, cfg.redisPrefix, info);
+    peers = await listWorkers(redis, cfg.redisPrefix);
+  };
+  const beat = () => void announce().catch(() => {});
+  // Listening before the first refresh: a job already waiting is taken as soon as its class is seen.
+  worker.on("active", (job) => {
+    // The engine keeps the sessions of the last model it ran: that is the model loaded now.
+    info.model = classOfJob(job)?.model ?? info.model;
+    log(`job ${job.id}: taken from ${job.queueName}`);
+    beat();
+  });
+  worker.on("completed", () => beat());
+  worker.on("failed", () => beat());
   const webhooks = startWebhookWorker({
     connection: createRedis(cfg.redisUrl, "worker-webhooks"),
     prefix: cfg.redisPrefix,
@@ -90,20 +143,13 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     log,
   });
 
-  const beat = () => {
-    info.busy = processor.running().length > 0;
-    void announceWorker(redis, cfg.redisPrefix, info).catch(() => {});
-  };
-  await announceWorker(redis, cfg.redisPrefix, info);
+  await announce();
+  await worker.refresh();
+  await announce();
   const heartbeat = setInterval(beat, HEARTBEAT_MS);
-  worker.on("active", beat);
-  worker.on("completed", beat);
-  worker.on("failed", beat);
-  const reconciler = setInterval(
-    () => void reconcileQueue(db, queue, { events, log }).catch((e) => log(`reconcile failed: ${(e as Error).message}`)),
-    RECONCILE_MS,
-  );
-  log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency})`);
+  const reconciler = setInterval(() => void reconcile().catch((e) => log(`reconcile failed: ${(e as Error).message}`)), RECONCILE_MS);
+  const mem = memory.totalBytes === null ? "unknown" : `${(memory.totalBytes / 2 ** 30).toFixed(1)} GiB (${memory.source})`;
+  log(`worker ${info.id} ready (lock ${cfg.lockMs} ms, concurrency ${cfg.workerConcurrency}, memory ${mem}, models ${info.models.join(", ") || "none"}, kinds ${info.kinds.join(", ")})`);
 
   let closing: Promise<void> | undefined;
   const shutDown = (waitForJobs: boolean) => {
@@ -125,6 +171,8 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     info,
     async drain() {
       info.state = "draining";
+      // Consuming needs state "ready": the refresh pauses every class queue of this process.
+      await worker.refresh().catch(() => {});
       beat();
       log(`worker ${info.id} draining: finishing ${processor.running().length} running job(s), taking no new one`);
       await shutDown(true);

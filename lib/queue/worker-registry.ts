@@ -1,10 +1,13 @@
 /**
- * Live workers announce themselves in Redis with a short-lived key that they refresh; the health endpoint
- * lists the keys still alive. A worker that dies simply expires.
+ * Live workers announce themselves in Redis with a short-lived key that they refresh; the health endpoint,
+ * the workers panel and routing's "no worker can run this" read the keys still alive. A worker that dies
+ * simply expires.
  */
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { redisName } from "../redis/namespace.ts";
+import { JOB_KINDS } from "../schemas/job-vocabulary.ts";
+import type { WorkerCapabilities } from "./routing.ts";
 
 export const WORKER_STATES = ["ready", "draining"] as const;
 
@@ -31,14 +34,35 @@ export const workerInfoSchema = z.object({
     })
     .nullable()
     .default(null),
+  /** The model loaded (the one of the last job it ran), null before its first job. */
   model: z.string().nullable(),
   startedAt: z.string(),
   busy: z.boolean(),
+  /** Jobs running now; `concurrency` is how many it runs at once. */
+  running: z.number().default(0),
   concurrency: z.number(),
   /** "draining": asked to stop (SIGTERM); finishing its running job, taking no new one (lib/jobs/worker.ts). */
   state: z.enum(WORKER_STATES).default("ready"),
+  /** The memory it advertises for routing (lib/engine/device-memory.ts); total null: unknown, no limit. */
+  memory: z
+    .object({ totalBytes: z.number().nullable(), freeBytes: z.number().nullable(), source: z.string() })
+    .default({ totalBytes: null, freeBytes: null, source: "unknown" }),
+  /** The models in its MODELS_DIR and the job kinds it takes. */
+  models: z.array(z.string()).default([]),
+  kinds: z.array(z.enum(JOB_KINDS)).default([]),
+  /** The capability classes it consumes now (lib/queue/routing.ts, classQueueName). */
+  queues: z.array(z.string()).default([]),
+  /** The id of the storage root it writes to (lib/storage/marker.ts). */
+  storageId: z.string().nullable().default(null),
 });
 export type WorkerInfo = z.infer<typeof workerInfoSchema>;
+
+const GIB = 2 ** 30;
+
+/** A worker's capabilities as routing reads them: its memory in GiB (null: unknown, no limit). */
+export function capabilitiesOf(w: WorkerInfo): WorkerCapabilities {
+  return { models: w.models, kinds: w.kinds, memoryGiB: w.memory.totalBytes === null ? null : w.memory.totalBytes / GIB };
+}
 
 export async function announceWorker(redis: Redis, prefix: string, info: WorkerInfo): Promise<void> {
   await redis.set(workerKey(prefix, info.id), JSON.stringify(info), "EX", TTL_S);

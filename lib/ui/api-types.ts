@@ -7,6 +7,7 @@ import type { z } from "zod";
 import type { BatchJson, JobJson, JobList, ModelJson, UploadJson } from "../jobs/schemas.ts";
 import type { queueStateSchema, webhookDeliveriesSchema } from "../jobs/queue-schemas.ts";
 import type { InstallJson } from "../model-library/install-schemas.ts";
+import type { WorkerInfo } from "../queue/worker-registry.ts";
 export {
   EVENT_TYPES,
   isActive,
@@ -30,6 +31,8 @@ export type UploadView = UploadJson;
 /** GET /api/queue, and the payload of the "queue" event. */
 export type QueueState = z.infer<typeof queueStateSchema>;
 export type WebhookDeliveries = z.infer<typeof webhookDeliveriesSchema>;
+/** A live worker (GET /api/workers): host, device, memory, loaded model, the classes it takes, its state. */
+export type WorkerView = WorkerInfo;
 /** A model install (POST /api/model-installs) with its live progress. */
 export type InstallView = InstallJson;
 

@@ -13,7 +13,7 @@ import { listWorkers } from "../queue/worker-registry.ts";
 import { studio } from "../server/studio.ts";
 import { isValidId } from "../storage/ids.ts";
 import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
-import type { JobKind, JobPage, JobView, ModelView } from "../ui/api-types.ts";
+import type { JobKind, JobPage, JobView, ModelView, WorkerView } from "../ui/api-types.ts";
 import { renderDevice } from "../ui/format.ts";
 
 export const GALLERY_PAGE_SIZE = 24;
@@ -71,6 +71,15 @@ export async function loadJobPage(filters: GalleryFilters, limit: number): Promi
   if (filters.kind) query.kind = filters.kind;
   if (filters.batch) query.batch = filters.batch;
   return await listJobs(studio(), query);
+}
+
+/** The live workers, for the workers page's first paint (empty when Redis does not answer). */
+export async function loadWorkers(): Promise<WorkerView[]> {
+  try {
+    return await listWorkers(studio().redis, studio().redisPrefix);
+  } catch {
+    return [];
+  }
 }
 
 /** What the live workers run on (see renderDevice); null when none is running or Redis does not answer. */

@@ -182,7 +182,7 @@ function battery(ids: { job: string; upload: string; video: string; batch: strin
   const jobRoutes = ["", "/cancel", "/retry", "/continue", "/events", "/video", "/poster", "/preview", "/chain"];
   const uploadRoutes = ["", "/file", "/thumbnail"];
   const batchRoutes = ["", "/cancel"];
-  const plain = ["/api/jobs", "/api/batches", "/api/uploads", "/api/models", "/api/health", "/api/login", "/api/logout", "/api/openapi.json", "/api/events"];
+  const plain = ["/api/jobs", "/api/batches", "/api/uploads", "/api/models", "/api/health", "/api/login", "/api/logout", "/api/openapi.json", "/api/events", "/api/workers"];
   // Every route, every method, an empty body.
   const withIds = [
     ...jobRoutes.map((r) => `/api/jobs/${ids.job}${r}`),

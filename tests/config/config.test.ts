@@ -52,6 +52,15 @@ describe("configuration", () => {
     expect(cfg.executionProviders).toEqual(["cuda", "cpu"]);
   });
 
+  it("reads the routing settings: advertised memory, kinds taken, grace for a loaded model", () => {
+    expect(loadConfig({}, cwd)).toMatchObject({ workerMemoryGiB: undefined, workerKinds: ["t2v", "i2v", "v2v"], routingGraceMs: 15_000 });
+    expect(loadConfig({ WORKER_MEMORY_GB: "7.5", WORKER_KINDS: "i2v, t2v", ROUTING_GRACE_MS: "0" }, cwd)).toMatchObject({
+      workerMemoryGiB: 7.5,
+      workerKinds: ["i2v", "t2v"],
+      routingGraceMs: 0,
+    });
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "", HOST: "" }, cwd).port).toBe(3000);
   });
@@ -66,6 +75,9 @@ describe("configuration", () => {
     [{ EXECUTION_PROVIDERS: "tpu" }, /^EXECUTION_PROVIDERS must be "auto" or a comma-separated list/],
     [{ HOST: "bad host!" }, /^HOST must be a host name or IP address/],
     [{ WORKER_CONCURRENCY: "0" }, /^WORKER_CONCURRENCY /],
+    [{ WORKER_MEMORY_GB: "0" }, /^WORKER_MEMORY_GB must be more than 0/],
+    [{ WORKER_KINDS: "t2v,x2v" }, /^WORKER_KINDS must be a comma-separated list of t2v, i2v, v2v/],
+    [{ ROUTING_GRACE_MS: "-1" }, /^ROUTING_GRACE_MS /],
   ])("names the variable in the error for %j", (env, pattern) => {
     const found = problems(env as Record<string, string>);
     expect(found).toHaveLength(1);

@@ -33,7 +33,8 @@ export type StudioProcesses = {
   workers: Child[];
   /** Everything the processes printed, prefixed with their name. */
   lines: string[];
-  startWorker(): Promise<Child>;
+  /** Starts one more worker process; `env` adds to (or overrides) the studio's environment for it alone. */
+  startWorker(env?: Record<string, string>): Promise<Child>;
   stop(): Promise<void>;
 };
 
@@ -79,9 +80,9 @@ export async function startStudioProcesses(opts: StudioProcessesOptions): Promis
     web,
     workers,
     lines,
-    async startWorker() {
+    async startWorker(extra = {}) {
       const name = `worker${workers.length + 1}`;
-      const child = startChild(name, process.execPath, [tsxCli, "workers/generate.ts"], { env, onLine: record(name) });
+      const child = startChild(name, process.execPath, [tsxCli, "workers/generate.ts"], { env: { ...env, ...extra }, onLine: record(name) });
       workers.push(child);
       await waitUntil(`${name} to be ready`, async () => lines.some((l) => l.startsWith(`[${name}] worker `) && l.includes(" ready")), child, 60_000);
       return child;

@@ -12,6 +12,7 @@ import { BATCH_LIMITS } from "../../lib/schemas/batch.ts";
 import { listJobs } from "../../lib/jobs/list.ts";
 import { batchSchema } from "../../lib/jobs/schemas.ts";
 import { createGenerateQueue } from "../../lib/queue/generate-queue.ts";
+import { waitingOrder } from "../../lib/queue/queue-order.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { createTestJobsContext, tinyRequest, type TestJobsContext } from "../helpers/jobs-context.ts";
 
@@ -48,7 +49,7 @@ describe("createBatch", () => {
       [batch.id, 2, 102, 102, "a red fox running through snow"],
     ]);
     // All on the queue, in batch order within their band.
-    const waiting = await ctx.queue.getJobs(["prioritized"], 0, -1, true);
+    const waiting = await waitingOrder(ctx.queue, []);
     expect(waiting.map((j) => j.id).filter((id) => batch.jobs.some((b) => b.id === id))).toEqual(batch.jobs.map((j) => j.id));
     expect(await getBatch(ctx, batch.id)).toEqual(batch);
   });
@@ -104,17 +105,17 @@ describe("createBatch", () => {
   });
 
   it("is all or nothing: when the queue refuses, no job of the batch stays in the database or the queue", async () => {
-    const before = { rows: await ctx.db.job.count(), queued: await ctx.queue.count() };
+    const queued = async () => (await waitingOrder(ctx.queue, [])).length;
+    const before = { rows: await ctx.db.job.count(), queued: await queued() };
     // A real Redis client whose connection is closed: every command fails, as when Redis goes away.
     const closed = createRedis(ctx.redisUrl, "closed");
     await closed.ping();
     const deadQueue = createGenerateQueue(closed, ctx.redisPrefix);
-    await deadQueue.waitUntilReady();
     closed.disconnect();
     const failing = { ...ctx, queue: deadQueue };
     expect(await fieldOf(createBatch(failing, tinyRequest({ count: 5 })))).toMatchObject({ status: 503 });
     expect(await ctx.db.job.count()).toBe(before.rows);
-    expect(await ctx.queue.count()).toBe(before.queued);
+    expect(await queued()).toBe(before.queued);
     await deadQueue.close().catch(() => {});
   });
 });

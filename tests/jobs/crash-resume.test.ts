@@ -21,7 +21,7 @@ import { JobCheckpoints } from "../../lib/jobs/checkpoints.ts";
 import { createJob } from "../../lib/jobs/create.ts";
 import { createJobProcessor, type JobProcessor } from "../../lib/jobs/processor.ts";
 import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
-import { createGenerateWorker } from "../../lib/queue/generate-queue.ts";
+import { createGenerateWorker } from "../../lib/queue/routed-worker.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { JOB_FILES } from "../../lib/storage/storage.ts";
 import { startChild, type Child } from "../../lib/supervisor.ts";

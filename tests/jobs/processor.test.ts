@@ -21,7 +21,9 @@ import { jobJson } from "../../lib/jobs/job-json.ts";
 import { createJobProcessor } from "../../lib/jobs/processor.ts";
 import { reconcileQueue } from "../../lib/jobs/reconcile.ts";
 import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
-import { createGenerateQueue, createGenerateWorker, GENERATE_QUEUE, workerTiming } from "../../lib/queue/generate-queue.ts";
+import { classOfJob, createGenerateQueue, workerTiming } from "../../lib/queue/generate-queue.ts";
+import { createGenerateWorker } from "../../lib/queue/routed-worker.ts";
+import { classQueueName } from "../../lib/queue/routing.ts";
 import { ensureRedis } from "../../lib/redis/bootstrap.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { startChild, type Child } from "../../lib/supervisor.ts";
@@ -415,11 +417,11 @@ describe("crash recovery", () => {
     await ctx.redis.flushdb();
     expect(await ctx.queue.getJob(a.id)).toBeUndefined();
 
-    const result = await reconcileQueue(ctx.db, ctx.queue);
+    const result = await reconcileQueue(ctx.db, ctx.queue, { modelsDir: ctx.modelsDir });
     expect(result.requeued.sort()).toEqual([a.id, b.id, c.id].sort());
     expect((await row(c.id)).status).toBe("queued");
     // Idempotent: the next pass finds everything in place.
-    expect(await reconcileQueue(ctx.db, ctx.queue)).toEqual({ requeued: [], failed: [] });
+    expect(await reconcileQueue(ctx.db, ctx.queue, { modelsDir: ctx.modelsDir })).toEqual({ requeued: [], failed: [] });
 
     const worker = await startWorker(ctx);
     for (const job of [a, b, c]) await waitStatus(job.id, "succeeded");
@@ -430,7 +432,8 @@ describe("crash recovery", () => {
     const job = await createJob(ctx, tinyRequest());
     // BullMQ failing the job by itself, as it does when a job stalls more often than allowed.
     const connection = createRedis(ctx.redisUrl, "giving-up");
-    const bare = new Worker(GENERATE_QUEUE, async () => {
+    const jobClass = classOfJob((await ctx.queue.getJob(job.id))!)!;
+    const bare = new Worker(classQueueName(jobClass), async () => {
       throw new UnrecoverableError("job stalled more than allowable limit");
     }, { connection, prefix: ctx.redisPrefix, ...workerTiming(LOCK_MS) });
     cleanups.push(async () => {
@@ -441,7 +444,7 @@ describe("crash recovery", () => {
     await waitFor("BullMQ to fail it", async () => ((await queued!.getState()) === "failed" ? true : undefined));
     expect((await row(job.id)).status).toBe("queued");
 
-    const result = await reconcileQueue(ctx.db, ctx.queue, { events: { redis: ctx.redis, prefix: ctx.redisPrefix } });
+    const result = await reconcileQueue(ctx.db, ctx.queue, { modelsDir: ctx.modelsDir, events: { redis: ctx.redis, prefix: ctx.redisPrefix } });
     expect(result.failed).toEqual([job.id]);
     expect(await row(job.id)).toMatchObject({ status: "failed", error: "the queue gave up on this job: job stalled more than allowable limit" });
     await waitFor("the failed event", () => eventsOf(job.id).find((e) => e.type === "failed"));

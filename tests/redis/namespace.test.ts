@@ -4,12 +4,12 @@
  * jobs. Real Redis, real BullMQ queues and workers, configurations from loadConfig.
  */
 import path from "node:path";
-import type { Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { defaultRedisPrefix, loadConfig, type StudioConfig } from "../../lib/config.ts";
 import { publishCancel, subscribeCancel } from "../../lib/queue/cancel.ts";
 import { publishEvent, subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
-import { createGenerateQueue, createGenerateWorker, enqueueGeneration, type GenerateQueue } from "../../lib/queue/generate-queue.ts";
+import { createGenerateQueue, enqueueGeneration, type GenerateQueue } from "../../lib/queue/generate-queue.ts";
+import { createGenerateWorker, type GenerateWorker } from "../../lib/queue/routed-worker.ts";
 import { announceWorker, listWorkers, retireWorker } from "../../lib/queue/worker-registry.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { newId } from "../../lib/storage/ids.ts";
@@ -17,7 +17,7 @@ import { redisDbUrl, waitFor } from "../helpers/jobs-context.ts";
 
 const url = redisDbUrl(inject("redisUrl"), 3);
 const redis = createRedis(url, "namespace-test");
-const studios: { cfg: StudioConfig; queue: GenerateQueue; taken: string[]; worker: Worker }[] = [];
+const studios: { cfg: StudioConfig; queue: GenerateQueue; taken: string[]; worker: GenerateWorker }[] = [];
 
 beforeAll(async () => {
   await redis.flushdb();
@@ -27,7 +27,7 @@ beforeAll(async () => {
     const worker = createGenerateWorker({
       connection: createRedis(url, `worker-${dataDir}`),
       prefix: cfg.redisPrefix,
-      processor: async (job) => {
+      processor: async (job: { data: { jobId: string } }) => {
         taken.push(job.data.jobId);
       },
       concurrency: 1,
@@ -60,8 +60,9 @@ describe("Redis namespace", () => {
     const [a, b] = studios;
     const jobsA = [newId(), newId(), newId()];
     const jobsB = [newId(), newId()];
-    for (const id of jobsA) await enqueueGeneration(a.queue, id);
-    for (const id of jobsB) await enqueueGeneration(b.queue, id);
+    const jobClass = { model: "tiny", kind: "t2v", memoryGiB: 1 } as const;
+    for (const id of jobsA) await enqueueGeneration(a.queue, id, jobClass);
+    for (const id of jobsB) await enqueueGeneration(b.queue, id, jobClass);
     await waitFor("both workers to drain their queues", () =>
       a.taken.length === jobsA.length && b.taken.length === jobsB.length ? true : undefined,
     );
@@ -100,7 +101,23 @@ describe("Redis namespace", () => {
       for (const stop of stops) await stop();
     }
 
-    const info = { host: "h", pid: 1, executionProviders: ["cpu"], adapter: null, model: null, startedAt: "", busy: false, concurrency: 1, state: "ready" as const };
+    const info = {
+      host: "h",
+      pid: 1,
+      executionProviders: ["cpu"],
+      adapter: null,
+      model: null,
+      startedAt: "",
+      busy: false,
+      running: 0,
+      concurrency: 1,
+      state: "ready" as const,
+      memory: { totalBytes: null, freeBytes: null, source: "unknown" },
+      models: [],
+      kinds: [],
+      queues: [],
+      storageId: null,
+    };
     await announceWorker(redis, a, { ...info, id: "worker-a" });
     await announceWorker(redis, b, { ...info, id: "worker-b" });
     expect((await listWorkers(redis, a)).map((w) => w.id)).toEqual(["worker-a"]);
