@@ -3,15 +3,16 @@ import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "@/lib/client/api";
 import { useEventSource } from "@/lib/client/use-event-source";
-import { JOB_KINDS, JOB_STATUSES, type JobPage, type JobView } from "@/lib/ui/api-types";
+import { JOB_STATUSES, type JobPage, type JobView } from "@/lib/ui/api-types";
 import { promptExcerpt } from "@/lib/ui/format";
 import { applyEvent, isStudioEvent } from "@/lib/ui/job-state";
 import { galleryItems } from "@/lib/ui/gallery-groups";
+import { isJobOrigin, JOB_ORIGINS, ORIGIN_NAMES, originQuery } from "@/lib/ui/job-origin";
 import { BatchGroup } from "./BatchGroup";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { JobCard } from "./JobCard";
 
-/** `batch`: only that batch's jobs (the batch links lead here). */
+/** `kind`: how the jobs were made (lib/ui/job-origin.ts: continued clips apart); `batch`: only that batch's jobs (the batch links lead here). */
 export type GalleryFilters = { q: string; status: string; kind: string; batch: string };
 
 const NO_FILTERS: GalleryFilters = { q: "", status: "", kind: "", batch: "" };
@@ -23,7 +24,6 @@ type Props = {
 };
 
 const STATUS_LABELS: Record<string, string> = { queued: "Queued", running: "Running", succeeded: "Done", failed: "Failed", canceled: "Canceled" };
-const KIND_LABELS: Record<string, string> = { t2v: "Text to video", i2v: "Image to video", v2v: "Video to video" };
 
 /**
  * The job history as a grid: prompt search, status and kind filters (kept in the URL so a reload or a
@@ -56,7 +56,7 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
         const page = await api.listJobs({
           q: f.q || undefined,
           status: f.status || undefined,
-          kind: f.kind || undefined,
+          ...(isJobOrigin(f.kind) ? originQuery(f.kind) : {}),
           batch: f.batch || undefined,
           cursor: after,
           limit: pageSize,
@@ -183,9 +183,9 @@ export function GalleryView({ initial, initialFilters, pageSize }: Props) {
           </label>
           <select id="gallery-kind" value={filters.kind} onChange={(e) => setFilters((f) => ({ ...f, q: query.trim(), kind: e.target.value }))}>
             <option value="">Any kind</option>
-            {JOB_KINDS.map((k) => (
+            {JOB_ORIGINS.map((k) => (
               <option key={k} value={k}>
-                {KIND_LABELS[k]}
+                {ORIGIN_NAMES[k]}
               </option>
             ))}
           </select>

@@ -2,6 +2,7 @@ import { isFinal, type JobView } from "@/lib/ui/api-types";
 import type { Solver } from "@/lib/schemas/generation";
 import { aspectLabel, durationLabel, SOLVER_LABELS } from "@/lib/ui/format";
 import { englishRendering } from "@/lib/ui/negative-prompt";
+import { isContinuation, jobOrigin, ORIGIN_NAMES } from "@/lib/ui/job-origin";
 
 type Props = {
   job: JobView;
@@ -9,8 +10,6 @@ type Props = {
   /** The decoded video's size, when the player has read it. */
   outputSize: { width: number; height: number } | null;
 };
-
-const KINDS = { t2v: "Text to video", i2v: "Image to video", v2v: "Video to video" } as const;
 
 const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
@@ -21,11 +20,11 @@ export function JobSettings({ job, fps, outputSize }: Props) {
   const height = n(p.height);
   const frames = n(p.frames);
   const rows: [string, string][] = [
-    ["Kind", KINDS[job.kind]],
+    ["Kind", ORIGIN_NAMES[jobOrigin(job)]],
     ["Model", job.model],
   ];
   // A continuation's image is its previous part's last frame (the chain panel links that part).
-  if (job.chain && job.chain.part > 1) rows.splice(1, 0, ["Starts from", `the last frame of part ${job.chain.part - 1}`]);
+  if (job.chain && isContinuation(job)) rows.splice(1, 0, ["Starts from", `the last frame of part ${job.chain.part - 1}`]);
   if (width && height) {
     // Image and video to video keep the input's shape: the request's size is only a pixel budget.
     if (job.kind === "t2v") rows.push(["Size", aspectLabel(width, height)]);

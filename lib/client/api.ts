@@ -53,12 +53,13 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   return body as T;
 }
 
-export type JobFilters = { status?: string; kind?: string; q?: string; batch?: string; cursor?: string | null; limit?: number };
+export type JobFilters = { status?: string; kind?: string; continued?: "true" | "false"; q?: string; batch?: string; cursor?: string | null; limit?: number };
 
 export function jobsQuery(filters: JobFilters): string {
   const p = new URLSearchParams();
   if (filters.status) p.set("status", filters.status);
   if (filters.kind) p.set("kind", filters.kind);
+  if (filters.continued) p.set("continued", filters.continued);
   if (filters.q) p.set("q", filters.q);
   if (filters.batch) p.set("batch", filters.batch);
   if (filters.cursor) p.set("cursor", filters.cursor);

@@ -5,6 +5,7 @@
  */
 import { StudioError } from "../errors.ts";
 import type { JobRow } from "../db/client.ts";
+import { FIRST_CHAIN_PART } from "../schemas/job-vocabulary.ts";
 import { isValidId } from "../storage/ids.ts";
 import type { JobsContext } from "./context.ts";
 import { jobsJsonWithChain } from "./chain.ts";
@@ -32,13 +33,15 @@ export function decodeCursor(cursor: string): Position {
 }
 
 export async function listJobs(ctx: JobsContext, query: Record<string, string | undefined>): Promise<JobList> {
-  const { cursor, limit, status, kind, batch: batchId, q } = listJobsQuerySchema.parse(query);
+  const { cursor, limit, status, kind, continued, batch: batchId, q } = listJobsQuerySchema.parse(query);
   const after = cursor ? decodeCursor(cursor) : undefined;
   const needle = q ? q.toLowerCase() : undefined;
 
   const where = {
     ...(status ? { status: { in: status } } : {}),
     ...(kind ? { kind } : {}),
+    // Continuations are the parts after a chain's first (isContinuationPart).
+    ...(continued ? { chainPart: continued === "true" ? { gt: FIRST_CHAIN_PART } : FIRST_CHAIN_PART } : {}),
     ...(batchId ? { batchId } : {}),
     // LIKE under the hood: case-insensitive for ASCII on SQLite; PostgreSQL needs to be told.
     ...(q ? { prompt: ctx.provider === "postgresql" ? { contains: q, mode: "insensitive" as const } : { contains: q } } : {}),

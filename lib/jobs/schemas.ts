@@ -151,6 +151,8 @@ export const listJobsQuerySchema = z.object({
   /** One status, or several separated by commas (e.g. queued,running for a queue panel). */
   status: statusList.optional(),
   kind: z.enum(JOB_KINDS, { error: `kind must be one of ${JOB_KINDS.join(", ")}` }).optional(),
+  /** "true": only continuations (part 2 on of a chain, stored as i2v); "false": none of them. */
+  continued: z.enum(["true", "false"], { error: "continued must be true or false" }).optional(),
   /** Only the jobs of this batch. */
   batch: idField("batch").optional(),
   /** Case-insensitive substring of the prompt. */

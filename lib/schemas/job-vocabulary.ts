@@ -6,6 +6,16 @@
 export const JOB_KINDS = ["t2v", "i2v", "v2v"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
+/**
+ * A chain's first part. A job with a higher part continues another from its last frame (lib/jobs/continue.ts):
+ * it is stored as an i2v job, but it is "a continuation", which is how the studio shows and filters it.
+ */
+export const FIRST_CHAIN_PART = 1;
+
+export function isContinuationPart(part: number): boolean {
+  return part > FIRST_CHAIN_PART;
+}
+
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 

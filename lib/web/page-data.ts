@@ -12,9 +12,10 @@ import { listModels } from "../jobs/model-catalog.ts";
 import { listWorkers } from "../queue/worker-registry.ts";
 import { studio } from "../server/studio.ts";
 import { isValidId } from "../storage/ids.ts";
-import { JOB_KINDS, JOB_STATUSES } from "../schemas/job-vocabulary.ts";
+import { JOB_STATUSES } from "../schemas/job-vocabulary.ts";
 import type { JobKind, JobPage, JobView, ModelView, WorkerView } from "../ui/api-types.ts";
 import { renderDevice } from "../ui/format.ts";
+import { isJobOrigin, originQuery } from "../ui/job-origin.ts";
 
 export const GALLERY_PAGE_SIZE = 24;
 
@@ -50,10 +51,10 @@ export const loadJob = cache(async (id: string): Promise<JobView | null> => {
   }
 });
 
+/** `kind`: a JobOrigin (text, image, video or continued), or "" for any. */
 export type GalleryFilters = { q: string; status: string; kind: string; batch: string };
 
 const STATUS = new Set<string>(JOB_STATUSES);
-const KIND = new Set<string>(JOB_KINDS);
 
 /** The gallery's filters from the URL; unknown values are dropped rather than sent on to the API. */
 export function galleryFilters(search: Record<string, string | string[] | undefined>): GalleryFilters {
@@ -61,14 +62,15 @@ export function galleryFilters(search: Record<string, string | string[] | undefi
   const status = one(search.status);
   const kind = one(search.kind);
   const batch = one(search.batch);
-  return { q: one(search.q).trim().slice(0, 200), status: STATUS.has(status) ? status : "", kind: KIND.has(kind) ? kind : "", batch: isValidId(batch) ? batch : "" };
+  return { q: one(search.q).trim().slice(0, 200), status: STATUS.has(status) ? status : "", kind: isJobOrigin(kind) ? kind : "", batch: isValidId(batch) ? batch : "" };
 }
 
 export async function loadJobPage(filters: GalleryFilters, limit: number): Promise<JobPage> {
   const query: Record<string, string> = { limit: String(limit) };
   if (filters.q) query.q = filters.q;
   if (filters.status) query.status = filters.status;
-  if (filters.kind) query.kind = filters.kind;
+  // The URL's kind is how the job was made (lib/ui/job-origin.ts), continued clips included.
+  if (isJobOrigin(filters.kind)) Object.assign(query, originQuery(filters.kind));
   if (filters.batch) query.batch = filters.batch;
   return await listJobs(studio(), query);
 }

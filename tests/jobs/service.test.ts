@@ -157,6 +157,22 @@ describe("listJobs", () => {
     expect(second.nextCursor).toBeNull();
   });
 
+  it("filters continuations apart from the clips made from an image (both are stored as i2v)", async () => {
+    // The row as lib/jobs/continue.ts stores part 2 of ids[0]'s chain (a continuation needs a finished video to start from).
+    const part2 = (await createJob(ctx, tinyRequest({ prompt: "the fox runs on" }))).id;
+    await ctx.db.job.update({ where: { id: part2 }, data: { kind: "i2v", continuesJobId: ids[0], chainRootId: ids[0], chainPart: 2 } });
+    try {
+      expect((await listJobs(ctx, { kind: "i2v" })).jobs.map((j) => j.id)).toEqual([part2]);
+      expect((await listJobs(ctx, { kind: "i2v", continued: "false" })).jobs).toHaveLength(0);
+      expect((await listJobs(ctx, { continued: "true" })).jobs.map((j) => j.id)).toEqual([part2]);
+      // The first part is no continuation.
+      expect((await listJobs(ctx, { kind: "t2v", continued: "false" })).jobs.map((j) => j.id)).toEqual([...ids].reverse());
+      expect(await fieldOf(listJobs(ctx, { continued: "yes" }))).toMatchObject({ field: "continued" });
+    } finally {
+      await deleteJob(ctx, part2);
+    }
+  });
+
   it("refuses bad query values, naming them", async () => {
     expect(await fieldOf(listJobs(ctx, { limit: "0" }))).toMatchObject({ field: "limit" });
     expect(await fieldOf(listJobs(ctx, { status: "done" }))).toMatchObject({ field: "status.0" });
