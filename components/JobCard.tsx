@@ -6,6 +6,7 @@ import { durationLabel, percent, promptExcerpt, relativeTime } from "@/lib/ui/fo
 import { progressOf } from "@/lib/ui/job-state";
 import { downloadName, jobHref, reuseHref } from "@/lib/ui/links";
 import { chainLabel } from "@/lib/ui/chain";
+import { jobOrigin, ORIGIN_CHIPS } from "@/lib/ui/job-origin";
 import { StatusBadge } from "./StatusBadge";
 
 type Props = {
@@ -18,8 +19,6 @@ type Props = {
 function loadedSize(img: HTMLImageElement | null): string | null {
   return img && img.complete && img.naturalWidth > 0 ? `${img.naturalWidth}×${img.naturalHeight}` : null;
 }
-
-const KIND_LABELS = { t2v: "Text", i2v: "Image", v2v: "Video" } as const;
 
 /**
  * One video in the gallery: its poster, which turns into the playing video on hover (mouse) or with the
@@ -39,6 +38,7 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
   const canPlay = job.status === "succeeded" && job.videoUrl;
   const still = job.posterUrl ?? job.previewUrl ?? job.inputThumbnailUrl;
   const title = promptExcerpt(job.prompt, 140) || "(no prompt)";
+  const reuseLink = reuseHref(job);
   const isPoster = still !== null && still === job.posterUrl;
   // A poster loaded before hydration fired its load event before React listened: read it once mounted.
   useEffect(() => {
@@ -78,7 +78,9 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
         <Link href={jobHref(job.id)} className="job-media-link" tabIndex={-1} aria-label={`Open “${promptExcerpt(job.prompt, 60) || "this job"}”`} />
         <div className="job-media-top">
           <StatusBadge status={job.status} />
-          <span className="chip">{KIND_LABELS[job.kind]}</span>
+          <span className="chip" data-testid="origin-chip">
+            {ORIGIN_CHIPS[jobOrigin(job)]}
+          </span>
         </div>
         {job.chain && (
           // The chain's badge opens the part it names, at its chain panel (links to every neighbour).
@@ -130,9 +132,11 @@ export function JobCard({ job, fps = 16, onDelete }: Props) {
               Download
             </a>
           )}
-          <Link className="button button-small" href={reuseHref(job)} aria-label="Reuse settings" title="Fill the form with this video's settings">
-            Reuse
-          </Link>
+          {reuseLink && (
+            <Link className="button button-small" href={reuseLink} aria-label="Reuse settings" title="Fill the form with this video's settings">
+              Reuse
+            </Link>
+          )}
           <button
             type="button"
             className="icon-button icon-button-small button-quiet-danger"

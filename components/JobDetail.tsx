@@ -7,7 +7,7 @@ import { useEventSource } from "@/lib/client/use-event-source";
 import { isActive, type JobView } from "@/lib/ui/api-types";
 import { jobTitle } from "@/lib/ui/format";
 import { applyEvent, isStudioEvent, snapshotJob } from "@/lib/ui/job-state";
-import { batchHref, downloadName, reuseHref } from "@/lib/ui/links";
+import { batchHref, CONTINUE_FORM_ID, downloadName, reuseHref } from "@/lib/ui/links";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { JobProgress } from "./JobProgress";
 import { JobSettings } from "./JobSettings";
@@ -19,7 +19,8 @@ import { BackIcon } from "./Icons";
 import { ChainPanel } from "./ChainPanel";
 import { ContinueForm } from "./ContinueForm";
 
-type Props = { initial: JobView; fps: number | null };
+/** `reuse`: a continuation of this job whose settings fill the Continue form, opened ("Reuse settings" on that part). */
+type Props = { initial: JobView; fps: number | null; reuse?: JobView | null };
 
 const POLL_MS = 2000;
 
@@ -29,13 +30,13 @@ const POLL_MS = 2000;
  * setting and the seed used, timings per phase, and the actions cancel, retry, delete, reuse and download.
  * The tab title carries the progress so it can be watched from another tab.
  */
-export function JobDetail({ initial, fps }: Props) {
+export function JobDetail({ initial, fps, reuse = null }: Props) {
   const router = useRouter();
   const [job, setJob] = useState(initial);
   const [busy, setBusy] = useState<null | "cancel" | "retry" | "delete">(null);
   const [error, setError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [continuing, setContinuing] = useState(false);
+  const [continuing, setContinuing] = useState(reuse !== null);
   const [outputSize, setOutputSize] = useState<{ width: number; height: number } | null>(null);
   const active = isActive(job.status);
 
@@ -114,6 +115,7 @@ export function JobDetail({ initial, fps }: Props) {
     }
   };
 
+  const reuseLink = reuseHref(job);
   const hasStage = (job.status === "succeeded" && job.videoUrl) || job.previewUrl || active;
   return (
     <div className="job-page" data-status={job.status}>
@@ -159,7 +161,7 @@ export function JobDetail({ initial, fps }: Props) {
               className="button"
               onClick={() => setContinuing((c) => !c)}
               aria-expanded={continuing}
-              aria-controls="continue-form"
+              aria-controls={CONTINUE_FORM_ID}
               disabled={busy !== null}
             >
               Continue
@@ -170,9 +172,11 @@ export function JobDetail({ initial, fps }: Props) {
               {busy === "retry" ? "Queuing…" : "Retry"}
             </button>
           )}
-          <Link className="button" href={reuseHref(job)}>
-            Reuse settings
-          </Link>
+          {reuseLink && (
+            <Link className="button" href={reuseLink}>
+              Reuse settings
+            </Link>
+          )}
           <button type="button" className="button button-quiet-danger" onClick={() => setConfirmDelete(true)} disabled={busy !== null}>
             Delete
           </button>
@@ -210,8 +214,8 @@ export function JobDetail({ initial, fps }: Props) {
             </div>
           )}
           {continuing && job.status === "succeeded" && (
-            <div id="continue-form">
-              <ContinueForm job={job} onClose={() => setContinuing(false)} />
+            <div id={CONTINUE_FORM_ID}>
+              <ContinueForm job={job} reuse={reuse} onClose={() => setContinuing(false)} />
             </div>
           )}
           {job.chain && <ChainPanel job={{ ...job, chain: job.chain }} />}

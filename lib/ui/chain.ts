@@ -13,3 +13,17 @@ export function chainLabel(chain: Pick<Chain, "part" | "parts">): string {
 export function chainDownloadName(job: Pick<JobView, "id" | "prompt" | "seed">): string {
   return downloadName(job).replace(/\.mp4$/, "-chain.mp4");
 }
+
+/** The settings a continuation was made with that POST /api/jobs/:id/continue takes (the size is its previous part's). */
+const CONTINUE_SETTINGS = ["negativePrompt", "frames", "steps", "guidance", "shift", "solver", "grid", "speed"] as const;
+
+/**
+ * "Reuse settings" on a continuation: the body that continues its previous part again as it was continued
+ * then: its prompt, its own settings, its model and the seed it used, so an unedited resend makes the same part.
+ */
+export function continueSettingsOf(job: Pick<JobView, "prompt" | "params" | "seed" | "model">): Record<string, unknown> {
+  const body: Record<string, unknown> = { prompt: job.prompt, model: job.model };
+  for (const key of CONTINUE_SETTINGS) if (job.params[key] !== undefined) body[key] = job.params[key];
+  if (job.seed !== null) body.seed = job.seed;
+  return body;
+}

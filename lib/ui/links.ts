@@ -1,9 +1,19 @@
 /** Where the studio's buttons lead, and the names of downloaded files. */
 import type { JobView } from "./api-types.ts";
+import { isContinuation } from "./job-origin.ts";
 
-/** The form that reproduces a job: text to video, or the image page in the right tab. */
-export function reuseHref(job: Pick<JobView, "id" | "kind">): string {
+/** The element id of a job page's Continue form (the reuse link scrolls to it). */
+export const CONTINUE_FORM_ID = "continue-form";
+
+/**
+ * The form that reproduces a job: text to video, the image page in the right tab, or, for a continuation,
+ * the Continue form of its previous part filled with its prompt and settings (its image was that part's
+ * last frame, so only continuing that part again can reproduce it). Null where nothing can: a
+ * continuation whose previous part was deleted.
+ */
+export function reuseHref(job: Pick<JobView, "id" | "kind" | "chain" | "continuesJobId">): string | null {
   const from = encodeURIComponent(job.id);
+  if (isContinuation(job)) return job.continuesJobId ? `${jobHref(job.continuesJobId)}?from=${from}#${CONTINUE_FORM_ID}` : null;
   if (job.kind === "i2v") return `/image?from=${from}`;
   if (job.kind === "v2v") return `/image?mode=video&from=${from}`;
   return `/?from=${from}`;
