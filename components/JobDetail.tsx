@@ -37,6 +37,8 @@ export function JobDetail({ initial, fps, reuse = null }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [continuing, setContinuing] = useState(reuse !== null);
+  // The reused part's settings fill the form once; closed and opened again, it is a plain Continue.
+  const [reusing, setReusing] = useState(reuse);
   const [outputSize, setOutputSize] = useState<{ width: number; height: number } | null>(null);
   const active = isActive(job.status);
 
@@ -159,7 +161,10 @@ export function JobDetail({ initial, fps, reuse = null }: Props) {
             <button
               type="button"
               className="button"
-              onClick={() => setContinuing((c) => !c)}
+              onClick={() => {
+                setContinuing((c) => !c);
+                setReusing(null);
+              }}
               aria-expanded={continuing}
               aria-controls={CONTINUE_FORM_ID}
               disabled={busy !== null}
@@ -215,7 +220,14 @@ export function JobDetail({ initial, fps, reuse = null }: Props) {
           )}
           {continuing && job.status === "succeeded" && (
             <div id={CONTINUE_FORM_ID}>
-              <ContinueForm job={job} reuse={reuse} onClose={() => setContinuing(false)} />
+              <ContinueForm
+                job={job}
+                reuse={reusing}
+                onClose={() => {
+                  setContinuing(false);
+                  setReusing(null);
+                }}
+              />
             </div>
           )}
           {job.chain && <ChainPanel job={{ ...job, chain: job.chain }} />}
