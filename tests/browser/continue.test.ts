@@ -2,7 +2,8 @@
  * Continue a clip in a real browser, with a real worker on the tiny model: the Continue action on a
  * finished job's page (its prompt prefilled and edited), the new part's page with the chain panel (the
  * joined video playing the two parts as one, its download, the link back), the first part linking
- * forward, and the gallery's chain badges; at desktop, phone and 360 px width without sideways scrolling.
+ * forward, the gallery's chain badges, "Continued" chip and kind filter, and Reuse settings on a part (its
+ * previous part's Continue form, filled in); at desktop, phone and 360 px width without sideways scrolling.
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,6 +80,30 @@ describe("continue a clip", () => {
     expect(await badgeOf(second).textContent()).toBe("part 2 of 2");
     expect(await badgeOf(first).textContent()).toBe("part 1 of 2");
     expect(await badgeOf(first).getAttribute("href")).toBe(`/jobs/${first.id}#chain`);
+    // Part 2 is stored as i2v, but the user made it with Continue: its chip and the kind filter say so.
+    const chipOf = (job: JobJson) => page.locator(`article.job-card[data-job-id="${job.id}"] [data-testid=origin-chip]`);
+    expect(await chipOf(second).textContent()).toBe("Continued");
+    expect(await chipOf(first).textContent()).toBe("Text");
     expect(await screenshots(page, "continue-gallery")).toEqual(NO_OVERFLOW);
+
+    await page.locator("#gallery-kind").selectOption("i2v");
+    await page.getByTestId("gallery-empty").waitFor();
+    await page.locator("#gallery-kind").selectOption("continued");
+    await page.waitForURL((url) => url.searchParams.get("kind") === "continued");
+    await chipOf(second).waitFor();
+    expect(await page.locator("article.job-card").count()).toBe(1);
+  });
+
+  it("reuses a continuation's settings in its previous part's Continue form", async () => {
+    await page.goto(`${studio.url}/gallery`);
+    const reuse = page.locator(`article.job-card[data-job-id="${second.id}"]`).getByRole("link", { name: "Reuse settings" });
+    expect(await reuse.getAttribute("href")).toBe(`/jobs/${first.id}?from=${second.id}#continue-form`);
+    await reuse.click();
+    await page.waitForURL((url) => url.pathname === `/jobs/${first.id}`);
+    const prompt = page.getByLabel("What happens next");
+    await prompt.waitFor();
+    expect(await prompt.inputValue()).toBe(second.prompt);
+    expect(await page.getByTestId("continue-hint").textContent()).toContain(`seed ${second.seed}`);
+    expect(await screenshots(page, "continue-reuse")).toEqual(NO_OVERFLOW);
   });
 });
