@@ -19,8 +19,17 @@ function deviceText(w: WorkerView): string {
 }
 
 /**
- * The live workers: one card each with host, device, memory, loaded model, busy or idle, its state (any
- * state a worker reports is shown as it comes, e.g. "draining") and the capability classes it takes.
+ * What a state other than "ready" means for the user, beside its badge: a draining worker still shows as
+ * busy, and without this it looks like any other until it disappears (lib/jobs/worker.ts, drain).
+ */
+const STATE_NOTES: Record<WorkerView["state"], string | null> = {
+  ready: null,
+  draining: "Stopping: finishes the job it is running, takes no new one, then exits.",
+};
+
+/**
+ * The live workers: one card each with host, device, memory, loaded model, busy or idle, its state as a
+ * badge (with what it means when it is not "ready", e.g. "draining") and the capability classes it takes.
  * Kept current by polling GET /api/workers; a worker that stops disappears when its entry expires.
  */
 export function WorkersPanel({ initialWorkers }: { initialWorkers: WorkerView[] }) {
@@ -53,12 +62,15 @@ export function WorkersPanel({ initialWorkers }: { initialWorkers: WorkerView[] 
       ) : (
         <ul className="workers-list">
           {workers.map((w) => (
-            <li key={w.id} className="worker-item" data-worker-id={w.id} data-state={w.state}>
+            <li key={w.id} className={`worker-item worker-item-${w.state}`} data-worker-id={w.id} data-state={w.state}>
               <div className="worker-head">
                 <strong className="worker-host">{w.host}</strong>
-                <span className={`worker-state worker-state-${w.state}`}>{w.state}</span>
+                <span className={`worker-state worker-state-${w.state}`} title={STATE_NOTES[w.state] ?? undefined}>
+                  {w.state}
+                </span>
                 <span className="worker-busy">{w.running > 0 ? `busy ${w.running}/${w.concurrency}` : `idle (0/${w.concurrency})`}</span>
               </div>
+              {STATE_NOTES[w.state] && <p className="worker-state-note">{STATE_NOTES[w.state]}</p>}
               <dl className="worker-facts">
                 <dt>Device</dt>
                 <dd>{deviceText(w)}</dd>

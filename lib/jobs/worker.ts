@@ -112,8 +112,11 @@ export async function startGenerationWorker(opts: GenerationWorkerOptions): Prom
     name: info.id,
     canRun: (c) => info.state === "ready" && canRun(capabilitiesOf(info), c),
     defers: async (c, oldestWaitingMs) => {
-      if (!peers.some((p) => p.id !== info.id && p.model === c.model)) return false;
-      return defersTo(info, c, peers, await oldestWaitingMs(), cfg.routingGraceMs) !== undefined;
+      // Only a peer that can run the class will take the job: one with the model loaded but too little memory
+      // (or not taking the kind) would otherwise hold it back for the whole grace.
+      const able = peers.filter((p) => p.id !== info.id && p.model === c.model && canRun(capabilitiesOf(p), c));
+      if (able.length === 0) return false;
+      return defersTo(info, c, able, await oldestWaitingMs(), cfg.routingGraceMs) !== undefined;
     },
   });
   worker.on("error", (e) => log(`queue error: ${e.message}`));

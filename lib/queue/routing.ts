@@ -77,6 +77,7 @@ export type PeerState = { id: string; model: string | null; running: number; con
  * only minutes. A worker whose loaded model is another one (or none) leaves a class of model M alone
  * while another live, ready worker has M loaded and a free slot — that one will take the job — unless
  * the oldest job of the class has waited `graceMs` already (that worker is slower to it than expected).
+ * `peers`: the live workers that can run the class (canRun), so the one deferred to can take the job.
  */
 export function defersTo(
   self: { id: string; model: string | null },

@@ -8,7 +8,10 @@
  * - a worker cut off mid-job (ip link set eth0 down in its namespace) past its lock: the other worker
  *   takes the job over and commits; when the link comes back the stale worker is fenced: one output, one
  *   success, and it says so in its log;
- * - SIGTERM drains: the running job finishes, the worker shows as draining, then exits 0.
+ * - SIGTERM drains: the running job finishes, the worker shows as draining, then exits 0;
+ * - routing by memory: with one worker advertising 1 GiB and one 4 GiB, a job whose class tier (its
+ *   estimated peak, lib/jobs/job-class.ts) is 2 GiB waits, says why, and runs only on the 4 GiB worker,
+ *   while a tier-1 job runs on either.
  * Skipped, naming what is missing, without root or the tools.
  */
 import { spawnSync } from "node:child_process";
@@ -16,19 +19,33 @@ import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobJson } from "../../lib/jobs/schemas.ts";
+import { jobClassOf } from "../../lib/jobs/job-class.ts";
 import type { StudioEvent } from "../../lib/queue/events.ts";
+import type { QueueState } from "../../lib/queue/queue-order.ts";
+import { canRun, classQueueName } from "../../lib/queue/routing.ts";
 import type { WorkerInfo } from "../../lib/queue/worker-registry.ts";
 import type { Child } from "../../lib/supervisor.ts";
 import { isPartialFile } from "../../lib/video/atomic-file.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 import { tinyRequest, waitFor } from "../helpers/jobs-context.ts";
-import { installTinyModel } from "../helpers/models.ts";
+import { readManifest, writeManifest } from "../../models/manifest.ts";
+import { installTinyModel, TINY_T2V } from "../helpers/models.ts";
 import { createHosts, hostsUnavailable, startPostgres, startRedis, type Host, type Hosts } from "../helpers/netns.ts";
 
 /** Short locks, so a cut-off worker's job is taken over within seconds (every worker gets the same). */
 const LOCK_MS = 3000;
 /** Long enough to cut a link in the middle of it. */
 const LONG = { frames: 33, steps: 40 } as const;
+/**
+ * Routing by memory: what the two workers of that test advertise (WORKER_MEMORY_GB), and two job sizes whose
+ * tiers (asserted in the test, from the estimate) fall on either side of the small worker's memory. The
+ * estimate counts the full Wan VAE decoder at the job's size, so every tiny-model preset is tier 1; the big
+ * size is added to the installed tiny model's presets (its graphs take any multiple of 16).
+ */
+const SMALL_WORKER_GIB = 1;
+const BIG_WORKER_GIB = 4;
+const SMALL_JOB = { width: 160, height: 96, frames: 5, steps: 2 } as const;
+const BIG_JOB = { width: 480, height: 320, frames: 5, steps: 2 } as const;
 
 const unavailable = hostsUnavailable();
 if (unavailable) console.warn(`SKIPPING the separate-hosts tests: missing ${unavailable}.`);
@@ -39,6 +56,7 @@ type WorkerProcess = { host: Host; child: Child; lines: string[]; id: string };
 let network: Hosts;
 let env: Record<string, string>;
 const dataDir = tempDir("studio-hosts");
+const modelsDir = path.join(dataDir, "models");
 const serviceDir = tempDir("studio-hosts-services");
 const events: StudioEvent[] = [];
 let web: { child: Child; lines: string[]; ask<T>(request: Record<string, unknown>): Promise<T> };
@@ -100,6 +118,7 @@ async function startWeb(host: Host): Promise<typeof web> {
 }
 
 const rows = () => web.ask<Row[]>({ op: "rows" });
+const listed = () => web.ask<WorkerInfo[]>({ op: "workers" });
 const rowOf = async (id: string) => (await rows()).find((r) => r.id === id)!;
 const create = (request: Record<string, unknown>) => web.ask<JobJson>({ op: "create", request });
 
@@ -115,13 +134,23 @@ async function waitStatus(id: string, status: string, timeoutMs = 180_000): Prom
 const denoiseStep = (id: string, n: number) => () =>
   events.some((e) => e.jobId === id && e.type === "progress" && e.phase === "denoise" && e.step >= n) ? true : undefined;
 
+/** Drains every worker still running (SIGTERM, exit 0) and waits until none is listed. */
+async function stopWorkers(): Promise<void> {
+  const running = workers.filter((w) => w.child.process.exitCode === null && w.child.process.signalCode === null);
+  for (const w of running) process.kill(w.child.process.pid!, "SIGTERM");
+  for (const w of running) expect(await w.child.exited).toBe(0);
+  await waitFor("no worker to be listed", async () => ((await listed()).length === 0 ? true : undefined), 30_000, 250);
+}
+
 /** The video files in a job's folder (finished or in progress), as every host sees them. */
 const videos = (id: string) => readdirSync(path.join(dataDir, "outputs", id)).filter((f) => f.endsWith(".mp4") || isPartialFile(f));
 
 describe.skipIf(unavailable)("the studio as separate hosts (network namespaces)", () => {
   beforeAll(async () => {
-    const modelsDir = path.join(dataDir, "models");
-    await installTinyModel(modelsDir);
+    const tinyDir = await installTinyModel(modelsDir);
+    const manifest = await readManifest(tinyDir);
+    const sizes = [...manifest.defaults.sizes, [BIG_JOB.width, BIG_JOB.height] as [number, number]];
+    await writeManifest(tinyDir, { ...manifest, defaults: { ...manifest.defaults, sizes } });
     network = await createHosts(["services", "web", "worker1", "worker2"]);
     const { services } = network.hosts;
     const redisUrl = await startRedis(services, serviceDir);
@@ -212,4 +241,57 @@ describe.skipIf(unavailable)("the studio as separate hosts (network namespaces)"
     expect(await rowOf(job.id)).toMatchObject({ status: "succeeded", attempts: 1, workerId: runner.id });
     expect((await web.ask<WorkerInfo[]>({ op: "workers" })).map((w) => w.id)).not.toContain(runner.id);
   });
+
+  it("routing by memory: a job whose tier exceeds the small worker's memory waits, says why, and runs only on the big worker; a small job runs on either", async () => {
+    // Only this test's workers: the earlier ones advertise the machine's RAM and would take any job.
+    await stopWorkers();
+    const tiny = { name: TINY_T2V, manifest: await readManifest(path.join(modelsDir, TINY_T2V)) };
+    const guidance = tinyRequest().guidance as number;
+    const smallClass = jobClassOf(tiny, "t2v", { ...SMALL_JOB, guidance });
+    const bigClass = jobClassOf(tiny, "t2v", { ...BIG_JOB, guidance });
+    // The tiers come from the estimate (lib/engine/memory-budget.ts), not from the sizes' look: tier 1 fits
+    // both workers, tier 2 only the big one.
+    expect([smallClass.memoryGiB, bigClass.memoryGiB]).toEqual([1, 2]);
+    const capabilities = (memoryGiB: number) => ({ models: [TINY_T2V], kinds: ["t2v" as const], memoryGiB });
+    expect([canRun(capabilities(SMALL_WORKER_GIB), smallClass), canRun(capabilities(SMALL_WORKER_GIB), bigClass)]).toEqual([true, false]);
+    expect(canRun(capabilities(BIG_WORKER_GIB), bigClass)).toBe(true);
+    // A grace far beyond the test's waits: a worker that left the big job to a peer with the model loaded
+    // (lib/queue/routing.ts, defersTo) but unable to run it would hold it past the test's timeout.
+    const routingEnv = { ROUTING_GRACE_MS: "600000" };
+
+    const small = await startWorker(network.hosts.worker1, { ...routingEnv, WORKER_MEMORY_GB: String(SMALL_WORKER_GIB) });
+    const bigJob = await create(tinyRequest({ ...BIG_JOB, prompt: "the big job" }));
+    const smallJob = await create(tinyRequest({ ...SMALL_JOB, prompt: "the small job" }));
+    expect(await waitStatus(smallJob.id, "succeeded")).toMatchObject({ workerId: small.id, attempts: 1 });
+    // The small worker now has the model loaded, and the big job still waits, saying why.
+    await waitFor("the small worker's heartbeat with the model loaded", async () => {
+      return (await listed()).find((w) => w.id === small.id)?.model === TINY_T2V ? true : undefined;
+    }, 30_000, 250);
+    const waiting = (await web.ask<QueueState>({ op: "queue" })).jobs.find((j) => j.id === bigJob.id);
+    expect(waiting).toMatchObject({
+      queue: classQueueName(bigClass),
+      waitingFor: `needs up to ${bigClass.memoryGiB} GiB; the largest worker with model ${TINY_T2V} advertises ${SMALL_WORKER_GIB} GiB`,
+    });
+    expect(await rowOf(bigJob.id)).toMatchObject({ status: "queued", attempts: 0, workerId: null });
+
+    const big = await startWorker(network.hosts.worker2, { ...routingEnv, WORKER_MEMORY_GB: String(BIG_WORKER_GIB) });
+    expect(await waitStatus(bigJob.id, "succeeded")).toMatchObject({ workerId: big.id, attempts: 1, videoFile: "video.a1.mp4" });
+    expect(big.host.name).toBe("worker2");
+    // The small worker never took it: no run of it started there, nothing of it in its log, not its class.
+    expect(events.filter((e) => e.jobId === bigJob.id && e.type === "started").map((e) => (e as { workerId: string }).workerId)).toEqual([big.id]);
+    expect(small.lines.filter((l) => l.startsWith(`job ${bigJob.id}`))).toEqual([]);
+    expect(big.lines.some((l) => l.startsWith(`job ${bigJob.id}: succeeded`))).toBe(true);
+    const [smallInfo, bigInfo] = await waitFor("both workers' heartbeats after the big job", async () => {
+      const all = await listed();
+      const pair = [all.find((w) => w.id === small.id), all.find((w) => w.id === big.id)];
+      return pair[1]?.model === TINY_T2V ? pair : undefined;
+    }, 30_000, 250);
+    expect(smallInfo?.queues).toEqual([classQueueName(smallClass)]);
+    expect(bigInfo?.queues).toContain(classQueueName(bigClass));
+
+    // A small job, with both up, runs on one of them (either may take it).
+    const another = await create(tinyRequest({ ...SMALL_JOB, prompt: "another small job" }));
+    const done = await waitStatus(another.id, "succeeded");
+    expect([small.id, big.id]).toContain(done.workerId);
+  }, 300_000);
 });
