@@ -90,3 +90,24 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
   }
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
 }
+
+/** The environment of a real `workers/generate.ts` process on this context's Redis, database and DATA_DIR, on the CPU. */
+export function workerProcessEnv(ctx: TestJobsContext, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: ctx.databaseUrl,
+    REDIS_URL: ctx.redisUrl,
+    DATA_DIR: ctx.dataDir,
+    EXECUTION_PROVIDERS: "cpu",
+    HOST: "127.0.0.1",
+    ...extra,
+  };
+}
+
+/** Waits until the job's row has this status, and returns the row. */
+export async function waitForStatus(ctx: TestJobsContext, id: string, status: string, timeoutMs = 90_000) {
+  return await waitFor(`job ${id} to be ${status}`, async () => {
+    const row = await ctx.db.job.findUniqueOrThrow({ where: { id } });
+    return row.status === status ? row : undefined;
+  }, timeoutMs, 100);
+}

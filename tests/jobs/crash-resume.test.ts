@@ -26,7 +26,7 @@ import { createRedis } from "../../lib/redis/connection.ts";
 import { JOB_FILES } from "../../lib/storage/storage.ts";
 import { startChild, type Child } from "../../lib/supervisor.ts";
 import { decodeVideoFrames } from "../../lib/video/decode.ts";
-import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, workerProcessEnv, type TestJobsContext } from "../helpers/jobs-context.ts";
 
 /** Short locks so that the killed worker's job is taken over within seconds (the same in every worker). */
 const LOCK_MS = 2000;
@@ -56,26 +56,12 @@ afterAll(async () => {
 const row = (id: string) => ctx.db.job.findUniqueOrThrow({ where: { id } });
 const checkpointFile = (id: string) => ctx.storage.jobFile(id, JOB_FILES.checkpoint);
 
-async function waitStatus(id: string, status: string, timeoutMs = 90_000) {
-  return await waitFor(`job ${id} to be ${status}`, async () => {
-    const r = await row(id);
-    return r.status === status ? r : undefined;
-  }, timeoutMs);
-}
+const waitStatus = (id: string, status: string, timeoutMs?: number) => waitForStatus(ctx, id, status, timeoutMs);
 
 /** The studio's worker process on this context's DATA_DIR, with the short lock and frequent checkpoints. */
 function startWorkerProcess(name: string, lines: string[]): Child {
   const child = startChild(name, process.execPath, ["--import", "tsx", "workers/generate.ts"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_URL: ctx.redisUrl,
-      DATA_DIR: ctx.dataDir,
-      STUDIO_LOCK_MS: String(LOCK_MS),
-      CHECKPOINT_EVERY_STEPS: String(EVERY),
-      EXECUTION_PROVIDERS: "cpu",
-      HOST: "127.0.0.1",
-    },
+    env: workerProcessEnv(ctx, { STUDIO_LOCK_MS: String(LOCK_MS), CHECKPOINT_EVERY_STEPS: String(EVERY) }),
     onLine: (line) => lines.push(line),
   });
   cleanups.push(() => child.stop("SIGKILL"));

@@ -10,7 +10,7 @@ import { createJob } from "../../lib/jobs/create.ts";
 import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
 import { listWorkers } from "../../lib/queue/worker-registry.ts";
 import { startChild, type Child } from "../../lib/supervisor.ts";
-import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, workerProcessEnv, type TestJobsContext } from "../helpers/jobs-context.ts";
 
 /** Short locks, so a job left by a worker is taken over within seconds. */
 const LOCK_MS = 2000;
@@ -39,15 +39,7 @@ type WorkerProcess = { child: Child; lines: string[]; id: string };
 async function startWorkerProcess(name: string): Promise<WorkerProcess> {
   const lines: string[] = [];
   const child = startChild(name, process.execPath, ["--import", "tsx", "workers/generate.ts"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_URL: ctx.redisUrl,
-      DATA_DIR: ctx.dataDir,
-      STUDIO_LOCK_MS: String(LOCK_MS),
-      EXECUTION_PROVIDERS: "cpu",
-      HOST: "127.0.0.1",
-    },
+    env: workerProcessEnv(ctx, { STUDIO_LOCK_MS: String(LOCK_MS) }),
     onLine: (line) => lines.push(line),
   });
   children.push(child);
@@ -61,12 +53,7 @@ const sigterm = (w: WorkerProcess) => process.kill(w.child.process.pid!, "SIGTER
 const denoiseStep = (id: string, n: number) => () =>
   events.some((e) => e.jobId === id && e.type === "progress" && e.phase === "denoise" && e.step >= n) ? true : undefined;
 
-async function waitStatus(id: string, status: string, timeoutMs = 90_000) {
-  return await waitFor(`job ${id} to be ${status}`, async () => {
-    const row = await ctx.db.job.findUniqueOrThrow({ where: { id } });
-    return row.status === status ? row : undefined;
-  }, timeoutMs, 100);
-}
+const waitStatus = (id: string, status: string, timeoutMs?: number) => waitForStatus(ctx, id, status, timeoutMs);
 
 describe("graceful drain of a worker process", () => {
   it("SIGTERM mid-job: the job succeeds, the worker shows as draining, takes no further job and exits 0; a second worker takes the rest", async () => {

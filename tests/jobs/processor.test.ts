@@ -31,7 +31,7 @@ import { JOB_FILES } from "../../lib/storage/storage.ts";
 import { isPartialFile } from "../../lib/video/atomic-file.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { createTestJobsContext, tinyRequest, waitFor, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { createTestJobsContext, tinyRequest, waitFor, workerProcessEnv, type TestJobsContext } from "../helpers/jobs-context.ts";
 import { BROKEN_MODEL, writeTestModel } from "../helpers/models.ts";
 import { freePort } from "../helpers/ports.ts";
 
@@ -366,15 +366,7 @@ describe("crash recovery", () => {
     const lines: string[] = [];
     // The studio's own worker process on this context's DATA_DIR (models inside), with the short lock.
     const crashing: Child = startChild("doomed-worker", process.execPath, ["--import", "tsx", "workers/generate.ts"], {
-      env: {
-        ...process.env,
-        DATABASE_URL: ctx.databaseUrl,
-        REDIS_URL: ctx.redisUrl,
-        DATA_DIR: ctx.dataDir,
-        STUDIO_LOCK_MS: String(LOCK_MS),
-        EXECUTION_PROVIDERS: "cpu",
-        HOST: "127.0.0.1",
-      },
+      env: workerProcessEnv(ctx, { STUDIO_LOCK_MS: String(LOCK_MS) }),
       onLine: (line) => lines.push(line),
     });
     cleanups.push(() => crashing.stop("SIGKILL"));
