@@ -121,6 +121,8 @@ async function runRecipe(ctx: RecipeBenchContext, sampling: Sampling): Promise<R
       const now = performance.now();
       stepTimes.push((now - stepStart) / 1000);
       stepStart = now;
+      // A real-size run takes an hour or more: its progress on stderr keeps the figures of a run cut short.
+      process.stderr.write(`  step ${stepTimes.length}/${sampling.steps}: ${stepTimes.at(-1)!.toFixed(1)} s\n`);
     },
   });
   const denoiseS = seconds(t0);
