@@ -13,6 +13,7 @@ import type { JobsContext } from "../../lib/jobs/context.ts";
 import { createGenerateQueue } from "../../lib/queue/generate-queue.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { createStorage } from "../../lib/storage/storage.ts";
+import { startChild, type Child } from "../../lib/supervisor.ts";
 import { tempDir } from "./fixtures.ts";
 import { installTinyModel, writeTestModel } from "./models.ts";
 
@@ -91,17 +92,23 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
 }
 
-/** The environment of a real `workers/generate.ts` process on this context's Redis, database and DATA_DIR, on the CPU. */
-export function workerProcessEnv(ctx: TestJobsContext, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DATABASE_URL: ctx.databaseUrl,
-    REDIS_URL: ctx.redisUrl,
-    DATA_DIR: ctx.dataDir,
-    EXECUTION_PROVIDERS: "cpu",
-    HOST: "127.0.0.1",
-    ...extra,
-  };
+/**
+ * A real `workers/generate.ts` process on this context's Redis, database and DATA_DIR, on the CPU; `env` adds to
+ * (or overrides) that environment, and each output line goes to `lines`.
+ */
+export function startWorkerProcess(ctx: TestJobsContext, name: string, lines: string[], env: Record<string, string> = {}): Child {
+  return startChild(name, process.execPath, ["--import", "tsx", "workers/generate.ts"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: ctx.databaseUrl,
+      REDIS_URL: ctx.redisUrl,
+      DATA_DIR: ctx.dataDir,
+      EXECUTION_PROVIDERS: "cpu",
+      HOST: "127.0.0.1",
+      ...env,
+    },
+    onLine: (line) => lines.push(line),
+  });
 }
 
 /** Waits until the job's row has this status, and returns the row. */

@@ -24,9 +24,9 @@ import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
 import { createGenerateWorker } from "../../lib/queue/routed-worker.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
 import { JOB_FILES } from "../../lib/storage/storage.ts";
-import { startChild, type Child } from "../../lib/supervisor.ts";
+import type { Child } from "../../lib/supervisor.ts";
 import { decodeVideoFrames } from "../../lib/video/decode.ts";
-import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, workerProcessEnv, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, startWorkerProcess, type TestJobsContext } from "../helpers/jobs-context.ts";
 
 /** Short locks so that the killed worker's job is taken over within seconds (the same in every worker). */
 const LOCK_MS = 2000;
@@ -56,14 +56,9 @@ afterAll(async () => {
 const row = (id: string) => ctx.db.job.findUniqueOrThrow({ where: { id } });
 const checkpointFile = (id: string) => ctx.storage.jobFile(id, JOB_FILES.checkpoint);
 
-const waitStatus = (id: string, status: string, timeoutMs?: number) => waitForStatus(ctx, id, status, timeoutMs);
-
 /** The studio's worker process on this context's DATA_DIR, with the short lock and frequent checkpoints. */
-function startWorkerProcess(name: string, lines: string[]): Child {
-  const child = startChild(name, process.execPath, ["--import", "tsx", "workers/generate.ts"], {
-    env: workerProcessEnv(ctx, { STUDIO_LOCK_MS: String(LOCK_MS), CHECKPOINT_EVERY_STEPS: String(EVERY) }),
-    onLine: (line) => lines.push(line),
-  });
+function startCheckpointingWorker(name: string, lines: string[]): Child {
+  const child = startWorkerProcess(ctx, name, lines, { STUDIO_LOCK_MS: String(LOCK_MS), CHECKPOINT_EVERY_STEPS: String(EVERY) });
   cleanups.push(() => child.stop("SIGKILL"));
   return child;
 }
@@ -114,7 +109,7 @@ describe("crash resume", () => {
     const request = tinyRequest({ frames: 17, steps: STEPS });
     const crashed = await createJob(ctx, request);
     const doomedLines: string[] = [];
-    const doomed = startWorkerProcess("doomed-worker", doomedLines);
+    const doomed = startCheckpointingWorker("doomed-worker", doomedLines);
 
     // Killed as soon as its first checkpoint is on disk: tens of steps remain.
     await waitFor("the first checkpoint", () => (existsSync(checkpointFile(crashed.id)) ? true : undefined), 120_000, 5);
@@ -132,15 +127,15 @@ describe("crash resume", () => {
     expect(orphaned.seed).not.toBeNull();
 
     const rescuerLines: string[] = [];
-    startWorkerProcess("rescuer", rescuerLines);
-    const done = await waitStatus(crashed.id, "succeeded", 180_000);
+    startCheckpointingWorker("rescuer", rescuerLines);
+    const done = await waitForStatus(ctx, crashed.id, "succeeded", 180_000);
     expect(done).toMatchObject({ attempts: 2, resumedFromStep: stored.step, seed: orphaned.seed });
     expect(rescuerLines).toContain(`job ${crashed.id}: resuming from step ${stored.step}/${STEPS}`);
     expect(existsSync(checkpointFile(crashed.id))).toBe(false); // removed when the job ended
 
     // The reference: the same job, never interrupted, on the same worker (its seed fixed to the one drawn).
     const reference = await createJob(ctx, { ...request, seed: Number(orphaned.seed) });
-    const ref = await waitStatus(reference.id, "succeeded", 180_000);
+    const ref = await waitForStatus(ctx, reference.id, "succeeded", 180_000);
     expect(ref).toMatchObject({ attempts: 1, resumedFromStep: null });
     expect(rescuerLines.some((l) => l.includes(`job ${reference.id}: resuming`))).toBe(false);
 
@@ -176,7 +171,7 @@ describe("crash resume", () => {
     }
     await startInProcessWorker({ checkpointEverySteps: EVERY, lines });
     for (const job of [damaged, foreign]) {
-      expect(await waitStatus(job.id, "succeeded")).toMatchObject({ attempts: 2, resumedFromStep: null });
+      expect(await waitForStatus(ctx, job.id, "succeeded")).toMatchObject({ attempts: 2, resumedFromStep: null });
       expect(existsSync(checkpointFile(job.id))).toBe(false);
     }
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`job ${damaged.id}: ignoring the stored checkpoint, starting over: .*(damaged|incomplete)`)));
@@ -202,7 +197,7 @@ describe("checkpointNow (the drain hook)", () => {
     expect(cp.total).toBe(100);
 
     await cancelJob(ctx, job.id);
-    await waitStatus(job.id, "canceled");
+    await waitForStatus(ctx, job.id, "canceled");
     await waitFor("the canceled run to end", () => (processor.running().length === 0 ? true : undefined));
     expect(existsSync(checkpointFile(job.id))).toBe(false); // removed when the job ended
   });

@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { createJob } from "../../lib/jobs/create.ts";
 import { subscribeEvents, type StudioEvent } from "../../lib/queue/events.ts";
 import { listWorkers } from "../../lib/queue/worker-registry.ts";
-import { startChild, type Child } from "../../lib/supervisor.ts";
-import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, workerProcessEnv, type TestJobsContext } from "../helpers/jobs-context.ts";
+import type { Child } from "../../lib/supervisor.ts";
+import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, startWorkerProcess, type TestJobsContext } from "../helpers/jobs-context.ts";
 
 /** Short locks, so a job left by a worker is taken over within seconds. */
 const LOCK_MS = 2000;
@@ -36,12 +36,9 @@ afterAll(async () => {
 
 type WorkerProcess = { child: Child; lines: string[]; id: string };
 
-async function startWorkerProcess(name: string): Promise<WorkerProcess> {
+async function startReadyWorker(name: string): Promise<WorkerProcess> {
   const lines: string[] = [];
-  const child = startChild(name, process.execPath, ["--import", "tsx", "workers/generate.ts"], {
-    env: workerProcessEnv(ctx, { STUDIO_LOCK_MS: String(LOCK_MS) }),
-    onLine: (line) => lines.push(line),
-  });
+  const child = startWorkerProcess(ctx, name, lines, { STUDIO_LOCK_MS: String(LOCK_MS) });
   children.push(child);
   const ready = await waitFor(`${name} to be ready`, () => lines.find((l) => /^worker \S+ ready/.test(l)), 90_000, 100);
   return { child, lines, id: ready.split(" ")[1] };
@@ -53,11 +50,9 @@ const sigterm = (w: WorkerProcess) => process.kill(w.child.process.pid!, "SIGTER
 const denoiseStep = (id: string, n: number) => () =>
   events.some((e) => e.jobId === id && e.type === "progress" && e.phase === "denoise" && e.step >= n) ? true : undefined;
 
-const waitStatus = (id: string, status: string, timeoutMs?: number) => waitForStatus(ctx, id, status, timeoutMs);
-
 describe("graceful drain of a worker process", () => {
   it("SIGTERM mid-job: the job succeeds, the worker shows as draining, takes no further job and exits 0; a second worker takes the rest", async () => {
-    const a = await startWorkerProcess("draining-worker");
+    const a = await startReadyWorker("draining-worker");
     const running = await createJob(ctx, tinyRequest({ ...LONG, prompt: "the running one" }));
     await waitFor("denoise step 2", denoiseStep(running.id, 2), 90_000);
     const waiting = [await createJob(ctx, tinyRequest({ prompt: "after the drain 1" })), await createJob(ctx, tinyRequest({ prompt: "after the drain 2" }))];
@@ -76,12 +71,12 @@ describe("graceful drain of a worker process", () => {
     // It left the registry on its way out.
     expect((await listWorkers(ctx.redis, ctx.redisPrefix)).map((w) => w.id)).not.toContain(a.id);
 
-    const b = await startWorkerProcess("second-worker");
-    for (const job of waiting) expect(await waitStatus(job.id, "succeeded")).toMatchObject({ attempts: 1, workerId: b.id });
+    const b = await startReadyWorker("second-worker");
+    for (const job of waiting) expect(await waitForStatus(ctx, job.id, "succeeded")).toMatchObject({ attempts: 1, workerId: b.id });
   });
 
   it("a second SIGTERM leaves at once without failing the job; another worker takes it over", async () => {
-    const a = await startWorkerProcess("leaving-worker");
+    const a = await startReadyWorker("leaving-worker");
     const job = await createJob(ctx, tinyRequest({ ...LONG, prompt: "left mid-job" }));
     await waitFor("denoise step 2", denoiseStep(job.id, 2), 90_000);
     sigterm(a);
@@ -92,7 +87,7 @@ describe("graceful drain of a worker process", () => {
     // Nothing was recorded: the job is still this attempt's, for the next worker to take over.
     expect(await ctx.db.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "running", attempts: 1, workerId: a.id });
 
-    const b = await startWorkerProcess("taking-over-worker");
-    expect(await waitStatus(job.id, "succeeded")).toMatchObject({ attempts: 2, workerId: b.id });
+    const b = await startReadyWorker("taking-over-worker");
+    expect(await waitForStatus(ctx, job.id, "succeeded")).toMatchObject({ attempts: 2, workerId: b.id });
   });
 });

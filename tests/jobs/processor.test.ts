@@ -26,12 +26,11 @@ import { createGenerateWorker } from "../../lib/queue/routed-worker.ts";
 import { classQueueName } from "../../lib/queue/routing.ts";
 import { ensureRedis } from "../../lib/redis/bootstrap.ts";
 import { createRedis } from "../../lib/redis/connection.ts";
-import { startChild, type Child } from "../../lib/supervisor.ts";
 import { JOB_FILES } from "../../lib/storage/storage.ts";
 import { isPartialFile } from "../../lib/video/atomic-file.ts";
 import { probeVideo } from "../../lib/video/probe.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { createTestJobsContext, tinyRequest, waitFor, workerProcessEnv, type TestJobsContext } from "../helpers/jobs-context.ts";
+import { createTestJobsContext, tinyRequest, waitFor, waitForStatus, startWorkerProcess, type TestJobsContext } from "../helpers/jobs-context.ts";
 import { BROKEN_MODEL, writeTestModel } from "../helpers/models.ts";
 import { freePort } from "../helpers/ports.ts";
 
@@ -129,12 +128,7 @@ async function row(id: string, c = ctx) {
   return await c.db.job.findUniqueOrThrow({ where: { id } });
 }
 
-async function waitStatus(id: string, status: string, timeoutMs = 30_000, c = ctx) {
-  return await waitFor(`job ${id} to be ${status}`, async () => {
-    const r = await row(id, c);
-    return r.status === status ? r : undefined;
-  }, timeoutMs);
-}
+const waitStatus = (id: string, status: string, timeoutMs = 30_000, c = ctx) => waitForStatus(c, id, status, timeoutMs);
 
 function eventsOf(id: string): StudioEvent[] {
   return events.filter((e) => e.jobId === id);
@@ -365,10 +359,7 @@ describe("crash recovery", () => {
     const job = await createJob(ctx, tinyRequest({ frames: 33, steps: 20 }));
     const lines: string[] = [];
     // The studio's own worker process on this context's DATA_DIR (models inside), with the short lock.
-    const crashing: Child = startChild("doomed-worker", process.execPath, ["--import", "tsx", "workers/generate.ts"], {
-      env: workerProcessEnv(ctx, { STUDIO_LOCK_MS: String(LOCK_MS) }),
-      onLine: (line) => lines.push(line),
-    });
+    const crashing = startWorkerProcess(ctx, "doomed-worker", lines, { STUDIO_LOCK_MS: String(LOCK_MS) });
     cleanups.push(() => crashing.stop("SIGKILL"));
     // Killed while it decodes and the MP4 is being written: a temporary file, with ffmpeg running. fluent-ffmpeg
     // spawns ffmpeg asynchronously, so the file can appear a little after the first decoded frames; wait for both.
